@@ -1,0 +1,52 @@
+# The two commands of the artifact:
+#   make reproduce   set up, then run the whole workflow on config/default.yaml
+#   make test        set up, then run the test suite (which runs the workflow on config/smoke.yaml)
+# Set-up is the same for both and idempotent: a virtual environment in .venv with the pinned
+# Python dependencies, and Stockfish from the OS package manager when it is missing.
+
+PYTHON ?= python3
+VENV ?= .venv
+CORES ?= all
+CONFIG ?= config/default.yaml
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: reproduce test setup system-deps bench dry-run lint readme-results help
+
+help:
+	@echo "make reproduce  - set up and run the workflow on $(CONFIG) (CORES=$(CORES))"
+	@echo "make test       - set up and run the tests (includes the smoke workflow)"
+	@echo "make bench      - ingestion/encoding benchmark, written to results/bench/"
+	@echo "make dry-run    - plan the workflow on CONFIG without running it"
+	@echo "make lint       - snakemake --lint on the smoke config"
+
+setup: $(STAMP) system-deps
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+
+$(STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --upgrade --quiet pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+system-deps:
+	@bash tools/install_system_deps.sh
+
+reproduce: setup
+	$(BIN)/snakemake --cores $(CORES) --configfile $(CONFIG) --printshellcmds --rerun-incomplete
+
+test: setup
+	$(BIN)/python -m pytest
+
+bench: setup
+	$(BIN)/python benchmarks/ingest.py --out results/bench/ingest.md
+
+dry-run: setup
+	$(BIN)/snakemake -n --cores $(CORES) --configfile $(CONFIG)
+
+lint: setup
+	$(BIN)/snakemake --lint --configfile config/smoke.yaml
+
+readme-results: setup
+	$(BIN)/python tools/update_readme.py

@@ -1,0 +1,29 @@
+# simagents: is an imitation model a simulator of a distribution of agents, and what does RL
+# to win make of it? Measured on chess. This file is the table of contents of the method:
+# one rule file per stage, in the order the data flows. The logic lives in src/simagents/ and
+# every rule calls the `simagents` CLI, so each stage also runs outside Snakemake.
+#
+#   snakemake --cores 2 --configfile config/default.yaml     (what `make reproduce` runs)
+#   snakemake -n --configfile config/smoke.yaml              (plan only)
+
+from snakemake.utils import min_version
+
+min_version("9.0")
+
+# The config is the one given with --configfile, alone: defaults come from the schema, never from
+# another config file merged underneath (common.smk falls back to config/default.yaml when no
+# --configfile is given).
+
+
+# Validates the config against workflow/schemas/config.schema.yaml before any rule runs.
+include: "workflow/rules/common.smk"
+# 1. Data: games from a population of agents (synthetic, lichess or local PGN) -> games table.
+include: "workflow/rules/data.smk"
+# 2. Positions: the games table -> encoded training positions, split by game.
+include: "workflow/rules/positions.smk"
+
+
+rule all:
+    default_target: True
+    input:
+        all_targets(),

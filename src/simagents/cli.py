@@ -1,0 +1,204 @@
+"""The ``simagents`` command: one subcommand per workflow stage.
+
+Every Snakemake rule calls one of these, so each stage also runs (and can be debugged) outside
+Snakemake. Output paths default to the run's layout (:mod:`simagents.paths`); the rules pass
+them explicitly. Run ``simagents <command> --help`` for each command's options.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from pathlib import Path
+from typing import Sequence
+
+from . import __version__
+from .config import ConfigError, load_config
+from .engine import EngineNotFoundError, engine_version, find_stockfish
+from .paths import RunPaths
+
+log = logging.getLogger("simagents")
+
+
+def _workers(value: int | None) -> int:
+    from .data.ingest import default_workers
+
+    return value if value else default_workers()
+
+
+def cmd_validate_config(args: argparse.Namespace) -> int:
+    config = load_config(args.config)
+    print(f"{args.config}: valid (run {config.run_name!r}, source {config.data.source!r}, seed {config.seed})")
+    return 0
+
+
+def cmd_find_engine(args: argparse.Namespace) -> int:
+    configured = load_config(args.config).engine.path if args.config else None
+    path = find_stockfish(configured)
+    print(f"{path} ({engine_version(path)})")
+    return 0
+
+
+def cmd_synthetic(args: argparse.Namespace) -> int:
+    from .data.synthetic import generate, score_table, to_pgn
+
+    config = load_config(args.config)
+    paths = RunPaths.of(config)
+    pgn_out = Path(args.pgn_out or paths.synthetic_pgn)
+    scores_out = Path(args.scores_out or paths.synthetic_scores)
+    games = generate(config.data.synthetic, config.engine, config.seed, workers=_workers(args.workers),
+                     progress=not args.no_progress)
+    for path in (pgn_out, scores_out):
+        path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = pgn_out.with_name(pgn_out.name + ".part")
+    tmp.write_text(to_pgn(games, config.data.synthetic.personas, config.seed))
+    tmp.replace(pgn_out)
+    score_table(games).to_csv(scores_out, index=False, float_format="%.4f")
+    log.info("wrote %d games to %s and scores to %s", len(games), pgn_out, scores_out)
+    return 0
+
+
+def cmd_download(args: argparse.Namespace) -> int:
+    from .data.lichess import download_month
+
+    config = load_config(args.config)
+    months = args.month or list(config.data.lichess.months)
+    for month in months:
+        path = download_month(month, Path(config.resources_dir), url_template=config.data.lichess.url_template,
+                              checksums_url=config.data.lichess.checksums_url, sha256=dict(config.data.lichess.sha256),
+                              progress=not args.no_progress)
+        print(path)
+    return 0
+
+
+def cmd_games(args: argparse.Namespace) -> int:
+    from .data.sources import build_games_table
+    from .data.table import write_games, write_json
+
+    config = load_config(args.config)
+    paths = RunPaths.of(config)
+    inputs = [Path(p) for p in args.inputs] if args.inputs else None
+    table, ledger = build_games_table(config, inputs, workers=_workers(args.workers), progress=not args.no_progress)
+    write_games(table, Path(args.out or paths.games))
+    write_json(ledger.to_dict(), Path(args.ledger_out or paths.ingest_ledger))
+    dropped = ", ".join(f"{k}: {v}" for k, v in sorted(ledger.dropped.items())) or "none"
+    log.info("games read %d, kept %d, dropped %d (%s)", ledger.read, ledger.kept, ledger.total_dropped, dropped)
+    return 0
+
+
+def cmd_positions(args: argparse.Namespace) -> int:
+    from .data.sources import prompt_tokens
+    from .data.table import read_games
+    from .positions import build_positions
+    from .prompts import vocabulary
+    from .provenance import provenance
+
+    config = load_config(args.config)
+    paths = RunPaths.of(config)
+    games = read_games(Path(args.games or paths.games))
+    split = config.positions.split
+    meta = build_positions(
+        games, vocabulary(prompt_tokens(config, games)), Path(args.out_dir or paths.positions), seed=config.seed,
+        skip_plies=config.positions.skip_plies, split=(split.train, split.val, split.test),
+        workers=_workers(args.workers), progress=not args.no_progress, provenance=provenance(config),
+    )
+    log.info("positions: %s", {s: v["positions"] for s, v in meta["splits"].items()})
+    return 0
+
+
+def cmd_summary(args: argparse.Namespace) -> int:
+    import pandas as pd
+
+    from .data.summary import build_summary, to_markdown
+    from .data.table import read_games, write_json
+    from .provenance import provenance
+
+    config = load_config(args.config)
+    paths = RunPaths.of(config)
+    ledger = json.loads(Path(args.ledger or paths.ingest_ledger).read_text())
+    meta = json.loads(Path(args.positions_meta or paths.positions_meta).read_text())
+    games = read_games(Path(args.games or paths.games))
+    scores_path = Path(args.scores or paths.synthetic_scores)
+    scores = pd.read_csv(scores_path) if config.data.source == "synthetic" else None
+    extra = {}
+    if config.data.source == "synthetic" and any(p.kind == "stockfish" for p in config.data.synthetic.personas):
+        try:
+            extra["engine"] = engine_version(find_stockfish(config.engine.path))
+        except EngineNotFoundError:
+            extra["engine"] = "not found"
+    summary = build_summary(config.data.source, ledger, games, meta, scores, provenance(config, **extra))
+    write_json(summary, Path(args.out_json or paths.summary_json))
+    out_md = Path(args.out_md or paths.summary_md)
+    out_md.write_text(to_markdown(summary))
+    print(out_md.read_text())
+    return 0
+
+
+def cmd_data(args: argparse.Namespace) -> int:
+    """All data stages in order, outside Snakemake."""
+    config = load_config(args.config)
+    common = ["--config", str(args.config)] + (["--workers", str(args.workers)] if args.workers else []) + (
+        ["--no-progress"] if args.no_progress else [])
+    if config.data.source == "synthetic":
+        main(["synthetic", *common])
+    elif config.data.source == "lichess":
+        main(["download", "--config", str(args.config)] + (["--no-progress"] if args.no_progress else []))
+    for stage in ("games", "positions"):
+        main([stage, *common])
+    return main(["summary", "--config", str(args.config)])
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="simagents", description=__doc__.split("\n")[0])
+    parser.add_argument("--version", action="version", version=f"simagents {__version__}")
+    parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    def add(name: str, func, help: str, workers: bool = False) -> argparse.ArgumentParser:
+        p = sub.add_parser(name, help=help, description=help)
+        p.set_defaults(func=func)
+        p.add_argument("--config", required=name != "find-engine", type=Path, help="run configuration (YAML)")
+        if workers:
+            p.add_argument("--workers", type=int, default=None,
+                           help="worker processes (default: the CPU cores this process may use)")
+            p.add_argument("--no-progress", action="store_true", help="no progress bar")
+        return p
+
+    add("validate-config", cmd_validate_config, "check a config against the schema and print a one-line summary")
+    add("find-engine", cmd_find_engine, "print the Stockfish binary that would be used, and its version")
+    p = add("synthetic", cmd_synthetic, "play the synthetic population's games (PGN + score table)", workers=True)
+    p.add_argument("--pgn-out", help="PGN output (default: <run>/data/raw/synthetic.pgn)")
+    p.add_argument("--scores-out", help="score table output (default: <run>/data/synthetic_scores.csv)")
+    p = add("download", cmd_download, "download lichess monthly dumps into resources/ (resumable, sha256-checked)")
+    p.add_argument("--month", action="append", help="YYYY-MM (repeatable; default: data.lichess.months)")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p = add("games", cmd_games, "read the source's PGN into the games table and the drop ledger", workers=True)
+    p.add_argument("--inputs", nargs="*", help="PGN files (default: the source's files from the config)")
+    p.add_argument("--out", help="games table (default: <run>/data/games.parquet)")
+    p.add_argument("--ledger-out", help="read/kept/dropped counts (default: <run>/data/ingest.json)")
+    p = add("positions", cmd_positions, "encode the games table into split position shards", workers=True)
+    p.add_argument("--games", help="games table (default: <run>/data/games.parquet)")
+    p.add_argument("--out-dir", help="positions folder (default: <run>/positions)")
+    p = add("summary", cmd_summary, "write the data summary (JSON and Markdown)")
+    for flag in ("--ledger", "--positions-meta", "--games", "--scores", "--out-json", "--out-md"):
+        p.add_argument(flag, help="override the run layout's path")
+    add("data", cmd_data, "run every data stage in order (without Snakemake)", workers=True)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    try:
+        return int(args.func(args) or 0)
+    except (ConfigError, EngineNotFoundError, FileNotFoundError, ValueError) as error:
+        print(f"simagents {args.command}: error: {error}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

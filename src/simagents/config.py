@@ -1,0 +1,264 @@
+"""The run configuration: YAML, validated against one schema, then frozen typed dataclasses.
+
+``load_config(path)`` is the only way a stage gets its configuration. Validation happens once,
+before anything runs, against ``resources/config.schema.yaml`` (also Snakemake's schema), and
+defaults are filled from that schema, so a key's type, default and meaning live in one place.
+Errors name the key by its dotted path and say what was expected.
+"""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+from typing import Any, Literal, Mapping
+
+import jsonschema
+import yaml
+
+CONFIG_VERSION = 1
+
+_JSON_TYPES = {
+    "integer": "an integer", "number": "a number", "string": "a string", "boolean": "true or false",
+    "array": "a list", "object": "a mapping", "null": "null",
+}
+
+
+class ConfigError(ValueError):
+    """An invalid configuration; the message names the key and what was expected."""
+
+
+def schema() -> dict[str, Any]:
+    """The configuration's JSON Schema (shipped inside the package)."""
+    text = resources.files("simagents").joinpath("resources/config.schema.yaml").read_text()
+    return yaml.safe_load(text)
+
+
+def _resolve(node: dict[str, Any], root: dict[str, Any]) -> dict[str, Any]:
+    ref = node.get("$ref")
+    if ref:
+        target: Any = root
+        for part in ref.removeprefix("#/").split("/"):
+            target = target[part]
+        return {**target, **{k: v for k, v in node.items() if k != "$ref"}}
+    return node
+
+
+def _fill_defaults(value: Any, node: dict[str, Any], root: dict[str, Any]) -> Any:
+    node = _resolve(node, root)
+    if isinstance(value, dict) and "properties" in node:
+        for key, child in node["properties"].items():
+            child_resolved = _resolve(child, root)
+            if key not in value and "default" in child:
+                value[key] = copy.deepcopy(child["default"])
+            elif key not in value and "default" in child_resolved:
+                value[key] = copy.deepcopy(child_resolved["default"])
+            if key in value:
+                value[key] = _fill_defaults(value[key], child, root)
+    elif isinstance(value, list) and isinstance(node.get("items"), dict):
+        return [_fill_defaults(item, node["items"], root) for item in value]
+    return value
+
+
+def _describe(error: jsonschema.ValidationError) -> str:
+    path = ".".join(str(p) for p in error.absolute_path) or "<top level>"
+    if error.validator == "additionalProperties":
+        allowed = sorted(error.schema.get("properties", {}))
+        unknown = sorted(set(error.instance) - set(allowed))
+        where = f"under '{path}'" if error.absolute_path else "at the top level"
+        return (f"unknown key {', '.join(repr(u) for u in unknown)} {where}; allowed keys: "
+                f"{', '.join(allowed)} (a key from an older config version? see README 'Configuration')")
+    if error.validator == "type":
+        expected = error.validator_value
+        expected = [expected] if isinstance(expected, str) else expected
+        names = " or ".join(_JSON_TYPES.get(t, t) for t in expected)
+        return f"'{path}' must be {names}, got {error.instance!r} ({type(error.instance).__name__})"
+    if error.validator == "enum":
+        return f"'{path}' must be one of {error.validator_value}, got {error.instance!r}"
+    if error.validator == "required":
+        return f"missing required key {error.message.split()[0]} under '{path}'"
+    if error.validator == "const" and path == "config_version":
+        return (f"config_version is {error.instance!r}, this code reads version {CONFIG_VERSION}; "
+                f"update the file using the README's 'Configuration' section")
+    return f"'{path}': {error.message}"
+
+
+def validate_mapping(raw: Mapping[str, Any], source: str = "config") -> dict[str, Any]:
+    """Validate a configuration mapping and return it with defaults filled in.
+
+    Raises :class:`ConfigError` listing every problem, each naming its key.
+    """
+    root = schema()
+    data = copy.deepcopy(dict(raw))
+    validator = jsonschema.Draft202012Validator(root)
+    errors = sorted(validator.iter_errors(data), key=lambda e: list(map(str, e.absolute_path)))
+    if errors:
+        lines = "\n".join(f"  - {_describe(e)}" for e in errors)
+        raise ConfigError(f"invalid configuration in {source}:\n{lines}")
+    data = _fill_defaults(data, root, root)
+    split = data.get("positions", {}).get("split", {})
+    total = sum(split.get(k, 0.0) for k in ("train", "val", "test"))
+    if abs(total - 1.0) > 1e-9:
+        raise ConfigError(f"invalid configuration in {source}:\n  - 'positions.split' fractions must sum "
+                          f"to 1, got {split} (sum {total})")
+    names = [p["name"] for p in data["data"]["synthetic"]["personas"]]
+    duplicates = sorted({n for n in names if names.count(n) > 1})
+    if duplicates:
+        raise ConfigError(f"invalid configuration in {source}:\n  - 'data.synthetic.personas' has "
+                          f"duplicate names {duplicates}")
+    if data["data"]["source"] == "lichess" and not data["data"]["lichess"]["months"]:
+        raise ConfigError(f"invalid configuration in {source}:\n  - 'data.lichess.months' must list at "
+                          f"least one month (YYYY-MM) when data.source is lichess")
+    if data["data"]["source"] == "pgn" and not data["data"]["pgn"]["paths"]:
+        raise ConfigError(f"invalid configuration in {source}:\n  - 'data.pgn.paths' must list at least "
+                          f"one PGN file when data.source is pgn")
+    return data
+
+
+# --- typed view -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, kw_only=True)
+class Persona:
+    name: str
+    kind: Literal["stockfish", "random", "greedy"]
+    rating: int
+
+
+@dataclass(frozen=True, kw_only=True)
+class EngineConfig:
+    path: str | None
+    threads: int
+    hash_mb: int
+
+
+@dataclass(frozen=True, kw_only=True)
+class FiltersConfig:
+    rated_only: bool
+    time_controls: tuple[str, ...] | None
+    require_both_ratings: bool
+    exclude_bots: bool
+    min_plies: int
+    min_base_seconds: int | None
+
+
+@dataclass(frozen=True, kw_only=True)
+class SyntheticConfig:
+    games: int
+    nodes_per_move: int
+    max_plies: int
+    opening_random_plies: int
+    include_self_play: bool
+    personas: tuple[Persona, ...]
+
+
+@dataclass(frozen=True, kw_only=True)
+class LichessConfig:
+    months: tuple[str, ...]
+    url_template: str
+    checksums_url: str | None
+    sha256: Mapping[str, str]
+    max_games_scanned: int | None
+
+
+@dataclass(frozen=True, kw_only=True)
+class PgnConfig:
+    paths: tuple[str, ...]
+    prompt_mode: Literal["rating_band", "persona"]
+
+
+@dataclass(frozen=True, kw_only=True)
+class DataConfig:
+    source: Literal["synthetic", "lichess", "pgn"]
+    rating_band_edges: tuple[int, ...]
+    balance_per_band: int | None
+    max_games: int | None
+    filters: FiltersConfig
+    synthetic: SyntheticConfig
+    lichess: LichessConfig
+    pgn: PgnConfig
+
+
+@dataclass(frozen=True, kw_only=True)
+class SplitConfig:
+    train: float
+    val: float
+    test: float
+
+
+@dataclass(frozen=True, kw_only=True)
+class PositionsConfig:
+    skip_plies: int
+    split: SplitConfig
+
+
+@dataclass(frozen=True, kw_only=True)
+class Config:
+    """A validated run configuration (see ``config/default.yaml`` for what each key means)."""
+
+    config_version: int
+    run_name: str
+    seed: int
+    results_dir: str
+    resources_dir: str
+    engine: EngineConfig
+    data: DataConfig
+    positions: PositionsConfig
+    raw: Mapping[str, Any]
+
+    @property
+    def run_dir(self) -> Path:
+        """Where this run's outputs go: ``<results_dir>/<run_name>``."""
+        return Path(self.results_dir) / self.run_name
+
+
+def from_mapping(raw: Mapping[str, Any], source: str = "config") -> Config:
+    """Validate ``raw`` and build the typed :class:`Config`."""
+    d = validate_mapping(raw, source)
+    data = d["data"]
+    synthetic = data["synthetic"]
+    lichess = data["lichess"]
+    filters = data["filters"]
+    return Config(
+        config_version=d["config_version"],
+        run_name=d["run_name"],
+        seed=d["seed"],
+        results_dir=d["results_dir"],
+        resources_dir=d["resources_dir"],
+        engine=EngineConfig(**d["engine"]),
+        data=DataConfig(
+            source=data["source"],
+            rating_band_edges=tuple(data["rating_band_edges"]),
+            balance_per_band=data["balance_per_band"],
+            max_games=data["max_games"],
+            filters=FiltersConfig(**{**filters, "time_controls": None if filters["time_controls"] is None
+                                     else tuple(filters["time_controls"])}),
+            synthetic=SyntheticConfig(**{**synthetic, "personas": tuple(Persona(**p) for p in synthetic["personas"])}),
+            lichess=LichessConfig(**{**lichess, "months": tuple(lichess["months"])}),
+            pgn=PgnConfig(paths=tuple(data["pgn"]["paths"]), prompt_mode=data["pgn"]["prompt_mode"]),
+        ),
+        positions=PositionsConfig(skip_plies=d["positions"]["skip_plies"],
+                                  split=SplitConfig(**d["positions"]["split"])),
+        raw=d,
+    )
+
+
+def load_config(path: str | Path, overrides: Mapping[str, Any] | None = None) -> Config:
+    """Read, validate and type a YAML config file; ``overrides`` are merged on top (dotted keys allowed)."""
+    path = Path(path)
+    if not path.exists():
+        raise ConfigError(f"config file not found: {path}")
+    try:
+        raw = yaml.safe_load(path.read_text()) or {}
+    except yaml.YAMLError as error:
+        raise ConfigError(f"{path} is not valid YAML: {error}") from error
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{path}: expected a mapping at the top level, got {type(raw).__name__}")
+    for dotted, value in (overrides or {}).items():
+        target = raw
+        *parents, leaf = dotted.split(".")
+        for part in parents:
+            target = target.setdefault(part, {})
+        target[leaf] = value
+    return from_mapping(raw, source=str(path))

@@ -1,0 +1,1 @@
+"""Data sources (synthetic, lichess, pgn) -> the games table and the data summary."""

@@ -1,0 +1,151 @@
+"""The games table: what every data source produces, and the ledger of what it dropped.
+
+One row per kept game (parquet, columns in :data:`GAMES_SCHEMA`):
+
+==============  =========  ======================================================================
+column          type       meaning
+==============  =========  ======================================================================
+game_id         string     unique within a run (lichess game id, ``<file>#<n>``, ``syn-000042``)
+source          string     ``synthetic``, ``lichess`` or ``pgn``
+white, black    string     player or persona names
+white_rating    int32/null the rating in the PGN (nominal rating for personas); null if unknown
+black_rating    int32/null
+white_prompt    string     prompt token of each side (persona name or rating band, see prompts)
+black_prompt    string
+result          string     ``1-0``, ``0-1`` or ``1/2-1/2`` (unfinished games are dropped)
+termination     string     the PGN Termination tag, or how the game runner ended the game
+time_control    string     the PGN TimeControl tag (``-`` if none)
+moves           string     the mainline in UCI, space separated, from the standard start position
+plies           int32      number of moves in ``moves``
+==============  =========  ======================================================================
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Iterable
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+GAMES_SCHEMA = pa.schema([
+    ("game_id", pa.string()),
+    ("source", pa.string()),
+    ("white", pa.string()),
+    ("black", pa.string()),
+    ("white_rating", pa.int32()),
+    ("black_rating", pa.int32()),
+    ("white_prompt", pa.string()),
+    ("black_prompt", pa.string()),
+    ("result", pa.string()),
+    ("termination", pa.string()),
+    ("time_control", pa.string()),
+    ("moves", pa.string()),
+    ("plies", pa.int32()),
+])
+
+RESULTS = ("1-0", "0-1", "1/2-1/2")
+
+
+@dataclass(frozen=True)
+class GameRecord:
+    """One row of the games table (see the module docstring)."""
+
+    game_id: str
+    source: str
+    white: str
+    black: str
+    white_rating: int | None
+    black_rating: int | None
+    white_prompt: str
+    black_prompt: str
+    result: str
+    termination: str
+    time_control: str
+    moves: str
+    plies: int
+
+
+@dataclass
+class DropLedger:
+    """Counts of games read, kept and dropped by reason, with a few examples per reason.
+
+    Nothing is dropped silently: every reader calls :meth:`drop` with a reason for every game it
+    does not keep, and :meth:`note` for kept games that needed a repair (re-decoded text, say).
+    """
+
+    read: int = 0
+    kept: int = 0
+    dropped: Counter[str] = field(default_factory=Counter)
+    notes: Counter[str] = field(default_factory=Counter)
+    examples: dict[str, list[str]] = field(default_factory=dict)
+    max_examples: int = 3
+
+    def keep(self) -> None:
+        self.kept += 1
+
+    def drop(self, reason: str, example: str = "") -> None:
+        self.dropped[reason] += 1
+        shown = self.examples.setdefault(reason, [])
+        if example and len(shown) < self.max_examples:
+            shown.append(example[:200])
+
+    def note(self, what: str) -> None:
+        self.notes[what] += 1
+
+    def merge(self, other: "DropLedger") -> None:
+        self.read += other.read
+        self.kept += other.kept
+        self.dropped.update(other.dropped)
+        self.notes.update(other.notes)
+        for reason, shown in other.examples.items():
+            mine = self.examples.setdefault(reason, [])
+            mine.extend(shown[: self.max_examples - len(mine)])
+
+    @property
+    def total_dropped(self) -> int:
+        return sum(self.dropped.values())
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "games_read": self.read,
+            "games_kept": self.kept,
+            "games_dropped": self.total_dropped,
+            "dropped_by_reason": dict(sorted(self.dropped.items())),
+            "notes": dict(sorted(self.notes.items())),
+            "examples": {k: v for k, v in sorted(self.examples.items())},
+        }
+
+
+def records_to_table(records: Iterable[GameRecord]) -> pa.Table:
+    rows = [asdict(r) for r in records]
+    return pa.Table.from_pylist(rows, schema=GAMES_SCHEMA)
+
+
+def write_games(table: pa.Table, path: Path) -> None:
+    """Write the games table atomically (a crash never leaves a half-written parquet)."""
+    if table.schema != GAMES_SCHEMA:
+        raise ValueError(f"games table has schema {table.schema}, expected {GAMES_SCHEMA}")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".part")
+    pq.write_table(table, tmp, compression="zstd")
+    tmp.replace(path)
+
+
+def read_games(path: Path) -> pa.Table:
+    """Read a games table and check its columns."""
+    table = pq.read_table(path)
+    missing = set(GAMES_SCHEMA.names) - set(table.column_names)
+    if missing:
+        raise ValueError(f"{path}: not a games table, missing columns {sorted(missing)}")
+    return table.select(GAMES_SCHEMA.names).cast(GAMES_SCHEMA)
+
+
+def write_json(data: Any, path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".part")
+    tmp.write_text(json.dumps(data, indent=2, sort_keys=False) + "\n")
+    tmp.replace(path)

@@ -1,0 +1,150 @@
+"""The one action space: every legal chess move, from the mover's point of view.
+
+Moves are seen from the side to move, exactly as the board is (see :mod:`.board`): for Black
+every square is mirrored vertically (``square ^ 56``), so a move always goes "up the board" the
+way a White move would. An action is a (from square, to square, underpromotion) triple:
+
+* every queen-like move (up to 7 squares along the 8 rays) from every square that stays on the
+  board: 1,456 actions. King moves, castling (``e1g1``/``e1c1`` in python-chess's standard
+  notation) and pawn pushes and captures, including promotion to a queen, are among them;
+* every knight move: 336 actions;
+* underpromotions to knight, bishop or rook, by a pawn on the 7th rank pushing or capturing
+  onto the 8th: 3 x 22 = 66 actions.
+
+That is 1,858 actions (the same count as Leela Chess Zero's policy head). A legal move of
+standard chess maps to exactly one action and back (tested over random positions); a queen
+promotion is the plain pawn move to the 8th rank.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+import chess
+import numpy as np
+
+_QUEEN_DIRECTIONS: Final = ((0, 1), (1, 1), (1, 0), (1, -1), (0, -1), (-1, -1), (-1, 0), (-1, 1))
+_KNIGHT_JUMPS: Final = ((1, 2), (2, 1), (2, -1), (1, -2), (-1, -2), (-2, -1), (-2, 1), (-1, 2))
+# Promotion codes in the lookup table: 0 = none or queen, 1 = knight, 2 = bishop, 3 = rook.
+_UNDERPROMOTIONS: Final = (chess.KNIGHT, chess.BISHOP, chess.ROOK)
+_PROMOTION_CODE: Final = {None: 0, chess.QUEEN: 0, chess.KNIGHT: 1, chess.BISHOP: 2, chess.ROOK: 3}
+
+
+def _build() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    from_squares: list[int] = []
+    to_squares: list[int] = []
+    promotions: list[int] = []
+    for square in chess.SQUARES:
+        file, rank = chess.square_file(square), chess.square_rank(square)
+        for df, dr in _QUEEN_DIRECTIONS:
+            for distance in range(1, 8):
+                f, r = file + df * distance, rank + dr * distance
+                if not (0 <= f < 8 and 0 <= r < 8):
+                    break
+                from_squares.append(square)
+                to_squares.append(chess.square(f, r))
+                promotions.append(0)
+        for df, dr in _KNIGHT_JUMPS:
+            f, r = file + df, rank + dr
+            if 0 <= f < 8 and 0 <= r < 8:
+                from_squares.append(square)
+                to_squares.append(chess.square(f, r))
+                promotions.append(0)
+    for file in range(8):
+        square = chess.square(file, 6)
+        for df in (-1, 0, 1):
+            if 0 <= file + df < 8:
+                for piece in _UNDERPROMOTIONS:
+                    from_squares.append(square)
+                    to_squares.append(chess.square(file + df, 7))
+                    promotions.append(_PROMOTION_CODE[piece])
+    return (
+        np.asarray(from_squares, dtype=np.int8),
+        np.asarray(to_squares, dtype=np.int8),
+        np.asarray(promotions, dtype=np.int8),
+    )
+
+
+#: Per action: from square, to square (0 = a1 .. 63 = h8, mover's view) and promotion code.
+ACTION_FROM, ACTION_TO, ACTION_PROMOTION = _build()
+NUM_ACTIONS: Final[int] = len(ACTION_FROM)
+assert NUM_ACTIONS == 1858, NUM_ACTIONS
+
+#: ``ACTION_LOOKUP[from, to, promotion_code]`` is the action index, or -1 where no action exists.
+ACTION_LOOKUP = np.full((64, 64, 4), -1, dtype=np.int16)
+ACTION_LOOKUP[ACTION_FROM, ACTION_TO, ACTION_PROMOTION] = np.arange(NUM_ACTIONS, dtype=np.int16)
+_CODE_TO_PIECE: Final = (None, chess.KNIGHT, chess.BISHOP, chess.ROOK)
+
+
+class ActionSpaceError(ValueError):
+    """A move or an action index that the action space cannot represent."""
+
+
+def _mover_view(square: int, turn: chess.Color) -> int:
+    return square if turn == chess.WHITE else square ^ 56
+
+
+def move_to_action(move: chess.Move, turn: chess.Color) -> int:
+    """Action index of ``move`` played by the side ``turn`` (mirrored for Black)."""
+    code = _PROMOTION_CODE.get(move.promotion)
+    if code is None or move.drop is not None:
+        raise ActionSpaceError(f"expected a standard chess move, got {move.uci()!r}")
+    index = int(ACTION_LOOKUP[_mover_view(move.from_square, turn), _mover_view(move.to_square, turn), code])
+    if index < 0:
+        raise ActionSpaceError(f"move {move.uci()!r} is not in the action space (side to move: "
+                               f"{'white' if turn else 'black'})")
+    return index
+
+
+def action_to_move(action: int, board: chess.Board) -> chess.Move:
+    """The move that ``action`` denotes on ``board`` (a queen promotion where a pawn reaches the last rank).
+
+    The move is not checked for legality; use :func:`legal_actions` for that.
+    """
+    if not 0 <= action < NUM_ACTIONS:
+        raise ActionSpaceError(f"expected an action index in [0, {NUM_ACTIONS}), got {action!r}")
+    turn = board.turn
+    from_square = _mover_view(int(ACTION_FROM[action]), turn)
+    to_square = _mover_view(int(ACTION_TO[action]), turn)
+    promotion = _CODE_TO_PIECE[int(ACTION_PROMOTION[action])]
+    if promotion is None and board.piece_type_at(from_square) == chess.PAWN and chess.square_rank(
+        to_square
+    ) in (0, 7):
+        promotion = chess.QUEEN
+    return chess.Move(from_square, to_square, promotion)
+
+
+def legal_actions(board: chess.Board) -> tuple[np.ndarray, list[chess.Move]]:
+    """Action indices (int16, shape ``[n_legal]``) of the legal moves of ``board``, and the moves."""
+    moves = list(board.legal_moves)
+    turn = board.turn
+    flip = 0 if turn == chess.WHITE else 56
+    indices = np.fromiter(
+        (ACTION_LOOKUP[m.from_square ^ flip, m.to_square ^ flip, _PROMOTION_CODE[m.promotion]] for m in moves),
+        dtype=np.int16,
+        count=len(moves),
+    )
+    return indices, moves
+
+
+def legal_action_mask(board: chess.Board) -> np.ndarray:
+    """Boolean mask of shape ``[NUM_ACTIONS]``: True where the action is a legal move."""
+    mask = np.zeros(NUM_ACTIONS, dtype=bool)
+    mask[legal_actions(board)[0]] = True
+    return mask
+
+
+def uci_moves_to_actions(from_squares: np.ndarray, to_squares: np.ndarray, promotion_codes: np.ndarray,
+                         white_to_move: np.ndarray) -> np.ndarray:
+    """Vectorised :func:`move_to_action` over arrays of absolute squares (int, shape ``[n]``).
+
+    Raises :class:`ActionSpaceError` if any move has no action (not a chess move).
+    """
+    flip = np.where(white_to_move, 0, 56)
+    actions = ACTION_LOOKUP[from_squares ^ flip, to_squares ^ flip, promotion_codes]
+    if (actions < 0).any():
+        bad = int(np.flatnonzero(actions < 0)[0])
+        raise ActionSpaceError(
+            f"move {chess.square_name(int(from_squares[bad]))}{chess.square_name(int(to_squares[bad]))} "
+            f"(promotion code {int(promotion_codes[bad])}) is not in the action space")
+    return actions

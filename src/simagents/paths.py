@@ -1,0 +1,51 @@
+"""Where each stage's outputs live, for the CLI and the Snakefile alike (one definition)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from .config import Config
+
+
+@dataclass(frozen=True)
+class RunPaths:
+    """Output paths of a run, all under ``<results_dir>/<run_name>/``."""
+
+    root: Path
+
+    @classmethod
+    def of(cls, config: Config) -> "RunPaths":
+        return cls(config.run_dir)
+
+    @property
+    def synthetic_pgn(self) -> Path:
+        return self.root / "data" / "raw" / "synthetic.pgn"
+
+    @property
+    def synthetic_scores(self) -> Path:
+        return self.root / "data" / "synthetic_scores.csv"
+
+    @property
+    def games(self) -> Path:
+        return self.root / "data" / "games.parquet"
+
+    @property
+    def ingest_ledger(self) -> Path:
+        return self.root / "data" / "ingest.json"
+
+    @property
+    def positions(self) -> Path:
+        return self.root / "positions"
+
+    @property
+    def positions_meta(self) -> Path:
+        return self.root / "positions" / "meta.json"
+
+    @property
+    def summary_json(self) -> Path:
+        return self.root / "data" / "summary.json"
+
+    @property
+    def summary_md(self) -> Path:
+        return self.root / "data" / "summary.md"

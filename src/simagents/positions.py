@@ -1,0 +1,236 @@
+"""Games -> training positions: encoded boards, prompts, moves and results, split by game.
+
+Each split (``train``, ``val``, ``test``) is a folder of ``.npy`` arrays that load memory-mapped
+(``np.load(path, mmap_mode="r")``: nothing is copied until used), one row per position:
+
+==================  ========  =========  ==================================================
+file                dtype     shape      meaning
+==================  ========  =========  ==================================================
+pieces.npy          uint64    [n, 12]    piece bitboards, mover's view (simagents.encoding)
+castling.npy        uint8     [n]        castling bits, mover's view
+en_passant.npy      int8      [n]        en-passant file or -1
+halfmove_clock.npy  uint8     [n]        plies since capture or pawn move (capped 255)
+move.npy            int16     [n]        the move played, an action index (0..1857)
+own_prompt.npy      int16     [n]        prompt id of the mover (vocabulary in meta.json)
+opponent_prompt.npy int16     [n]        prompt id of the opponent
+result.npy          int8      [n]        the game's result for the mover: +1, 0, -1
+game.npy            int32     [n]        row of the game in the games table
+ply.npy             int16     [n]        ply index of the position in its game (0 = start)
+==================  ========  =========  ==================================================
+
+``meta.json`` holds the prompt vocabulary (token -> id; ``none`` = 0 is reserved for prompt
+dropout and never appears in the data), counts per split and prompt, the shapes above and the
+provenance (config, seed, code version). A game goes wholly to one split, chosen by a seeded
+hash of its id, so the split does not depend on the order or number of games.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import multiprocessing
+from collections import Counter
+from dataclasses import dataclass
+from functools import partial
+from pathlib import Path
+from typing import Any, Sequence
+
+import chess
+import numpy as np
+import pyarrow as pa
+from tqdm import tqdm
+
+from . import __version__
+from .encoding import NUM_ACTIONS, encode_raw, raw_board, uci_moves_to_actions
+from .encoding.board import NUM_PIECE_PLANES
+
+SPLITS = ("train", "val", "test")
+ARRAYS: dict[str, tuple[np.dtype, tuple[int, ...]]] = {
+    "pieces": (np.dtype(np.uint64), (NUM_PIECE_PLANES,)),
+    "castling": (np.dtype(np.uint8), ()),
+    "en_passant": (np.dtype(np.int8), ()),
+    "halfmove_clock": (np.dtype(np.uint8), ()),
+    "move": (np.dtype(np.int16), ()),
+    "own_prompt": (np.dtype(np.int16), ()),
+    "opponent_prompt": (np.dtype(np.int16), ()),
+    "result": (np.dtype(np.int8), ()),
+    "game": (np.dtype(np.int32), ()),
+    "ply": (np.dtype(np.int16), ()),
+}
+GAMES_PER_TASK = 200
+_PROMOTION_CODES = {"": 0, "q": 0, "n": 1, "b": 2, "r": 3}
+
+
+def split_of(game_id: str, seed: int, train: float, val: float) -> str:
+    """The split of a game: a seeded hash of its id, uniform on [0, 1), cut at the fractions."""
+    digest = hashlib.blake2b(f"split:{seed}:{game_id}".encode(), digest_size=8).digest()
+    u = int.from_bytes(digest, "big") / 2**64
+    return "train" if u < train else "val" if u < train + val else "test"
+
+
+@dataclass(frozen=True)
+class _GameRows:
+    rows: np.ndarray  # int32 row in the games table
+    moves: list[str]
+    white_prompt: np.ndarray  # int16 ids
+    black_prompt: np.ndarray
+    white_score: np.ndarray  # int8: +1 white won, 0 draw, -1 black won
+
+
+def _encode_games(task: _GameRows, skip_plies: int) -> tuple[dict[str, np.ndarray], list[int]]:
+    """Replay and encode a batch of games; returns the arrays and the rows that failed to replay."""
+    raws: list[tuple[int, ...]] = []
+    from_sq: list[int] = []
+    to_sq: list[int] = []
+    promo: list[int] = []
+    game_col: list[int] = []
+    ply_col: list[int] = []
+    own: list[int] = []
+    opp: list[int] = []
+    res: list[int] = []
+    failed: list[int] = []
+    for k, moves in enumerate(task.moves):
+        board = chess.Board()
+        start = len(raws)
+        try:
+            for ply, uci in enumerate(moves.split()):
+                move = chess.Move.from_uci(uci)
+                if ply >= skip_plies:
+                    raws.append(raw_board(board))
+                    from_sq.append(move.from_square)
+                    to_sq.append(move.to_square)
+                    promo.append(_PROMOTION_CODES[uci[4:]])
+                    white = board.turn == chess.WHITE
+                    game_col.append(int(task.rows[k]))
+                    ply_col.append(ply)
+                    own.append(int(task.white_prompt[k] if white else task.black_prompt[k]))
+                    opp.append(int(task.black_prompt[k] if white else task.white_prompt[k]))
+                    res.append(int(task.white_score[k]) * (1 if white else -1))
+                if not board.is_pseudo_legal(move):
+                    raise ValueError(uci)
+                board.push(move)
+        except (ValueError, KeyError):
+            # Roll back this game's rows: a game is encoded whole or not at all.
+            del raws[start:], from_sq[start:], to_sq[start:], promo[start:], game_col[start:]
+            del ply_col[start:], own[start:], opp[start:], res[start:]
+            failed.append(int(task.rows[k]))
+    encoded = encode_raw(raws)
+    white_to_move = np.array([r[11] for r in raws], dtype=bool)
+    actions = uci_moves_to_actions(np.array(from_sq, dtype=np.int64), np.array(to_sq, dtype=np.int64),
+                                   np.array(promo, dtype=np.int64), white_to_move)
+    arrays = {
+        "pieces": encoded.pieces, "castling": encoded.castling, "en_passant": encoded.en_passant,
+        "halfmove_clock": encoded.halfmove_clock, "move": actions.astype(np.int16),
+        "own_prompt": np.array(own, np.int16), "opponent_prompt": np.array(opp, np.int16),
+        "result": np.array(res, np.int8), "game": np.array(game_col, np.int32), "ply": np.array(ply_col, np.int16),
+    }
+    return arrays, failed
+
+
+def load_split(positions_dir: Path, split: str) -> dict[str, np.ndarray]:
+    """Memory-map one split's arrays (read-only; nothing is copied)."""
+    folder = Path(positions_dir) / split
+    if not folder.is_dir():
+        raise FileNotFoundError(f"no {split!r} split at {folder}; run the positions stage first")
+    return {name: np.load(folder / f"{name}.npy", mmap_mode="r") for name in ARRAYS}
+
+
+def build_positions(
+    games: pa.Table,
+    vocabulary: dict[str, int],
+    out_dir: Path,
+    *,
+    seed: int,
+    skip_plies: int,
+    split: tuple[float, float, float],
+    workers: int = 1,
+    progress: bool = True,
+    provenance: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """Encode every game of ``games`` into split folders under ``out_dir``; returns meta.json's content."""
+    train, val, _ = split
+    ids = games.column("game_id").to_pylist()
+    plies = np.asarray(games.column("plies").to_numpy(zero_copy_only=False), dtype=np.int64)
+    moves = games.column("moves").to_pylist()
+    missing = sorted({p for col in ("white_prompt", "black_prompt") for p in games.column(col).to_pylist()}
+                     - set(vocabulary))
+    if missing:
+        raise ValueError(f"prompts {missing} are not in the vocabulary {sorted(vocabulary)}")
+    white_prompt = np.array([vocabulary[p] for p in games.column("white_prompt").to_pylist()], np.int16)
+    black_prompt = np.array([vocabulary[p] for p in games.column("black_prompt").to_pylist()], np.int16)
+    white_score = np.array([{"1-0": 1, "0-1": -1}.get(r, 0) for r in games.column("result").to_pylist()], np.int8)
+    assignment = np.array([SPLITS.index(split_of(g, seed, train, val)) for g in ids], dtype=np.int8)
+
+    out_dir.mkdir(parents=True, exist_ok=True)
+    expected = {s: int(np.maximum(plies[assignment == k] - skip_plies, 0).sum()) for k, s in enumerate(SPLITS)}
+    memmaps: dict[str, dict[str, np.memmap]] = {}
+    for s in SPLITS:
+        (out_dir / s).mkdir(exist_ok=True)
+        memmaps[s] = {
+            name: np.lib.format.open_memmap(out_dir / s / f"{name}.npy.part", mode="w+", dtype=dtype,
+                                            shape=(expected[s], *shape))
+            for name, (dtype, shape) in ARRAYS.items()
+        }
+    filled = {s: 0 for s in SPLITS}
+    failed_rows: list[int] = []
+    tasks = []
+    for k, s in enumerate(SPLITS):
+        rows = np.flatnonzero(assignment == k).astype(np.int32)
+        for start in range(0, len(rows), GAMES_PER_TASK):
+            r = rows[start:start + GAMES_PER_TASK]
+            tasks.append((s, _GameRows(r, [moves[i] for i in r], white_prompt[r], black_prompt[r], white_score[r])))
+    encode = partial(_encode_games, skip_plies=skip_plies)
+    bar = tqdm(total=int(sum(expected.values())), unit="pos", unit_scale=True, desc="encoding positions",
+               disable=not progress, mininterval=1.0)
+    pool = multiprocessing.get_context("fork").Pool(workers) if workers > 1 else None
+    try:
+        results = pool.imap(encode, [t for _, t in tasks]) if pool else map(encode, [t for _, t in tasks])
+        for (s, _), (arrays, failed) in zip(tasks, results):
+            n = len(arrays["move"])
+            for name, values in arrays.items():
+                memmaps[s][name][filled[s]:filled[s] + n] = values
+            filled[s] += n
+            failed_rows.extend(failed)
+            bar.update(n)
+    finally:
+        bar.close()
+        if pool is not None:
+            pool.close()
+            pool.join()
+
+    counts: dict[str, Any] = {}
+    inverse = {v: k for k, v in vocabulary.items()}
+    for s in SPLITS:
+        arrays = memmaps[s]
+        n = filled[s]
+        for name, array in arrays.items():
+            array.flush()
+        del arrays
+        for name, (dtype, shape) in ARRAYS.items():
+            part = out_dir / s / f"{name}.npy.part"
+            if n != expected[s]:  # games that failed to replay leave a tail: rewrite the exact size
+                data = np.load(part, mmap_mode="r")[:n]
+                np.save(out_dir / s / f"{name}.npy", np.ascontiguousarray(data))
+                part.unlink()
+            else:
+                part.replace(out_dir / s / f"{name}.npy")
+        own = np.load(out_dir / s / "own_prompt.npy", mmap_mode="r")
+        per_prompt = Counter({inverse[int(i)]: int(c) for i, c in zip(*np.unique(own, return_counts=True))})
+        counts[s] = {"positions": n, "games": int((assignment == SPLITS.index(s)).sum()),
+                     "positions_by_prompt": dict(sorted(per_prompt.items()))}
+    meta = {
+        "format": "simagents-positions-v1",
+        "num_actions": NUM_ACTIONS,
+        "vocabulary": vocabulary,
+        "skip_plies": skip_plies,
+        "split_fractions": dict(zip(SPLITS, split)),
+        "seed": seed,
+        "splits": counts,
+        "games_failed_replay": len(failed_rows),
+        "failed_game_ids": [ids[i] for i in failed_rows[:20]],
+        "arrays": {name: {"dtype": str(dtype), "shape": ["n", *shape]} for name, (dtype, shape) in ARRAYS.items()},
+        "code_version": __version__,
+        "provenance": provenance or {},
+    }
+    (out_dir / "meta.json").write_text(json.dumps(meta, indent=2) + "\n")
+    return meta

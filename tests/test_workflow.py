@@ -1,0 +1,179 @@
+"""The Snakemake workflow end to end on the smoke config, in a temporary directory."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import yaml
+
+from simagents.positions import SPLITS, load_split
+
+pytestmark = pytest.mark.workflow
+
+
+def snakemake(repo: Path, workdir: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess:
+    command = [sys.executable, "-m", "snakemake", "--snakefile", str(repo / "Snakefile"),
+               "--directory", str(workdir), "--cores", "2", *args]
+    result = subprocess.run(command, capture_output=True, text=True, timeout=600)
+    if check and result.returncode != 0:
+        raise AssertionError(f"snakemake failed ({result.returncode}):\n{result.stdout[-3000:]}\n{result.stderr[-5000:]}")
+    return result
+
+
+@pytest.fixture(scope="module")
+def smoke_run(repo, tmp_path_factory, stockfish):
+    workdir = tmp_path_factory.mktemp("smoke")
+    snakemake(repo, workdir, "--configfile", str(repo / "config" / "smoke.yaml"))
+    return workdir
+
+
+def test_smoke_workflow_produces_the_data_stage(smoke_run):
+    run = smoke_run / "results" / "smoke"
+    summary = json.loads((run / "data" / "summary.json").read_text())
+    config = yaml.safe_load((run / "config.resolved.yaml").read_text())
+    assert summary["games_read"] == config["data"]["synthetic"]["games"]
+    assert summary["games_kept"] + summary["games_dropped"] == summary["games_read"]
+    assert set(summary["games_by_prompt"]) == {p["name"] for p in config["data"]["synthetic"]["personas"]}
+    assert {row["agent"] for row in summary["scores"]} == set(summary["games_by_prompt"])
+    positions = sum(summary["positions"][s]["positions"] for s in SPLITS)
+    assert positions > 0
+    assert len(load_split(run / "positions", "train")["move"]) == summary["positions"]["train"]["positions"]
+    assert "Score of each agent" in (run / "data" / "summary.md").read_text()
+    for rule in ("synthetic_games", "games_table", "positions"):
+        assert (run / "benchmarks" / f"{rule}.tsv").exists(), rule
+        assert (run / "logs" / f"{rule}.log").exists(), rule
+
+
+def test_rerun_does_nothing(repo, smoke_run):
+    result = snakemake(repo, smoke_run, "--configfile", str(repo / "config" / "smoke.yaml"), "-n")
+    assert "Nothing to be done" in result.stdout + result.stderr
+
+
+def test_invalid_config_stops_before_any_rule(repo, tmp_path):
+    bad = yaml.safe_load((repo / "config" / "smoke.yaml").read_text())
+    bad["data"]["synthetic"]["games"] = "forty"
+    bad["data"]["surprise"] = True
+    path = tmp_path / "bad.yaml"
+    path.write_text(yaml.safe_dump(bad))
+    result = snakemake(repo, tmp_path, "--configfile", str(path), check=False)
+    output = result.stdout + result.stderr
+    assert result.returncode != 0
+    assert "'data.synthetic.games' must be an integer, got 'forty'" in output
+    assert "unknown key 'surprise' under 'data'" in output
+    assert not (tmp_path / "results").exists()
+
+
+def test_default_config_plans_the_data_rules(repo, tmp_path):
+    result = snakemake(repo, tmp_path, "--configfile", str(repo / "config" / "default.yaml"), "-n")
+    for rule in ("synthetic_games", "games_table", "positions", "data_summary"):
+        assert f"rule {rule}:" in result.stdout, rule
+
+
+def test_lichess_config_plans_downloads(repo, tmp_path):
+    result = snakemake(repo, tmp_path, "--configfile", str(repo / "config" / "lichess.yaml"), "-n")
+    assert result.stdout.count("rule download_lichess:") == 3
+    assert "synthetic_games" not in result.stdout
+
+
+def test_pgn_source_through_the_workflow(repo, tmp_path):
+    pgn = tmp_path / "mine.pgn"
+    pgn.write_text(
+        '[Event "Rated Blitz game"]\n[White "a"]\n[Black "b"]\n[Result "1-0"]\n[WhiteElo "1500"]\n'
+        '[BlackElo "?"]\n\n1. e4 e5 2. Bc4 Nc6 3. Qh5 Nf6 4. Qxf7# 1-0\n\n'
+        '[Event "x"]\n[Result "0-1"]\n\n1. e4 e5 2. Ke3 0-1\n\n'
+        "not a game at all\n\n"
+        '[Event "y"]\n[White "c"]\n[Black "d"]\n[Result "1/2-1/2"]\n[WhiteElo "2200"]\n[BlackElo "900"]\n\n'
+        "1. d4 d5 2. c4 e6 1/2-1/2\n"
+    )
+    config = yaml.safe_load((repo / "config" / "smoke.yaml").read_text())
+    config["run_name"] = "mine"
+    config["data"] = {"source": "pgn", "pgn": {"paths": [str(pgn)]}, "rating_band_edges": [1000, 2000]}
+    config["positions"] = {"skip_plies": 0, "split": {"train": 0.5, "val": 0.0, "test": 0.5}}
+    path = tmp_path / "mine.yaml"
+    path.write_text(yaml.safe_dump(config))
+    snakemake(repo, tmp_path, "--configfile", str(path))
+    summary = json.loads((tmp_path / "results" / "mine" / "data" / "summary.json").read_text())
+    assert summary["games_read"] == 4 and summary["games_kept"] == 2
+    assert summary["dropped_by_reason"] == {"illegal_move": 1, "text_outside_game": 1}
+    assert set(summary["games_by_prompt"]) == {"r1000-1999", "unknown", "r>=2000", "r<1000"}
+    meta = json.loads((tmp_path / "results" / "mine" / "positions" / "meta.json").read_text())
+    assert sum(meta["splits"][s]["positions"] for s in SPLITS) == 7 + 4
+    assert np.isin(load_split(tmp_path / "results" / "mine" / "positions", "test")["own_prompt"],
+                   list(meta["vocabulary"].values())).all()
+
+
+def _lichess_game(site: str, event: str, tc: str, white_elo: str, black_elo: str, moves: str,
+                  result: str, white_title: str = "") -> str:
+    title = f'[WhiteTitle "{white_title}"]\n' if white_title else ""
+    return (f'[Event "{event}"]\n[Site "https://lichess.org/{site}"]\n[White "w{site}"]\n[Black "b{site}"]\n'
+            f'[Result "{result}"]\n[WhiteElo "{white_elo}"]\n[BlackElo "{black_elo}"]\n{title}'
+            f'[TimeControl "{tc}"]\n[Termination "Normal"]\n\n{moves} {result}\n\n')
+
+
+LONG = "1. e4 { [%clk 0:05:00] } e5 2. Nf3 Nc6 3. Bb5 a6 4. Ba4 Nf6 5. O-O Be7 6. Re1 b5 7. Bb3 d6 8. c3 O-O"
+
+
+@pytest.fixture
+def lichess_server(tmp_path):
+    """A loopback HTTP server holding one month's dump and its sha256sums.txt."""
+    import hashlib
+    import http.server
+    import threading
+    from functools import partial
+
+    import zstandard
+
+    served = tmp_path / "served"
+    served.mkdir()
+    games = "".join([
+        _lichess_game("kept0001", "Rated Blitz game", "300+0", "1450", "1520", LONG, "1-0"),
+        _lichess_game("kept0002", "Rated Rapid game", "600+5", "2250", "2190", LONG, "1/2-1/2"),
+        _lichess_game("casual01", "Casual Blitz game", "300+0", "1450", "1520", LONG, "0-1"),
+        _lichess_game("bullet01", "Rated Bullet game", "60+0", "1450", "1520", LONG, "1-0"),
+        _lichess_game("botgame1", "Rated Blitz game", "300+0", "1450", "1520", LONG, "1-0", white_title="BOT"),
+        _lichess_game("norating", "Rated Blitz game", "300+0", "?", "1520", LONG, "1-0"),
+        _lichess_game("tooshort", "Rated Blitz game", "300+0", "1450", "1520", "1. e4 e5", "1-0"),
+    ])
+    name = "lichess_db_standard_rated_2013-01.pgn.zst"
+    data = zstandard.ZstdCompressor().compress(games.encode())
+    (served / name).write_bytes(data)
+    (served / "sha256sums.txt").write_text(f"{hashlib.sha256(data).hexdigest()}  {name}\n")
+    handler = partial(http.server.SimpleHTTPRequestHandler, directory=str(served))
+    handler.log_message = lambda *a, **k: None  # type: ignore[attr-defined]
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+    server.server_close()
+
+
+def test_lichess_source_through_the_workflow(repo, tmp_path, lichess_server):
+    config = yaml.safe_load((repo / "config" / "lichess.yaml").read_text())
+    config["data"]["lichess"].update({
+        "months": ["2013-01"],
+        "url_template": lichess_server + "/lichess_db_standard_rated_{month}.pgn.zst",
+        "checksums_url": lichess_server + "/sha256sums.txt",
+        "max_games_scanned": None,
+    })
+    config["data"]["balance_per_band"] = None
+    config["data"]["filters"]["min_plies"] = 10  # the test games have 16 plies
+    config["resources_dir"] = str(tmp_path / "resources")
+    config["positions"] = {"skip_plies": 0, "split": {"train": 0.5, "val": 0.0, "test": 0.5}}
+    path = tmp_path / "lichess.yaml"
+    path.write_text(yaml.safe_dump(config))
+    snakemake(repo, tmp_path, "--configfile", str(path))
+    assert (tmp_path / "resources" / "lichess" / "lichess_db_standard_rated_2013-01.pgn.zst").exists()
+    summary = json.loads((tmp_path / "results" / "lichess" / "data" / "summary.json").read_text())
+    assert summary["games_read"] == 7 and summary["games_kept"] == 2
+    assert summary["dropped_by_reason"] == {"unrated": 1, "time_control": 1, "bot": 1, "missing_rating": 1,
+                                            "too_few_plies": 1}
+    assert set(summary["games_by_prompt"]) == {"r1300-1499", "r1500-1699", "r>=2100"}
+    games = __import__("pyarrow.parquet", fromlist=["x"]).read_table(
+        tmp_path / "results" / "lichess" / "data" / "games.parquet")
+    assert sorted(games.column("game_id").to_pylist()) == ["kept0001", "kept0002"]

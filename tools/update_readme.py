@@ -1,0 +1,60 @@
+#!/usr/bin/env python3
+"""Copy generated results into README.md between <!-- BEGIN name --> / <!-- END name --> markers.
+
+Nothing in those README sections is typed by hand: `make readme-results` regenerates them from
+the committed run outputs (the default run's data summary, each run's `benchmark:` files).
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import re
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def replace_section(text: str, name: str, body: str) -> str:
+    pattern = re.compile(rf"(<!-- BEGIN {name} -->\n)(.*?)(<!-- END {name} -->)", re.S)
+    if not pattern.search(text):
+        raise SystemExit(f"README.md has no <!-- BEGIN {name} --> ... <!-- END {name} --> markers")
+    return pattern.sub(lambda m: m.group(1) + body.rstrip("\n") + "\n" + m.group(3), text)
+
+
+def scores_section(summary_md: Path) -> str:
+    text = summary_md.read_text()
+    start = text.index("## Score of each agent")
+    end = text.index("\n## ", start + 3)
+    table = text[start:end].split("\n", 1)[1].strip()
+    return table + f"\n\n(from [`{summary_md.relative_to(REPO)}`]({summary_md.relative_to(REPO)}))\n"
+
+
+def costs_section(runs: list[Path]) -> str:
+    lines = ["| config | rule | wall time (s) | max memory (MB) |", "|---|---|---:|---:|"]
+    for run in runs:
+        total = 0.0
+        for tsv in sorted((run / "benchmarks").glob("*.tsv")):
+            with tsv.open() as handle:
+                row = next(csv.DictReader(handle, delimiter="\t"))
+            seconds = float(row["s"])
+            total += seconds
+            memory = row.get("max_rss", "NA")
+            lines.append(f"| {run.name} | {tsv.stem} | {seconds:.1f} | {memory} |")
+        lines.append(f"| **{run.name}** | **all rules** | **{total:.1f}** | |")
+    return "\n".join(lines) + "\n"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--runs", nargs="+", type=Path, default=[REPO / "results" / "smoke", REPO / "results" / "default"])
+    args = parser.parse_args()
+    readme = REPO / "README.md"
+    text = readme.read_text()
+    text = replace_section(text, "default-scores", scores_section(REPO / "results" / "default" / "data" / "summary.md"))
+    text = replace_section(text, "config-costs", costs_section([r.resolve() for r in args.runs if (r / "benchmarks").is_dir()]))
+    readme.write_text(text)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,78 @@
+# Stage 1, data (SPEC section 3): every source ends in the same games table and drop ledger.
+
+from simagents.data.sources import input_files
+
+
+rule synthetic_games:
+    # The synthetic population plays itself: Stockfish personas, a random mover, a greedy grabber.
+    input:
+        config=ancient(f"{RUN}/config.resolved.yaml"),
+    output:
+        pgn=str(PATHS.synthetic_pgn),
+        scores=str(PATHS.synthetic_scores),
+    params:
+        stage=stage_config("seed", "engine", "data"),
+    threads: workflow.cores
+    log:
+        f"{RUN}/logs/synthetic_games.log",
+    benchmark:
+        f"{RUN}/benchmarks/synthetic_games.tsv"
+    shell:
+        "{PY} -m simagents synthetic --config {input.config} --workers {threads}"
+        " --pgn-out {output.pgn} --scores-out {output.scores} > {log} 2>&1"
+
+
+rule download_lichess:
+    # One monthly dump of the lichess open database (CC0), resumable, sha256-verified.
+    input:
+        config=ancient(f"{RUN}/config.resolved.yaml"),
+    output:
+        f"{CFG.resources_dir}/lichess/lichess_db_standard_rated_{{month}}.pgn.zst",
+    wildcard_constraints:
+        month=r"\d{4}-\d{2}",
+    retries: 2
+    log:
+        f"{RUN}/logs/download_lichess_{{month}}.log",
+    benchmark:
+        f"{RUN}/benchmarks/download_lichess_{{month}}.tsv"
+    shell:
+        "{PY} -m simagents download --config {input.config} --month {wildcards.month} --no-progress > {log} 2>&1"
+
+
+rule games_table:
+    # PGN (any source) -> the games table: every game kept or dropped with a counted reason.
+    input:
+        config=ancient(f"{RUN}/config.resolved.yaml"),
+        pgn=[str(p) for p in input_files(CFG)],
+    output:
+        games=str(PATHS.games),
+        ledger=str(PATHS.ingest_ledger),
+    params:
+        stage=stage_config("seed", "data"),
+    threads: workflow.cores
+    log:
+        f"{RUN}/logs/games_table.log",
+    benchmark:
+        f"{RUN}/benchmarks/games_table.tsv"
+    shell:
+        "{PY} -m simagents games --config {input.config} --workers {threads} --inputs {input.pgn}"
+        " --out {output.games} --ledger-out {output.ledger} > {log} 2>&1"
+
+
+rule data_summary:
+    # What was read, kept and dropped (by reason), games and positions per prompt, who beat whom.
+    input:
+        config=ancient(f"{RUN}/config.resolved.yaml"),
+        games=str(PATHS.games),
+        ledger=str(PATHS.ingest_ledger),
+        positions=str(PATHS.positions_meta),
+        scores=[str(PATHS.synthetic_scores)] if CFG.data.source == "synthetic" else [],
+    output:
+        json=str(PATHS.summary_json),
+        md=str(PATHS.summary_md),
+    log:
+        f"{RUN}/logs/data_summary.log",
+    shell:
+        "{PY} -m simagents summary --config {input.config} --games {input.games} --ledger {input.ledger}"
+        " --positions-meta {input.positions} --scores '{input.scores}' --out-json {output.json}"
+        " --out-md {output.md} > {log} 2>&1"

@@ -1,0 +1,22 @@
+# Stage 2, positions (SPEC section 3): encoded boards from the mover's side, prompts, moves and
+# results, split by game into train/val/test, stored as memory-mappable .npy shards.
+
+
+rule positions:
+    input:
+        config=ancient(f"{RUN}/config.resolved.yaml"),
+        games=str(PATHS.games),
+    output:
+        meta=str(PATHS.positions_meta),
+        arrays=[f"{RUN}/positions/{split}/{name}.npy" for split in SPLITS for name in ARRAYS],
+    params:
+        stage=stage_config("seed", "positions"),
+        out_dir=str(PATHS.positions),
+    threads: workflow.cores
+    log:
+        f"{RUN}/logs/positions.log",
+    benchmark:
+        f"{RUN}/benchmarks/positions.tsv"
+    shell:
+        "{PY} -m simagents positions --config {input.config} --workers {threads} --games {input.games}"
+        " --out-dir {params.out_dir} > {log} 2>&1"
