@@ -10,6 +10,11 @@ from snakemake.utils import min_version
 
 min_version("9.0")
 
+
+# Jobs find the `simagents` CLI through PATH (common.smk puts the running environment first).
+envvars:
+    "PATH",
+
 # The config is the one given with --configfile, alone: defaults come from the schema, never from
 # another config file merged underneath (common.smk falls back to config/default.yaml when no
 # --configfile is given).
@@ -17,6 +22,8 @@ min_version("9.0")
 
 # Validates the config against workflow/schemas/config.schema.yaml before any rule runs.
 include: "workflow/rules/common.smk"
+# 0. The resolved config: what the run used, every default filled in.
+include: "workflow/rules/config.smk"
 # 1. Data: games from a population of agents (synthetic, lichess or local PGN) -> games table.
 include: "workflow/rules/data.smk"
 # 2. Positions: the games table -> encoded training positions, split by game.

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import stat
 
 import pytest
@@ -55,7 +54,7 @@ def test_missing_engine_fails_the_synthetic_stage_clearly(tmp_path, monkeypatch,
 
     monkeypatch.setenv(engine.ENV_VAR, str(tmp_path / "gone"))
     code = main(["synthetic", "--config", str(repo / "config" / "smoke.yaml"), "--workers", "1",
-                 "--pgn-out", str(tmp_path / "g.pgn"), "--scores-out", str(tmp_path / "s.csv")])
+                 "--pgn-out", str(tmp_path / "g.pgn")])
     assert code == 2
     assert not (tmp_path / "g.pgn").exists()
 

@@ -10,7 +10,9 @@ import pytest
 
 from simagents.config import Persona, SyntheticConfig
 from simagents.data.pgn import ReadOptions, read_pgn_text
-from simagents.data.synthetic import generate, schedule, score_table, to_pgn
+from simagents.data.summary import score_table
+from simagents.data.synthetic import generate, schedule, to_pgn
+from simagents.data.table import records_to_table
 
 NO_ENGINE = SyntheticConfig(games=24, nodes_per_move=100, max_plies=80, opening_random_plies=2,
                             include_self_play=True,
@@ -49,11 +51,19 @@ def test_pgn_has_lichess_style_headers_and_reads_back():
     assert {r.white_prompt for r in records} == {"random", "greedy"}
 
 
+def _table(games, seed):
+    records, _ = read_pgn_text(to_pgn(games, NO_ENGINE.personas, seed), ReadOptions(source="synthetic",
+                                                                                       prompt_mode="persona"))
+    return records_to_table(records)
+
+
 def test_score_table_is_consistent():
     games = generate(NO_ENGINE, None, seed=2, workers=1, progress=False)  # type: ignore[arg-type]
-    table = score_table(games)
-    assert (table.wins + table.draws + table.losses == table.games).all()
+    table = score_table(_table(games, 2))
+    others = table[table.agent != table.opponent]
+    assert (others.wins + others.draws + others.losses == others.games).all()
     cross = table.set_index(["agent", "opponent"])
+    assert cross.loc[("random", "(all others)")].games == cross.loc[("random", "greedy")].games
     a, b = cross.loc[("random", "greedy")], cross.loc[("greedy", "random")]
     assert a.games == b.games and a.wins == b.losses and a.score + b.score == pytest.approx(1.0)
 
@@ -62,7 +72,9 @@ def test_score_table_is_consistent():
 def test_population_with_stockfish(stockfish, smoke_config):
     config = smoke_config()
     games = generate(config.data.synthetic, config.engine, config.seed, workers=2, progress=False)
-    table = score_table(games).set_index(["agent", "opponent"])
+    records, _ = read_pgn_text(to_pgn(games, config.data.synthetic.personas, 0),
+                               ReadOptions(source="synthetic", prompt_mode="persona"))
+    table = score_table(records_to_table(records)).set_index(["agent", "opponent"])
     assert len(games) == config.data.synthetic.games
     # The strongest engine beats the random mover in every game of the smoke run.
     assert table.loc[("sf2850", "random")].score == 1.0
@@ -76,3 +88,13 @@ def test_rating_outside_the_engine_range_is_refused(stockfish, smoke_config):
                                           Persona(name="random", kind="random", rating=400))})
     with pytest.raises(ValueError, match="outside this Stockfish's UCI_Elo range"):
         generate(bad, config.engine, 0, workers=1, progress=False)
+
+
+def test_score_intervals_cover_the_score():
+    games = generate(NO_ENGINE, None, seed=3, workers=1, progress=False)  # type: ignore[arg-type]
+    table = score_table(_table(games, 3), seed=3)
+    assert table[table.agent == table.opponent].score_low.isna().all()
+    table = table[table.agent != table.opponent]
+    assert ((table.score_low <= table.score) & (table.score <= table.score_high)).all()
+    assert (table.score_low < table.score_high).any()
+    assert table.equals(score_table(_table(games, 3), seed=3).dropna())

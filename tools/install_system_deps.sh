@@ -11,15 +11,6 @@ have_stockfish() {
   return 1
 }
 
-# pgn-extract (C) converts SAN to UCI ~20x faster than Python; optional: the reader falls back
-# to python-chess without it. Installed quietly where apt is available and we may use it.
-if ! command -v pgn-extract >/dev/null 2>&1 && [ ! -x /usr/games/pgn-extract ] && command -v apt-get >/dev/null 2>&1; then
-  if [ "$(id -u)" -eq 0 ]; then
-    (apt-get install -y -qq pgn-extract >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq pgn-extract; }) \
-      >/dev/null 2>&1 || echo "note: pgn-extract not installed (optional; PGN reading uses python-chess)" >&2
-  fi
-fi
-
 if have_stockfish; then
   exit 0
 fi

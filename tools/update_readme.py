@@ -30,6 +30,13 @@ def scores_section(summary_md: Path) -> str:
     return table + f"\n\n(from [`{summary_md.relative_to(REPO)}`]({summary_md.relative_to(REPO)}))\n"
 
 
+def bench_section(bench_md: Path) -> str:
+    lines = bench_md.read_text().splitlines()
+    table = [line for line in lines if line.startswith("|")]
+    verdict = next((line for line in lines if line.startswith("Per core")), "")
+    return "\n".join(table) + "\n\n" + verdict + "\n"
+
+
 def costs_section(runs: list[Path]) -> str:
     lines = ["| config | rule | wall time (s) | max memory (MB) |", "|---|---|---:|---:|"]
     for run in runs:
@@ -42,6 +49,9 @@ def costs_section(runs: list[Path]) -> str:
             memory = row.get("max_rss", "NA")
             lines.append(f"| {run.name} | {tsv.stem} | {seconds:.1f} | {memory} |")
         lines.append(f"| **{run.name}** | **all rules** | **{total:.1f}** | |")
+    lines.append("")
+    lines.append("Memory is Snakemake's sampled maximum resident set size; jobs of a second or less are "
+                 "sampled too rarely for it to mean much.")
     return "\n".join(lines) + "\n"
 
 
@@ -53,6 +63,9 @@ def main() -> None:
     text = readme.read_text()
     text = replace_section(text, "default-scores", scores_section(REPO / "results" / "default" / "data" / "summary.md"))
     text = replace_section(text, "config-costs", costs_section([r.resolve() for r in args.runs if (r / "benchmarks").is_dir()]))
+    bench = REPO / "results" / "bench" / "ingest.md"
+    if bench.exists():
+        text = replace_section(text, "bench-ingest", bench_section(bench))
     readme.write_text(text)
 
 

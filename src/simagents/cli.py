@@ -42,21 +42,18 @@ def cmd_find_engine(args: argparse.Namespace) -> int:
 
 
 def cmd_synthetic(args: argparse.Namespace) -> int:
-    from .data.synthetic import generate, score_table, to_pgn
+    from .data.synthetic import generate, to_pgn
 
     config = load_config(args.config)
     paths = RunPaths.of(config)
     pgn_out = Path(args.pgn_out or paths.synthetic_pgn)
-    scores_out = Path(args.scores_out or paths.synthetic_scores)
     games = generate(config.data.synthetic, config.engine, config.seed, workers=_workers(args.workers),
                      progress=not args.no_progress)
-    for path in (pgn_out, scores_out):
-        path.parent.mkdir(parents=True, exist_ok=True)
+    pgn_out.parent.mkdir(parents=True, exist_ok=True)
     tmp = pgn_out.with_name(pgn_out.name + ".part")
     tmp.write_text(to_pgn(games, config.data.synthetic.personas, config.seed))
     tmp.replace(pgn_out)
-    score_table(games).to_csv(scores_out, index=False, float_format="%.4f")
-    log.info("wrote %d games to %s and scores to %s", len(games), pgn_out, scores_out)
+    log.info("wrote %d games to %s", len(games), pgn_out)
     return 0
 
 
@@ -109,9 +106,8 @@ def cmd_positions(args: argparse.Namespace) -> int:
 
 
 def cmd_summary(args: argparse.Namespace) -> int:
-    import pandas as pd
-
-    from .data.summary import build_summary, to_markdown
+    from .data.sources import prompt_mode
+    from .data.summary import build_summary, score_table, to_markdown
     from .data.table import read_games, write_json
     from .provenance import provenance
 
@@ -120,8 +116,8 @@ def cmd_summary(args: argparse.Namespace) -> int:
     ledger = json.loads(Path(args.ledger or paths.ingest_ledger).read_text())
     meta = json.loads(Path(args.positions_meta or paths.positions_meta).read_text())
     games = read_games(Path(args.games or paths.games))
-    scores_path = Path(args.scores or paths.synthetic_scores)
-    scores = pd.read_csv(scores_path) if config.data.source == "synthetic" else None
+    # Who beat whom is meaningful where prompts name agents (personas), not rating bands.
+    scores = score_table(games, config.seed) if prompt_mode(config) == "persona" else None
     extra = {}
     if config.data.source == "synthetic" and any(p.kind == "stockfish" for p in config.data.synthetic.personas):
         try:
@@ -168,9 +164,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     add("validate-config", cmd_validate_config, "check a config against the schema and print a one-line summary")
     add("find-engine", cmd_find_engine, "print the Stockfish binary that would be used, and its version")
-    p = add("synthetic", cmd_synthetic, "play the synthetic population's games (PGN + score table)", workers=True)
+    p = add("synthetic", cmd_synthetic, "play the synthetic population's games (PGN)", workers=True)
     p.add_argument("--pgn-out", help="PGN output (default: <run>/data/raw/synthetic.pgn)")
-    p.add_argument("--scores-out", help="score table output (default: <run>/data/synthetic_scores.csv)")
     p = add("download", cmd_download, "download lichess monthly dumps into resources/ (resumable, sha256-checked)")
     p.add_argument("--month", action="append", help="YYYY-MM (repeatable; default: data.lichess.months)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
@@ -182,7 +177,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--games", help="games table (default: <run>/data/games.parquet)")
     p.add_argument("--out-dir", help="positions folder (default: <run>/positions)")
     p = add("summary", cmd_summary, "write the data summary (JSON and Markdown)")
-    for flag in ("--ledger", "--positions-meta", "--games", "--scores", "--out-json", "--out-md"):
+    for flag in ("--ledger", "--positions-meta", "--games", "--out-json", "--out-md"):
         p.add_argument(flag, help="override the run layout's path")
     add("data", cmd_data, "run every data stage in order (without Snakemake)", workers=True)
     return parser

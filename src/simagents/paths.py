@@ -23,10 +23,6 @@ class RunPaths:
         return self.root / "data" / "raw" / "synthetic.pgn"
 
     @property
-    def synthetic_scores(self) -> Path:
-        return self.root / "data" / "synthetic_scores.csv"
-
-    @property
     def games(self) -> Path:
         return self.root / "data" / "games.parquet"
 

@@ -33,16 +33,16 @@ from collections import Counter
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Callable
 
-import chess
 import numpy as np
 import pyarrow as pa
 from tqdm import tqdm
 
 from . import __version__
-from .encoding import NUM_ACTIONS, encode_raw, raw_board, uci_moves_to_actions
+from .encoding import NUM_ACTIONS, encode_raw, uci_moves_to_actions
 from .encoding.board import NUM_PIECE_PLANES
+from .encoding.replay import replay_uci
 
 SPLITS = ("train", "val", "test")
 ARRAYS: dict[str, tuple[np.dtype, tuple[int, ...]]] = {
@@ -58,7 +58,6 @@ ARRAYS: dict[str, tuple[np.dtype, tuple[int, ...]]] = {
     "ply": (np.dtype(np.int16), ()),
 }
 GAMES_PER_TASK = 200
-_PROMOTION_CODES = {"": 0, "q": 0, "n": 1, "b": 2, "r": 3}
 
 
 def split_of(game_id: str, seed: int, train: float, val: float) -> str:
@@ -77,52 +76,47 @@ class _GameRows:
     white_score: np.ndarray  # int8: +1 white won, 0 draw, -1 black won
 
 
-def _encode_games(task: _GameRows, skip_plies: int) -> tuple[dict[str, np.ndarray], list[int]]:
-    """Replay and encode a batch of games; returns the arrays and the rows that failed to replay."""
+def _encode_games(task: _GameRows, skip_plies: int,
+                  replay: Callable[..., Any] = replay_uci) -> tuple[dict[str, np.ndarray], list[int]]:
+    """Replay and encode a batch of games; returns the arrays and the rows that failed to replay.
+
+    Games replay on the lean board of :func:`~simagents.encoding.replay.replay_uci` (the same raw
+    boards as python-chess, several times faster); the per-position columns are then built
+    vectorised from the number of positions of each game.
+    """
     raws: list[tuple[int, ...]] = []
     from_sq: list[int] = []
     to_sq: list[int] = []
     promo: list[int] = []
-    game_col: list[int] = []
-    ply_col: list[int] = []
-    own: list[int] = []
-    opp: list[int] = []
-    res: list[int] = []
+    counts: list[int] = []
     failed: list[int] = []
     for k, moves in enumerate(task.moves):
-        board = chess.Board()
         start = len(raws)
         try:
-            for ply, uci in enumerate(moves.split()):
-                move = chess.Move.from_uci(uci)
-                if ply >= skip_plies:
-                    raws.append(raw_board(board))
-                    from_sq.append(move.from_square)
-                    to_sq.append(move.to_square)
-                    promo.append(_PROMOTION_CODES[uci[4:]])
-                    white = board.turn == chess.WHITE
-                    game_col.append(int(task.rows[k]))
-                    ply_col.append(ply)
-                    own.append(int(task.white_prompt[k] if white else task.black_prompt[k]))
-                    opp.append(int(task.black_prompt[k] if white else task.white_prompt[k]))
-                    res.append(int(task.white_score[k]) * (1 if white else -1))
-                if not board.is_pseudo_legal(move):
-                    raise ValueError(uci)
-                board.push(move)
-        except (ValueError, KeyError):
+            replay(moves.split(), skip_plies, raws, from_sq, to_sq, promo)
+        except ValueError:
             # Roll back this game's rows: a game is encoded whole or not at all.
-            del raws[start:], from_sq[start:], to_sq[start:], promo[start:], game_col[start:]
-            del ply_col[start:], own[start:], opp[start:], res[start:]
+            del raws[start:], from_sq[start:], to_sq[start:], promo[start:]
             failed.append(int(task.rows[k]))
-    encoded = encode_raw(raws)
-    white_to_move = np.array([r[11] for r in raws], dtype=bool)
+        counts.append(len(raws) - start)
+    table = np.array(raws, dtype=np.uint64) if raws else np.zeros((0, 12), np.uint64)
+    encoded = encode_raw(table)
+    white_to_move = table[:, 11].astype(bool)
     actions = uci_moves_to_actions(np.array(from_sq, dtype=np.int64), np.array(to_sq, dtype=np.int64),
                                    np.array(promo, dtype=np.int64), white_to_move)
+    per_game = np.array(counts, dtype=np.int64)
+    game_starts = np.repeat(np.cumsum(per_game) - per_game, per_game)
+    white_prompt = np.repeat(np.asarray(task.white_prompt, np.int16), per_game)
+    black_prompt = np.repeat(np.asarray(task.black_prompt, np.int16), per_game)
+    white_score = np.repeat(np.asarray(task.white_score, np.int8), per_game)
     arrays = {
         "pieces": encoded.pieces, "castling": encoded.castling, "en_passant": encoded.en_passant,
         "halfmove_clock": encoded.halfmove_clock, "move": actions.astype(np.int16),
-        "own_prompt": np.array(own, np.int16), "opponent_prompt": np.array(opp, np.int16),
-        "result": np.array(res, np.int8), "game": np.array(game_col, np.int32), "ply": np.array(ply_col, np.int16),
+        "own_prompt": np.where(white_to_move, white_prompt, black_prompt).astype(np.int16),
+        "opponent_prompt": np.where(white_to_move, black_prompt, white_prompt).astype(np.int16),
+        "result": np.where(white_to_move, white_score, -white_score).astype(np.int8),
+        "game": np.repeat(np.asarray(task.rows, np.int32), per_game),
+        "ply": (np.arange(len(raws), dtype=np.int64) - game_starts + skip_plies).astype(np.int16),
     }
     return arrays, failed
 

@@ -25,37 +25,27 @@ except ConfigError as error:
 
 PATHS = RunPaths.of(CFG)
 RUN = str(PATHS.root)
-# The interpreter running Snakemake has simagents installed (make reproduce / make test set it up).
-PY = sys.executable
+# Jobs use the environment that runs Snakemake (make reproduce / make test set it up in .venv):
+# its bin folder goes first on PATH, so `simagents` in a rule is the one installed beside it.
+os.environ["PATH"] = os.path.dirname(sys.executable) + os.pathsep + os.environ.get("PATH", "")
 
 
 def stage_config(*keys):
-    """The config slices a stage depends on, as a rule parameter: editing them reruns the stage.
+    """The config slices a stage depends on (dotted keys allowed), as a parameter of its rules;
+    editing them reruns the stage, editing other keys does not.
 
     A function, so that braces in config values (URL templates) are not read as wildcards.
     """
-    text = yaml.safe_dump({k: CFG.raw.get(k) for k in keys}, sort_keys=True)
+
+    def pick(dotted):
+        value = CFG.raw
+        for part in dotted.split("."):
+            value = value.get(part) if isinstance(value, dict) else None
+        return value
+
+    text = yaml.safe_dump({k: pick(k) for k in keys}, sort_keys=True)
     return lambda wildcards: text
 
 
 def all_targets():
     return [str(PATHS.summary_json), str(PATHS.summary_md), str(PATHS.positions_meta)]
-
-
-localrules:
-    resolved_config,
-
-
-rule resolved_config:
-    # The validated config with every default filled in: the file each stage's CLI reads, and a
-    # record of exactly what the run used. Downstream rules take it as ancient() input and rerun
-    # on changes to their own config slice only (their params).
-    output:
-        f"{RUN}/config.resolved.yaml",
-    params:
-        text=stage_config(*CFG.raw),
-    log:
-        f"{RUN}/logs/resolved_config.log",
-    run:
-        with open(output[0], "w") as handle:
-            handle.write(params.text)

@@ -9,17 +9,16 @@ rule synthetic_games:
         config=ancient(f"{RUN}/config.resolved.yaml"),
     output:
         pgn=str(PATHS.synthetic_pgn),
-        scores=str(PATHS.synthetic_scores),
     params:
-        stage=stage_config("seed", "engine", "data"),
+        stage=stage_config("seed", "engine", "data.synthetic"),
     threads: workflow.cores
     log:
         f"{RUN}/logs/synthetic_games.log",
     benchmark:
         f"{RUN}/benchmarks/synthetic_games.tsv"
     shell:
-        "{PY} -m simagents synthetic --config {input.config} --workers {threads}"
-        " --pgn-out {output.pgn} --scores-out {output.scores} > {log} 2>&1"
+        "simagents synthetic --config {input.config} --workers {threads}"
+        " --pgn-out {output.pgn} > {log} 2>&1"
 
 
 rule download_lichess:
@@ -36,7 +35,7 @@ rule download_lichess:
     benchmark:
         f"{RUN}/benchmarks/download_lichess_{{month}}.tsv"
     shell:
-        "{PY} -m simagents download --config {input.config} --month {wildcards.month} --no-progress > {log} 2>&1"
+        "simagents download --config {input.config} --month {wildcards.month} --no-progress > {log} 2>&1"
 
 
 rule games_table:
@@ -55,7 +54,7 @@ rule games_table:
     benchmark:
         f"{RUN}/benchmarks/games_table.tsv"
     shell:
-        "{PY} -m simagents games --config {input.config} --workers {threads} --inputs {input.pgn}"
+        "simagents games --config {input.config} --workers {threads} --inputs {input.pgn}"
         " --out {output.games} --ledger-out {output.ledger} > {log} 2>&1"
 
 
@@ -66,13 +65,14 @@ rule data_summary:
         games=str(PATHS.games),
         ledger=str(PATHS.ingest_ledger),
         positions=str(PATHS.positions_meta),
-        scores=[str(PATHS.synthetic_scores)] if CFG.data.source == "synthetic" else [],
     output:
         json=str(PATHS.summary_json),
         md=str(PATHS.summary_md),
     log:
         f"{RUN}/logs/data_summary.log",
+    benchmark:
+        f"{RUN}/benchmarks/data_summary.tsv"
     shell:
-        "{PY} -m simagents summary --config {input.config} --games {input.games} --ledger {input.ledger}"
-        " --positions-meta {input.positions} --scores '{input.scores}' --out-json {output.json}"
+        "simagents summary --config {input.config} --games {input.games} --ledger {input.ledger}"
+        " --positions-meta {input.positions} --out-json {output.json}"
         " --out-md {output.md} > {log} 2>&1"

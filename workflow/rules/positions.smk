@@ -11,12 +11,12 @@ rule positions:
         arrays=[f"{RUN}/positions/{split}/{name}.npy" for split in SPLITS for name in ARRAYS],
     params:
         stage=stage_config("seed", "positions"),
-        out_dir=str(PATHS.positions),
+        out_dir=lambda wildcards, output: os.path.dirname(output.meta),
     threads: workflow.cores
     log:
         f"{RUN}/logs/positions.log",
     benchmark:
         f"{RUN}/benchmarks/positions.tsv"
     shell:
-        "{PY} -m simagents positions --config {input.config} --workers {threads} --games {input.games}"
+        "simagents positions --config {input.config} --workers {threads} --games {input.games}"
         " --out-dir {params.out_dir} > {log} 2>&1"

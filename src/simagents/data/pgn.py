@@ -7,8 +7,9 @@ Real-world PGN is messy, so reading happens in two steps that never raise on bad
    Text outside any game becomes a chunk without tags, which is dropped as ``text_outside_game``.
 2. :func:`parse_chunk` turns a chunk into a :class:`~simagents.data.table.GameRecord` or a drop
    reason. The movetext tokenizer skips comments (``{...}`` and ``;``), variations, NAGs, move
-   numbers and clock annotations; the mainline's SAN moves are replayed with python-chess, so an
-   illegal or ambiguous move drops the game instead of being misread.
+   numbers and clock annotations; the mainline's SAN moves are resolved on a lean board
+   (:mod:`.san`) and, wherever that route cannot vouch for a move, replayed with python-chess, so
+   an illegal or ambiguous move drops the game with its exact reason instead of being misread.
 
 Drop reasons (the keys of the data summary's ``dropped_by_reason``):
 
@@ -56,6 +57,7 @@ import chess
 import zstandard
 
 from ..prompts import rating_band
+from .san import sans_to_uci
 from .table import RESULTS, DropLedger, GameRecord
 
 PromptMode = Literal["rating_band", "persona"]
@@ -364,8 +366,44 @@ def _mainline_sans(movetext: str) -> tuple[list[str], str | None, bool]:
     return sans, result_token, cut_off
 
 
-def parse_chunk(chunk: Chunk, options: ReadOptions, ledger: DropLedger) -> GameRecord | None:
-    """The games-table row of ``chunk``, or None after recording why it was dropped."""
+def _replay_with_python_chess(sans: Sequence[str], game_id: str, ledger: DropLedger) -> list[str] | None:
+    """UCI moves of the mainline, or None after recording why a move could not be read."""
+    board = chess.Board()
+    uci: list[str] = []
+    for ply, san in enumerate(sans):
+        try:
+            move = board.parse_san(san)
+        except chess.IllegalMoveError:
+            ledger.drop("illegal_move", f"{game_id}: ply {ply + 1} {san!r}")
+            return None
+        except chess.AmbiguousMoveError:
+            ledger.drop("ambiguous_move", f"{game_id}: ply {ply + 1} {san!r}")
+            return None
+        except ValueError:  # chess.InvalidMoveError and anything else unparseable
+            ledger.drop("invalid_san", f"{game_id}: ply {ply + 1} {san!r}")
+            return None
+        if not move:
+            ledger.drop("null_move", f"{game_id}: ply {ply + 1}")
+            return None
+        uci.append(move.uci())
+        board.push(move)
+    return uci
+
+
+def _fast_sans_to_uci(sans: Sequence[str]) -> list[str] | None:
+    try:
+        return sans_to_uci(sans)
+    except Exception:  # noqa: BLE001 - a bug in the fast route must not break reading: python-chess decides
+        return None
+
+
+def parse_chunk(chunk: Chunk, options: ReadOptions, ledger: DropLedger, fast_san: bool = True) -> GameRecord | None:
+    """The games-table row of ``chunk``, or None after recording why it was dropped.
+
+    With ``fast_san`` the moves are first resolved by :func:`simagents.data.san.sans_to_uci`
+    (several times faster); whatever it does not vouch for is replayed with python-chess, so
+    rows and drop reasons are the same either way.
+    """
     ledger.read += 1
     repairs: set[str] = set()  # counted as notes once per kept game
     if not chunk.tag_lines:
@@ -392,25 +430,11 @@ def parse_chunk(chunk: Chunk, options: ReadOptions, ledger: DropLedger) -> GameR
         ledger.drop("no_moves", game_id)
         return None
 
-    board = chess.Board()
-    uci: list[str] = []
-    for ply, san in enumerate(sans):
-        try:
-            move = board.parse_san(san)
-        except chess.IllegalMoveError:
-            ledger.drop("illegal_move", f"{game_id}: ply {ply + 1} {san!r}")
+    uci = _fast_sans_to_uci(sans) if fast_san else None
+    if uci is None:
+        uci = _replay_with_python_chess(sans, game_id, ledger)
+        if uci is None:
             return None
-        except chess.AmbiguousMoveError:
-            ledger.drop("ambiguous_move", f"{game_id}: ply {ply + 1} {san!r}")
-            return None
-        except ValueError:  # chess.InvalidMoveError and anything else unparseable
-            ledger.drop("invalid_san", f"{game_id}: ply {ply + 1} {san!r}")
-            return None
-        if not move:
-            ledger.drop("null_move", f"{game_id}: ply {ply + 1}")
-            return None
-        uci.append(move.uci())
-        board.push(move)
     if len(uci) < options.filters.min_plies:
         ledger.drop("too_few_plies", f"{game_id}: {len(uci)} plies")
         return None
@@ -442,10 +466,11 @@ def parse_chunk(chunk: Chunk, options: ReadOptions, ledger: DropLedger) -> GameR
     )
 
 
-def parse_chunks(chunks: Sequence[Chunk], options: ReadOptions) -> tuple[list[GameRecord], DropLedger]:
+def parse_chunks(chunks: Sequence[Chunk], options: ReadOptions,
+                 fast_san: bool = True) -> tuple[list[GameRecord], DropLedger]:
     """Parse a batch of chunks (the unit of work of a worker process)."""
     ledger = DropLedger()
-    records = [r for chunk in chunks if (r := parse_chunk(chunk, options, ledger)) is not None]
+    records = [r for chunk in chunks if (r := parse_chunk(chunk, options, ledger, fast_san)) is not None]
     return records, ledger
 
 

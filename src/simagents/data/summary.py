@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
-from collections import Counter
+from collections import Counter, defaultdict
 from typing import Any
 
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
+
+from ..games import score
+from ..stats import bootstrap_mean
+
+OVERALL = "(all others)"  # opponent label of each agent's pooled score against every other agent
 
 
 def games_per_prompt(games: pa.Table) -> dict[str, dict[str, int]]:
@@ -21,6 +26,38 @@ def games_per_prompt(games: pa.Table) -> dict[str, dict[str, int]]:
         moves[b] += n // 2
     return {p: {"games_as_white": as_white[p], "games_as_black": as_black[p], "moves_played": moves[p]}
             for p in sorted(set(white) | set(black))}
+
+
+def score_table(games: pa.Table, seed: int = 0) -> pd.DataFrame:
+    """Each prompt's (agent's) results against each opponent, from the agent's side.
+
+    Columns: agent, opponent, games, wins, draws, losses, score (mean points, 0-1), and the
+    score's 95% interval ``score_low``/``score_high`` (percentile bootstrap over games, seeded).
+    Rows with opponent :data:`OVERALL` pool every game against other agents. Self-play rows score
+    0.5 by construction and carry no interval (NaN).
+    """
+    tally: dict[tuple[str, str], list[float]] = defaultdict(list)
+    columns = (games.column(c).to_pylist() for c in ("white_prompt", "black_prompt", "result"))
+    for white, black, result in zip(*columns):
+        if white == black:
+            tally[(white, white)].append(0.5)
+            continue
+        for agent, opponent, is_white in ((white, black, True), (black, white, False)):
+            points = score(result, white=is_white)
+            tally[(agent, opponent)].append(points)
+            tally[(agent, OVERALL)].append(points)
+    rows = []
+    for k, ((agent, opponent), points) in enumerate(sorted(tally.items())):
+        row: dict[str, Any] = {"agent": agent, "opponent": opponent, "games": len(points)}
+        if agent == opponent:
+            row.update(wins=None, draws=None, losses=None, score=0.5, score_low=None, score_high=None)
+        else:
+            interval = bootstrap_mean(points, seed=seed * 1000 + k, unit="games")
+            row.update(wins=points.count(1.0), draws=points.count(0.5), losses=points.count(0.0),
+                       score=interval.value, score_low=interval.low, score_high=interval.high)
+        rows.append(row)
+    return pd.DataFrame(rows, columns=["agent", "opponent", "games", "wins", "draws", "losses", "score",
+                                       "score_low", "score_high"])
 
 
 def build_summary(
@@ -46,7 +83,8 @@ def build_summary(
         "provenance": provenance,
     }
     if scores is not None:
-        summary["scores"] = scores.to_dict(orient="records")
+        # JSON has no NaN: missing values (self-play intervals) become null.
+        summary["scores"] = scores.astype(object).where(scores.notna(), None).to_dict(orient="records")
     return summary
 
 
@@ -78,16 +116,17 @@ def to_markdown(summary: dict[str, Any]) -> str:
     lines.append("")
     if "scores" in summary:
         frame = pd.DataFrame(summary["scores"])
-        matrix = frame.pivot(index="agent", columns="opponent", values="score")
+        frame["cell"] = ["self-play" if row.agent == row.opponent else
+                         f"{row.score:.2f} [{row.score_low:.2f}, {row.score_high:.2f}]" for row in frame.itertuples()]
+        matrix = frame.pivot(index="agent", columns="opponent", values="cell")
+        columns = [c for c in matrix.columns if not c.startswith("(")] + [c for c in matrix.columns if c.startswith("(")]
         lines += ["## Score of each agent (row) against each opponent (column)", "",
-                  "Mean points per game from the row agent's side (1 win, 0.5 draw, 0 loss).", "",
-                  "| agent | " + " | ".join(matrix.columns) + " | overall |",
-                  "|---|" + "---:|" * (len(matrix.columns) + 1)]
-        overall = frame.assign(points=frame.score * frame.games).groupby("agent")[["points", "games"]].sum()
+                  "Mean points per game from the row agent's side (1 win, 0.5 draw, 0 loss), with a 95% "
+                  "percentile-bootstrap interval over games (2000 resamples): the variability is that of the "
+                  "sampled games. The last column pools all games against other agents.", "",
+                  "| agent | " + " | ".join(columns) + " |", "|---|" + "---:|" * len(columns)]
         for agent, row in matrix.iterrows():
-            cells = ["" if pd.isna(v) else f"{v:.2f}" for v in row]
-            total = overall.loc[agent]
-            lines.append(f"| {agent} | " + " | ".join(cells) + f" | {total.points / total.games:.2f} |")
+            lines.append(f"| {agent} | " + " | ".join("" if pd.isna(row[c]) else str(row[c]) for c in columns) + " |")
         lines.append("")
     lines += ["## Terminations", "", "| termination | games |", "|---|---:|"]
     lines += [f"| {k} | {v} |" for k, v in summary["terminations"].items()]

@@ -8,8 +8,8 @@ each with its own engines; game ``i`` is seeded by ``(seed, i)``, so the schedul
 random openings and the random and greedy players' choices are reproducible (Stockfish's
 strength limiting is not: see :class:`~simagents.policies.StockfishPolicy`).
 
-Output: a PGN file with lichess-style headers plus persona tags (read back by the PGN reader,
-so the default path exercises it) and each persona's score against each other persona.
+Output: a PGN file with lichess-style headers plus persona tags, read back by the PGN reader
+(so the default path exercises it); the data summary scores each persona against each other.
 """
 
 from __future__ import annotations
@@ -18,19 +18,17 @@ import datetime as _dt
 import hashlib
 import multiprocessing
 import multiprocessing.util
-from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Sequence
 
 import chess
 import chess.pgn
-import pandas as pd
 from tqdm import tqdm
 
 from ..config import EngineConfig, Persona, SyntheticConfig
 from ..engine import elo_range, find_stockfish, open_engine
-from ..games import GameSpec, PlayedGame, play_games, score
+from ..games import GameSpec, PlayedGame, play_games
 from ..policies import GreedyMaterial, Policy, RandomMover, StockfishPolicy
 from .pgn import BLACK_PERSONA_TAG, WHITE_PERSONA_TAG
 
@@ -171,23 +169,3 @@ def to_pgn(games: Sequence[PlayedGame], personas: Sequence[Persona], seed: int) 
             node = node.add_variation(chess.Move.from_uci(uci))
         out.append(str(pgn))
     return "\n\n".join(out) + "\n"
-
-
-def score_table(games: Sequence[PlayedGame]) -> pd.DataFrame:
-    """Each persona's results against each opponent, from the persona's side.
-
-    Columns: agent, opponent, games, wins, draws, losses, score (mean points, 0-1).
-    """
-    tally: dict[tuple[str, str], list[float]] = defaultdict(list)
-    for game in games:
-        spec = game.spec
-        tally[(spec.white, spec.black)].append(score(game.result, white=True))
-        tally[(spec.black, spec.white)].append(score(game.result, white=False))
-    rows = []
-    for (agent, opponent), points in sorted(tally.items()):
-        rows.append({
-            "agent": agent, "opponent": opponent, "games": len(points),
-            "wins": sum(p == 1.0 for p in points), "draws": sum(p == 0.5 for p in points),
-            "losses": sum(p == 0.0 for p in points), "score": sum(points) / len(points),
-        })
-    return pd.DataFrame(rows, columns=["agent", "opponent", "games", "wins", "draws", "losses", "score"])
