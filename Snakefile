@@ -28,6 +28,8 @@ include: "workflow/rules/config.smk"
 include: "workflow/rules/data.smk"
 # 2. Positions: the games table -> encoded training positions, split by game.
 include: "workflow/rules/positions.smk"
+# 3. The simulator: prompt-conditioned imitation of the population, one run per seed.
+include: "workflow/rules/simulator.smk"
 
 
 rule all:

@@ -44,9 +44,12 @@ def test_smoke_workflow_produces_the_data_stage(smoke_run):
     assert positions > 0
     assert len(load_split(run / "positions", "train")["move"]) == summary["positions"]["train"]["positions"]
     assert "Score of each agent" in (run / "data" / "summary.md").read_text()
-    for rule in ("synthetic_games", "games_table", "positions"):
+    for rule in ("synthetic_games", "games_table", "positions", "train_simulator_seed0"):
         assert (run / "benchmarks" / f"{rule}.tsv").exists(), rule
         assert (run / "logs" / f"{rule}.log").exists(), rule
+    curves = (run / "simulator" / "seed0" / "curves.csv").read_text().splitlines()
+    assert curves[0].startswith("step,train_loss,val_loss") and len(curves) > 1
+    assert (run / "simulator" / "seed0" / "best.pt").exists()
 
 
 def test_rerun_does_nothing(repo, smoke_run):
@@ -70,7 +73,7 @@ def test_invalid_config_stops_before_any_rule(repo, tmp_path):
 
 def test_default_config_plans_the_data_rules(repo, tmp_path):
     result = snakemake(repo, tmp_path, "--configfile", str(repo / "config" / "default.yaml"), "-n")
-    for rule in ("synthetic_games", "games_table", "positions", "data_summary"):
+    for rule in ("synthetic_games", "games_table", "positions", "data_summary", "train_simulator"):
         assert f"rule {rule}:" in result.stdout, rule
 
 
@@ -96,7 +99,7 @@ def test_pgn_source_through_the_workflow(repo, tmp_path):
     config["positions"] = {"skip_plies": 0, "split": {"train": 0.5, "val": 0.0, "test": 0.5}}
     path = tmp_path / "mine.yaml"
     path.write_text(yaml.safe_dump(config))
-    snakemake(repo, tmp_path, "--configfile", str(path))
+    snakemake(repo, tmp_path, "--configfile", str(path), "--until", "data_summary")
     summary = json.loads((tmp_path / "results" / "mine" / "data" / "summary.json").read_text())
     assert summary["games_read"] == 4 and summary["games_kept"] == 2
     assert summary["dropped_by_reason"] == {"illegal_move": 1, "text_outside_game": 1}
@@ -167,7 +170,8 @@ def test_lichess_source_through_the_workflow(repo, tmp_path, lichess_server):
     config["positions"] = {"skip_plies": 0, "split": {"train": 0.5, "val": 0.0, "test": 0.5}}
     path = tmp_path / "lichess.yaml"
     path.write_text(yaml.safe_dump(config))
-    snakemake(repo, tmp_path, "--configfile", str(path))
+    # The data stage only: the lichess config's simulator is a GPU-scale residual net.
+    snakemake(repo, tmp_path, "--configfile", str(path), "--until", "data_summary")
     assert (tmp_path / "resources" / "lichess" / "lichess_db_standard_rated_2013-01.pgn.zst").exists()
     summary = json.loads((tmp_path / "results" / "lichess" / "data" / "summary.json").read_text())
     assert summary["games_read"] == 7 and summary["games_kept"] == 2

@@ -132,6 +132,41 @@ def cmd_summary(args: argparse.Namespace) -> int:
     return 0
 
 
+def simulator_configs(config, vocabulary_size: int, seed: int):  # type: ignore[no-untyped-def]
+    """The network and training settings of one simulator seed, from the run config."""
+    from .models import NetworkConfig, TrainConfig
+
+    sim = config.simulator
+    network = NetworkConfig(arch=sim.arch, num_prompts=vocabulary_size, hidden=sim.hidden, layers=sim.layers,
+                            blocks=sim.blocks, channels=sim.channels, value_head=sim.value_head)
+    train = TrainConfig(seed=seed, steps=sim.steps, batch_size=sim.batch_size, lr=sim.lr,
+                        weight_decay=sim.weight_decay, warmup_steps=sim.warmup_steps,
+                        prompt_dropout=sim.prompt_dropout, value_weight=sim.value_weight,
+                        eval_every=sim.eval_every, checkpoint_every=sim.checkpoint_every,
+                        val_positions=sim.val_positions, device=sim.device)
+    return network, train
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    from .models import train_simulator
+
+    config = load_config(args.config)
+    paths = RunPaths.of(config)
+    positions = Path(args.positions or paths.positions)
+    meta = json.loads((positions / "meta.json").read_text())
+    network, train = simulator_configs(config, len(meta["vocabulary"]), args.seed)
+    if args.threads:
+        import torch
+
+        torch.set_num_threads(args.threads)
+    out_dir = Path(args.out_dir or paths.simulator_dir(args.seed))
+    summary = train_simulator(positions, out_dir, network, train, progress=not args.no_progress)
+    log.info("simulator seed %d: best validation loss %.4f after %d steps (%.0f positions/s, %.1f%% loading)",
+             args.seed, summary["best_val_loss"], summary["steps"], summary["positions_per_second"] or 0,
+             100 * (summary["data_loading_share"] or 0))
+    return 0
+
+
 def cmd_data(args: argparse.Namespace) -> int:
     """All data stages in order, outside Snakemake."""
     config = load_config(args.config)
@@ -180,6 +215,12 @@ def build_parser() -> argparse.ArgumentParser:
     for flag in ("--ledger", "--positions-meta", "--games", "--out-json", "--out-md"):
         p.add_argument(flag, help="override the run layout's path")
     add("data", cmd_data, "run every data stage in order (without Snakemake)", workers=True)
+    p = add("train", cmd_train, "train (or resume) the simulator for one seed")
+    p.add_argument("--seed", type=int, required=True, help="training seed (one of simulator.seeds)")
+    p.add_argument("--positions", help="positions folder (default: <run>/positions)")
+    p.add_argument("--out-dir", help="checkpoint folder (default: <run>/simulator/seed<SEED>)")
+    p.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's choice)")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
     return parser
 
 
@@ -190,7 +231,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:
         return int(args.func(args) or 0)
-    except (ConfigError, EngineNotFoundError, FileNotFoundError, ValueError) as error:
+    except (ConfigError, EngineNotFoundError, FileNotFoundError, ValueError) as error:  # CheckpointError too
         print(f"simagents {args.command}: error: {error}", file=sys.stderr)
         return 2
 

@@ -194,6 +194,30 @@ class PositionsConfig:
 
 
 @dataclass(frozen=True, kw_only=True)
+class SimulatorConfig:
+    """Architecture and optimisation of the simulator (``simulator`` in the config)."""
+
+    seeds: tuple[int, ...]
+    arch: Literal["mlp", "resnet"]
+    hidden: int
+    layers: int
+    blocks: int
+    channels: int
+    value_head: bool
+    steps: int
+    batch_size: int
+    lr: float
+    weight_decay: float
+    warmup_steps: int
+    prompt_dropout: float
+    value_weight: float
+    eval_every: int
+    checkpoint_every: int
+    val_positions: int
+    device: str
+
+
+@dataclass(frozen=True, kw_only=True)
 class Config:
     """A validated run configuration (see ``config/default.yaml`` for what each key means)."""
 
@@ -205,6 +229,7 @@ class Config:
     engine: EngineConfig
     data: DataConfig
     positions: PositionsConfig
+    simulator: SimulatorConfig
     raw: Mapping[str, Any]
 
     @property
@@ -240,6 +265,7 @@ def from_mapping(raw: Mapping[str, Any], source: str = "config") -> Config:
         ),
         positions=PositionsConfig(skip_plies=d["positions"]["skip_plies"],
                                   split=SplitConfig(**d["positions"]["split"])),
+        simulator=SimulatorConfig(**{**d["simulator"], "seeds": tuple(d["simulator"]["seeds"])}),
         raw=d,
     )
 

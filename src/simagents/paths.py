@@ -45,3 +45,7 @@ class RunPaths:
     @property
     def summary_md(self) -> Path:
         return self.root / "data" / "summary.md"
+
+    def simulator_dir(self, seed: int) -> Path:
+        """Checkpoints (``best.pt``, ``last.pt``), ``curves.csv`` and ``train.json`` of one seed."""
+        return self.root / "simulator" / f"seed{seed}"

@@ -48,4 +48,5 @@ def stage_config(*keys):
 
 
 def all_targets():
-    return [str(PATHS.summary_json), str(PATHS.summary_md), str(PATHS.positions_meta)]
+    simulators = [str(PATHS.simulator_dir(seed) / "best.pt") for seed in CFG.simulator.seeds]
+    return [str(PATHS.summary_json), str(PATHS.summary_md), str(PATHS.positions_meta), *simulators]

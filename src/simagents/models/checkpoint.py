@@ -1,0 +1,42 @@
+"""Checkpoints: weights, optimizer, scheduler, step, config and RNG states, loaded safely.
+
+Every checkpoint is written atomically (temporary file, then rename) and loaded with
+``torch.load(..., weights_only=True)``: it holds only tensors and plain containers, so loading a
+file cannot run code. A missing, truncated or corrupt file is a :class:`CheckpointError` that
+names the file and says what to do.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import torch
+
+
+class CheckpointError(ValueError):
+    """A checkpoint that cannot be read; the message names the file."""
+
+
+def save_checkpoint(state: dict[str, Any], path: Path) -> None:
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".part")
+    torch.save(state, tmp)
+    tmp.replace(path)
+
+
+def load_checkpoint(path: Path, map_location: str | torch.device = "cpu") -> dict[str, Any]:
+    path = Path(path)
+    if not path.is_file():
+        raise CheckpointError(f"checkpoint not found: {path}")
+    try:
+        state = torch.load(path, map_location=map_location, weights_only=True)
+    except Exception as error:  # torch raises several types for truncated or foreign files
+        raise CheckpointError(
+            f"checkpoint {path} is corrupt or truncated ({type(error).__name__}: {str(error)[:200]}); "
+            "delete it and rerun the training step to rebuild it"
+        ) from error
+    if not isinstance(state, dict) or "model" not in state or "network" not in state:
+        raise CheckpointError(f"{path} is not a simagents checkpoint (no 'model'/'network' entries)")
+    return state

@@ -1,0 +1,201 @@
+"""Imitation training of the simulator: cross-entropy on the moves played, per prompt.
+
+Reads like a recipe, top to bottom: seed, data (memory-mapped position shards), model, AdamW
+with linear warm-up then cosine decay, the loop (prompt dropout, policy loss, optional value
+loss), validation every ``eval_every`` steps (the kept checkpoint ``best.pt`` has the lowest
+validation loss), a resumable ``last.pt`` every ``checkpoint_every`` steps, and the curves.
+
+The policy loss is a softmax over all 1,858 actions (as Maia trains): the moves played are
+always legal, and masking to the legal moves happens wherever the policy is used. Determinism:
+batches are drawn from a seeded torch generator whose state, with torch's global RNG and the
+optimizer, is in every checkpoint, so a run killed and resumed ends with the same weights as
+one that never stopped (tested).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import torch
+from tqdm import tqdm
+
+from ..encoding import EncodedBoards, to_planes
+from ..positions import load_split
+from .checkpoint import load_checkpoint, save_checkpoint
+from .network import NetworkConfig, Simulator
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, kw_only=True)
+class TrainConfig:
+    """Optimisation settings (``simulator`` in the config; see config/default.yaml for choices)."""
+
+    seed: int
+    steps: int
+    batch_size: int = 1024
+    lr: float = 1e-3
+    weight_decay: float = 0.01
+    warmup_steps: int = 100
+    prompt_dropout: float = 0.1  # probability of replacing each prompt by `none` (the unconditional model)
+    value_weight: float = 0.25  # weight of the value loss against the policy loss
+    eval_every: int = 200
+    checkpoint_every: int = 200
+    val_positions: int = 20000  # validation positions scored at each evaluation (a fixed subset)
+    device: str = "auto"
+
+
+def pick_device(requested: str = "auto") -> torch.device:
+    """``auto``: CUDA if present, then Apple's MPS, else the CPU."""
+    if requested != "auto":
+        return torch.device(requested)
+    if torch.cuda.is_available():
+        return torch.device("cuda")
+    if getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available():
+        return torch.device("mps")
+    return torch.device("cpu")
+
+
+def batch_tensors(split: dict[str, np.ndarray], rows: np.ndarray,
+                  device: torch.device) -> tuple[torch.Tensor, ...]:
+    """Planes ``[B,18,8,8]``, own and opponent prompts ``[B]``, moves ``[B]``, results ``[B]``."""
+    rows = np.sort(rows)  # sorted reads are kinder to a memory map
+    encoded = EncodedBoards(split["pieces"][rows], split["castling"][rows], split["en_passant"][rows],
+                            split["halfmove_clock"][rows])
+    planes = torch.from_numpy(to_planes(encoded))
+    as_long = [torch.from_numpy(np.asarray(split[k][rows], dtype=np.int64)) for k in ("own_prompt", "opponent_prompt", "move")]
+    result = torch.from_numpy(np.asarray(split["result"][rows], dtype=np.float32))
+    return tuple(t.to(device) for t in (planes, *as_long, result))
+
+
+def _lr_factor(step: int, warmup: int, total: int) -> float:
+    if step < warmup:
+        return (step + 1) / warmup
+    progress = (step - warmup) / max(1, total - warmup)
+    return 0.5 * (1.0 + math.cos(math.pi * min(1.0, progress)))
+
+
+@torch.no_grad()
+def evaluate(model: Simulator, split: dict[str, np.ndarray], rows: np.ndarray, device: torch.device,
+             batch_size: int = 4096) -> dict[str, float]:
+    """Mean policy loss (nats), top-1 accuracy and value MSE on ``rows``, with the true prompts."""
+    model.eval()
+    loss_sum = correct = value_sq = 0.0
+    for start in range(0, len(rows), batch_size):
+        planes, own, opp, move, result = batch_tensors(split, rows[start:start + batch_size], device)
+        logits, value = model(planes, own, opp)
+        loss_sum += float(torch.nn.functional.cross_entropy(logits, move, reduction="sum"))
+        correct += float((logits.argmax(-1) == move).sum())
+        if value is not None:
+            value_sq += float(((value - result) ** 2).sum())
+    model.train()
+    n = max(1, len(rows))
+    return {"val_loss": loss_sum / n, "val_accuracy": correct / n, "val_value_mse": value_sq / n}
+
+
+def train_simulator(positions_dir: Path, out_dir: Path, network: NetworkConfig, train: TrainConfig,
+                    progress: bool = True, stop_after: int | None = None) -> dict[str, Any]:
+    """Train (or resume) one simulator; returns its summary (also written to ``out_dir/train.json``).
+
+    Writes ``best.pt`` (lowest validation loss), ``last.pt`` (resumable), ``curves.csv``.
+    ``stop_after`` ends the run early after that many steps *of this call* (for tests that
+    simulate an interruption); a later call resumes from ``last.pt``.
+    """
+    out_dir.mkdir(parents=True, exist_ok=True)
+    device = pick_device(train.device)
+    torch.manual_seed(train.seed)
+    train_split, val_split = load_split(positions_dir, "train"), load_split(positions_dir, "val")
+    n_train, n_val = len(train_split["move"]), len(val_split["move"])
+    if n_train == 0:
+        raise ValueError(f"no training positions in {positions_dir}/train")
+    val_rows = np.random.default_rng(train.seed).permutation(n_val)[: train.val_positions]
+
+    model = Simulator(network).to(device)
+    optimizer = torch.optim.AdamW(model.parameters(), lr=train.lr, weight_decay=train.weight_decay)
+    scheduler = torch.optim.lr_scheduler.LambdaLR(
+        optimizer, lambda step: _lr_factor(step, train.warmup_steps, train.steps))
+    sampler = torch.Generator().manual_seed(train.seed)
+    step, best, curves = 0, float("inf"), []
+
+    last_path, best_path = out_dir / "last.pt", out_dir / "best.pt"
+    if last_path.exists():
+        state = load_checkpoint(last_path, map_location=device)
+        model.load_state_dict(state["model"])
+        optimizer.load_state_dict(state["optimizer"])
+        scheduler.load_state_dict(state["scheduler"])
+        sampler.set_state(state["sampler_state"])
+        torch.set_rng_state(state["torch_rng_state"])
+        step, best, curves = int(state["step"]), float(state["best_val_loss"]), list(state["curves"])
+        log.info("resumed from %s at step %d", last_path, step)
+
+    def checkpoint(path: Path) -> None:
+        save_checkpoint({
+            "model": model.state_dict(), "optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict(),
+            "sampler_state": sampler.get_state(), "torch_rng_state": torch.get_rng_state(), "step": step,
+            "best_val_loss": best, "curves": curves, "network": network.to_dict(), "train": asdict(train),
+        }, path)
+
+    bar = tqdm(total=train.steps, initial=step, unit="step", desc="training simulator", disable=not progress,
+               mininterval=1.0)
+    started, loader_seconds, steps_this_call, positions_seen = time.perf_counter(), 0.0, 0, 0
+    model.train()
+    running = []
+    while step < train.steps and (stop_after is None or steps_this_call < stop_after):
+        t0 = time.perf_counter()
+        rows = torch.randint(n_train, (train.batch_size,), generator=sampler).numpy()
+        planes, own, opp, move, result = batch_tensors(train_split, rows, device)
+        dropout = torch.rand((2, len(rows)), generator=sampler) < train.prompt_dropout
+        own = own.masked_fill(dropout[0].to(device), 0)  # id 0 is the `none` prompt
+        opp = opp.masked_fill(dropout[1].to(device), 0)
+        loader_seconds += time.perf_counter() - t0
+        logits, value = model(planes, own, opp)
+        loss = torch.nn.functional.cross_entropy(logits, move)
+        total = loss if value is None else loss + train.value_weight * torch.nn.functional.mse_loss(value, result)
+        optimizer.zero_grad(set_to_none=True)
+        total.backward()
+        optimizer.step()
+        scheduler.step()
+        step += 1
+        steps_this_call += 1
+        positions_seen += len(rows)
+        running.append(float(loss.detach()))
+        bar.update(1)
+        if step % train.eval_every == 0 or step == train.steps:
+            metrics = evaluate(model, val_split, val_rows, device)
+            curves.append({"step": step, "train_loss": float(np.mean(running)), **metrics,
+                           "lr": scheduler.get_last_lr()[0]})
+            running = []
+            bar.set_postfix(val_loss=f"{metrics['val_loss']:.3f}", acc=f"{metrics['val_accuracy']:.3f}", refresh=False)
+            if metrics["val_loss"] < best:
+                best = metrics["val_loss"]
+                checkpoint(best_path)
+        if step % train.checkpoint_every == 0 or step == train.steps:
+            checkpoint(last_path)
+    bar.close()
+    elapsed = time.perf_counter() - started
+    pd.DataFrame(curves).to_csv(out_dir / "curves.csv", index=False, float_format="%.6f")
+    summary = {
+        "steps": step, "finished": step >= train.steps, "best_val_loss": best, "device": str(device),
+        "train_positions": n_train, "val_positions_scored": int(len(val_rows)),
+        "positions_per_second": positions_seen / elapsed if elapsed > 0 else None,
+        "data_loading_share": loader_seconds / elapsed if elapsed > 0 else None,
+        "network": network.to_dict(), "train": asdict(train),
+    }
+    (out_dir / "train.json").write_text(json.dumps(summary, indent=2) + "\n")
+    return summary
+
+
+def load_simulator(path: Path, device: str | torch.device = "cpu") -> Simulator:
+    """A trained simulator from a checkpoint, in eval mode."""
+    state = load_checkpoint(path, map_location=device)
+    model = Simulator(NetworkConfig(**state["network"]))
+    model.load_state_dict(state["model"])
+    return model.to(device).eval()

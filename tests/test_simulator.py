@@ -1,0 +1,122 @@
+"""The simulator: shapes, masking, determinism, exact resume, safe checkpoints, the Policy wrapper."""
+
+from __future__ import annotations
+
+import json
+
+import chess
+import numpy as np
+import pyarrow as pa
+import pytest
+import torch
+
+from simagents.data.table import GameRecord, records_to_table
+from simagents.encoding import NUM_ACTIONS, encode_boards, legal_action_mask, to_planes
+from simagents.games import GameSpec, play_games
+from simagents.models import (CheckpointError, NetworkConfig, Simulator, TrainConfig, load_simulator,
+                              masked_log_probs, train_simulator)
+from simagents.models.policy import SimulatorPolicy
+from simagents.policies import GreedyMaterial, RandomMover
+from simagents.positions import build_positions
+from simagents.prompts import vocabulary
+
+VOCAB = vocabulary(["random", "greedy"])
+NET = NetworkConfig(num_prompts=len(VOCAB), hidden=32, layers=2)
+
+
+def _train_config(**kw) -> TrainConfig:
+    base = dict(seed=0, steps=24, batch_size=64, warmup_steps=4, eval_every=8, checkpoint_every=8,
+                val_positions=200, lr=3e-3)
+    return TrainConfig(**{**base, **kw})
+
+
+@pytest.fixture(scope="module")
+def positions(tmp_path_factory):
+    specs = [GameSpec("random", "greedy", "random", "greedy", seed=i) if i % 2 else
+             GameSpec("greedy", "random", "greedy", "random", seed=i) for i in range(40)]
+    played = play_games(specs, {"random": RandomMover(), "greedy": GreedyMaterial()}, max_plies=60)
+    table: pa.Table = records_to_table([
+        GameRecord(game_id=f"g{i:03d}", source="synthetic", white=g.spec.white, black=g.spec.black,
+                   white_rating=None, black_rating=None, white_prompt=g.spec.white_prompt,
+                   black_prompt=g.spec.black_prompt, result=g.result, termination=g.termination,
+                   time_control="-", moves=" ".join(g.moves), plies=g.plies) for i, g in enumerate(played)])
+    out = tmp_path_factory.mktemp("positions")
+    build_positions(table, VOCAB, out, seed=0, skip_plies=0, split=(0.7, 0.15, 0.15), progress=False)
+    return out
+
+
+@pytest.mark.parametrize("arch", ["mlp", "resnet"])
+def test_shapes_and_masking(arch):
+    torch.manual_seed(0)
+    net = Simulator(NetworkConfig(arch=arch, num_prompts=4, hidden=16, blocks=2, channels=8))
+    boards = [chess.Board(), chess.Board("r3k2r/8/8/8/8/8/8/R3K2R b KQkq - 0 1")]
+    planes = torch.from_numpy(to_planes(encode_boards(boards)))
+    logits, value = net(planes, torch.tensor([1, 2]), torch.tensor([3, 0]))
+    assert logits.shape == (2, NUM_ACTIONS) and value.shape == (2,)
+    assert (value.abs() <= 1).all()
+    legal = torch.from_numpy(np.stack([legal_action_mask(b) for b in boards]))
+    log_p = masked_log_probs(logits, legal)
+    assert torch.allclose(log_p.exp().sum(-1), torch.ones(2, dtype=log_p.dtype))
+    assert torch.isinf(log_p[~legal]).all()
+    assert len(net.active_fraction(planes, torch.tensor([1, 2]), torch.tensor([3, 0]))) == (2 if arch == "mlp" else 2)
+
+
+def test_same_seed_same_weights_and_exact_resume(positions, tmp_path):
+    straight = train_simulator(positions, tmp_path / "a", NET, _train_config(), progress=False)
+    again = train_simulator(positions, tmp_path / "b", NET, _train_config(), progress=False)
+    first = train_simulator(positions, tmp_path / "c", NET, _train_config(), progress=False, stop_after=13)
+    assert not first["finished"] and first["steps"] == 13
+    resumed = train_simulator(positions, tmp_path / "c", NET, _train_config(), progress=False)
+    assert straight["finished"] and resumed["finished"]
+    weights = [torch.load(tmp_path / d / "last.pt", weights_only=True)["model"] for d in "abc"]
+    for name in weights[0]:
+        assert torch.equal(weights[0][name], weights[1][name]), name
+        assert torch.equal(weights[0][name], weights[2][name]), name
+    assert (tmp_path / "a" / "curves.csv").read_text() == (tmp_path / "c" / "curves.csv").read_text()
+
+
+def test_best_checkpoint_has_the_lowest_validation_loss(positions, tmp_path):
+    summary = train_simulator(positions, tmp_path, NET, _train_config(), progress=False)
+    curves = np.genfromtxt(tmp_path / "curves.csv", delimiter=",", names=True)
+    assert summary["best_val_loss"] == pytest.approx(curves["val_loss"].min())
+    assert curves["val_loss"][-1] < curves["val_loss"][0]  # it learns something
+    assert json.loads((tmp_path / "train.json").read_text())["steps"] == 24
+
+
+def test_corrupt_and_truncated_checkpoints_name_the_file(positions, tmp_path):
+    train_simulator(positions, tmp_path, NET, _train_config(steps=8), progress=False)
+    good = (tmp_path / "best.pt").read_bytes()
+    truncated = tmp_path / "truncated.pt"
+    truncated.write_bytes(good[: len(good) // 2])
+    with pytest.raises(CheckpointError, match="truncated.pt"):
+        load_simulator(truncated)
+    garbage = tmp_path / "garbage.pt"
+    garbage.write_bytes(b"not a checkpoint at all")
+    with pytest.raises(CheckpointError, match="garbage.pt"):
+        load_simulator(garbage)
+    with pytest.raises(CheckpointError, match="not found"):
+        load_simulator(tmp_path / "absent.pt")
+    # A resumable run refuses a corrupt last.pt instead of silently starting over.
+    (tmp_path / "last.pt").write_bytes(good[:100])
+    with pytest.raises(CheckpointError, match="last.pt"):
+        train_simulator(positions, tmp_path, NET, _train_config(steps=16), progress=False)
+
+
+def test_simulator_policy(positions, tmp_path):
+    train_simulator(positions, tmp_path, NET, _train_config(), progress=False)
+    model = load_simulator(tmp_path / "best.pt")
+    boards = [chess.Board(), chess.Board("6k1/5ppp/8/8/8/8/5PPP/R5K1 w - - 0 1")]
+    policy = SimulatorPolicy(model, VOCAB)
+    for board, dist in zip(boards, policy.distributions(boards, ["random", "greedy"], ["greedy", "random"])):
+        assert set(dist.moves) == set(board.legal_moves)
+        assert dist.probs.sum() == pytest.approx(1.0) and (dist.probs >= 0).all()
+
+    def entropy(p: SimulatorPolicy) -> float:
+        probs = p.distributions(boards[:1], ["greedy"], ["random"])[0].probs
+        return float(-(probs * np.log(probs + 1e-300)).sum())
+
+    assert entropy(SimulatorPolicy(model, VOCAB, temperature=0.3)) < entropy(policy)
+    point = SimulatorPolicy(model, VOCAB, argmax=True).distributions(boards[:1], ["none"], ["none"])[0]
+    assert point.probs.max() == 1.0
+    with pytest.raises(ValueError, match="unknown prompt 'sf9999'"):
+        policy.distributions(boards[:1], ["sf9999"], ["none"])
