@@ -6,18 +6,13 @@ import json
 
 import chess
 import numpy as np
-import pyarrow as pa
 import pytest
 import torch
 
-from simagents.data.table import GameRecord, records_to_table
 from simagents.encoding import NUM_ACTIONS, encode_boards, legal_action_mask, to_planes
-from simagents.games import GameSpec, play_games
 from simagents.models import (CheckpointError, NetworkConfig, Simulator, TrainConfig, load_simulator,
                               masked_log_probs, train_simulator)
 from simagents.models.policy import SimulatorPolicy
-from simagents.policies import GreedyMaterial, RandomMover
-from simagents.positions import build_positions
 from simagents.prompts import vocabulary
 
 VOCAB = vocabulary(["random", "greedy"])
@@ -31,18 +26,8 @@ def _train_config(**kw) -> TrainConfig:
 
 
 @pytest.fixture(scope="module")
-def positions(tmp_path_factory):
-    specs = [GameSpec("random", "greedy", "random", "greedy", seed=i) if i % 2 else
-             GameSpec("greedy", "random", "greedy", "random", seed=i) for i in range(40)]
-    played = play_games(specs, {"random": RandomMover(), "greedy": GreedyMaterial()}, max_plies=60)
-    table: pa.Table = records_to_table([
-        GameRecord(game_id=f"g{i:03d}", source="synthetic", white=g.spec.white, black=g.spec.black,
-                   white_rating=None, black_rating=None, white_prompt=g.spec.white_prompt,
-                   black_prompt=g.spec.black_prompt, result=g.result, termination=g.termination,
-                   time_control="-", moves=" ".join(g.moves), plies=g.plies) for i, g in enumerate(played)])
-    out = tmp_path_factory.mktemp("positions")
-    build_positions(table, VOCAB, out, seed=0, skip_plies=0, split=(0.7, 0.15, 0.15), progress=False)
-    return out
+def positions(tiny_positions):
+    return tiny_positions
 
 
 @pytest.mark.parametrize("arch", ["mlp", "resnet"])

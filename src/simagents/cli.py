@@ -167,6 +167,12 @@ def cmd_train(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_uci(args: argparse.Namespace) -> int:
+    from .uci import main as uci_main
+
+    return uci_main(Path(args.checkpoint), args.prompt, args.opponent_prompt, args.temperature, args.argmax, args.seed)
+
+
 def cmd_data(args: argparse.Namespace) -> int:
     """All data stages in order, outside Snakemake."""
     config = load_config(args.config)
@@ -190,7 +196,8 @@ def build_parser() -> argparse.ArgumentParser:
     def add(name: str, func, help: str, workers: bool = False) -> argparse.ArgumentParser:
         p = sub.add_parser(name, help=help, description=help)
         p.set_defaults(func=func)
-        p.add_argument("--config", required=name != "find-engine", type=Path, help="run configuration (YAML)")
+        if name != "uci":
+            p.add_argument("--config", required=name != "find-engine", type=Path, help="run configuration (YAML)")
         if workers:
             p.add_argument("--workers", type=int, default=None,
                            help="worker processes (default: the CPU cores this process may use)")
@@ -221,6 +228,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out-dir", help="checkpoint folder (default: <run>/simulator/seed<SEED>)")
     p.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's choice)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p = add("uci", cmd_uci, "speak UCI as the simulator prompted as one persona (for GUIs and lichess-bot)")
+    p.add_argument("--checkpoint", required=True, help="a simulator checkpoint (best.pt)")
+    p.add_argument("--prompt", required=True, help="the persona or rating band to play as")
+    p.add_argument("--opponent-prompt", default="none", help="the opponent's prompt (default: none)")
+    choice = p.add_mutually_exclusive_group()
+    choice.add_argument("--temperature", type=float, default=1.0, help="sampling temperature (default 1)")
+    choice.add_argument("--argmax", action="store_true", help="always play the most likely move")
+    p.add_argument("--seed", type=int, default=0, help="sampling seed")
     return parser
 
 

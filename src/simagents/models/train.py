@@ -117,6 +117,11 @@ def train_simulator(positions_dir: Path, out_dir: Path, network: NetworkConfig, 
     if n_train == 0:
         raise ValueError(f"no training positions in {positions_dir}/train")
     val_rows = np.random.default_rng(train.seed).permutation(n_val)[: train.val_positions]
+    # The prompt vocabulary travels with the weights: a checkpoint is usable on its own (UCI engine).
+    vocabulary = json.loads((Path(positions_dir) / "meta.json").read_text())["vocabulary"]
+    if len(vocabulary) != network.num_prompts:
+        raise ValueError(f"the network has {network.num_prompts} prompt embeddings but the positions' "
+                         f"vocabulary has {len(vocabulary)} tokens: {sorted(vocabulary)}")
 
     model = Simulator(network).to(device)
     optimizer = torch.optim.AdamW(model.parameters(), lr=train.lr, weight_decay=train.weight_decay)
@@ -141,6 +146,7 @@ def train_simulator(positions_dir: Path, out_dir: Path, network: NetworkConfig, 
             "model": model.state_dict(), "optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict(),
             "sampler_state": sampler.get_state(), "torch_rng_state": torch.get_rng_state(), "step": step,
             "best_val_loss": best, "curves": curves, "network": network.to_dict(), "train": asdict(train),
+            "vocabulary": vocabulary,
         }, path)
 
     bar = tqdm(total=train.steps, initial=step, unit="step", desc="training simulator", disable=not progress,
@@ -195,7 +201,12 @@ def train_simulator(positions_dir: Path, out_dir: Path, network: NetworkConfig, 
 
 def load_simulator(path: Path, device: str | torch.device = "cpu") -> Simulator:
     """A trained simulator from a checkpoint, in eval mode."""
+    return load_simulator_and_vocabulary(path, device)[0]
+
+
+def load_simulator_and_vocabulary(path: Path, device: str | torch.device = "cpu") -> tuple[Simulator, dict[str, int]]:
+    """A trained simulator (eval mode) and the prompt vocabulary it was trained with."""
     state = load_checkpoint(path, map_location=device)
     model = Simulator(NetworkConfig(**state["network"]))
     model.load_state_dict(state["model"])
-    return model.to(device).eval()
+    return model.to(device).eval(), dict(state["vocabulary"])
