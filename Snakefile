@@ -22,14 +22,14 @@ envvars:
 
 # Validates the config against workflow/schemas/config.schema.yaml before any rule runs.
 include: "workflow/rules/common.smk"
-# 0. The resolved config: what the run used, every default filled in.
-include: "workflow/rules/config.smk"
 # 1. Data: games from a population of agents (synthetic, lichess or local PGN) -> games table.
 include: "workflow/rules/data.smk"
 # 2. Positions: the games table -> encoded training positions, split by game.
 include: "workflow/rules/positions.smk"
 # 3. The simulator: prompt-conditioned imitation of the population, one run per seed.
 include: "workflow/rules/simulator.smk"
+# 4. Measurement: evaluation positions from test games, Stockfish values of every legal move.
+include: "workflow/rules/evaluation.smk"
 
 
 rule all:

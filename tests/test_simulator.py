@@ -48,7 +48,7 @@ def test_shapes_and_masking(arch):
 
 def test_same_seed_same_weights_and_exact_resume(positions, tmp_path):
     straight = train_simulator(positions, tmp_path / "a", NET, _train_config(), progress=False)
-    again = train_simulator(positions, tmp_path / "b", NET, _train_config(), progress=False)
+    train_simulator(positions, tmp_path / "b", NET, _train_config(), progress=False)
     first = train_simulator(positions, tmp_path / "c", NET, _train_config(), progress=False, stop_after=13)
     assert not first["finished"] and first["steps"] == 13
     resumed = train_simulator(positions, tmp_path / "c", NET, _train_config(), progress=False)

@@ -44,17 +44,33 @@ def test_smoke_workflow_produces_the_data_stage(smoke_run):
     assert positions > 0
     assert len(load_split(run / "positions", "train")["move"]) == summary["positions"]["train"]["positions"]
     assert "Score of each agent" in (run / "data" / "summary.md").read_text()
-    for rule in ("synthetic_games", "games_table", "positions", "train_simulator_seed0"):
+    for rule in ("synthetic_games", "games_table", "positions", "train_simulator_seed0", "eval_positions",
+                 "action_values"):
         assert (run / "benchmarks" / f"{rule}.tsv").exists(), rule
         assert (run / "logs" / f"{rule}.log").exists(), rule
     curves = (run / "simulator" / "seed0" / "curves.csv").read_text().splitlines()
     assert curves[0].startswith("step,train_loss,val_loss") and len(curves) > 1
     assert (run / "simulator" / "seed0" / "best.pt").exists()
+    values = __import__("pyarrow.parquet", fromlist=["x"]).read_table(run / "evaluation" / "action_values.parquet")
+    assert values.num_rows > 0 and set(values.column_names) >= {"position_id", "move", "win_chance", "loss"}
 
 
 def test_rerun_does_nothing(repo, smoke_run):
     result = snakemake(repo, smoke_run, "--configfile", str(repo / "config" / "smoke.yaml"), "-n")
     assert "Nothing to be done" in result.stdout + result.stderr
+
+
+def test_a_config_edit_reruns_only_the_stages_it_touches(repo, smoke_run, tmp_path):
+    config = yaml.safe_load((repo / "config" / "smoke.yaml").read_text())
+    config["simulator"]["steps"] += 10
+    path = tmp_path / "edited.yaml"
+    path.write_text(yaml.safe_dump(config))
+    result = snakemake(repo, smoke_run, "--configfile", str(path), "-n")
+    planned = {line.split()[1].rstrip(":") for line in result.stdout.splitlines()
+               if line.startswith(("rule ", "localrule "))}
+    assert planned == {"train_simulator", "all"}, result.stdout[-2000:]
+    # Put the original config back for the other tests sharing this run.
+    snakemake(repo, smoke_run, "--configfile", str(repo / "config" / "smoke.yaml"), "-n")
 
 
 def test_invalid_config_stops_before_any_rule(repo, tmp_path):
@@ -73,7 +89,8 @@ def test_invalid_config_stops_before_any_rule(repo, tmp_path):
 
 def test_default_config_plans_the_data_rules(repo, tmp_path):
     result = snakemake(repo, tmp_path, "--configfile", str(repo / "config" / "default.yaml"), "-n")
-    for rule in ("synthetic_games", "games_table", "positions", "data_summary", "train_simulator"):
+    for rule in ("synthetic_games", "games_table", "positions", "data_summary", "train_simulator",
+                 "eval_positions", "action_values"):
         assert f"rule {rule}:" in result.stdout, rule
 
 

@@ -167,6 +167,37 @@ def cmd_train(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_eval_positions(args: argparse.Namespace) -> int:
+    from .data.table import read_games
+    from .evaluation.eval_positions import select_eval_positions, write_eval_positions
+
+    config = load_config(args.config)
+    paths = RunPaths.of(config)
+    positions_dir = Path(args.positions_dir or paths.positions)
+    vocab = json.loads((positions_dir / "meta.json").read_text())["vocabulary"]
+    table = select_eval_positions(read_games(Path(args.games or paths.games)), positions_dir, vocab,
+                                  per_prompt=config.evaluation.positions_per_prompt, seed=config.seed)
+    write_eval_positions(table, Path(args.out or paths.eval_positions))
+    log.info("%d evaluation positions", table.num_rows)
+    return 0
+
+
+def cmd_action_values(args: argparse.Namespace) -> int:
+    from .evaluation.action_values import compute_action_values
+    from .evaluation.eval_positions import load_eval_positions
+
+    config = load_config(args.config)
+    paths = RunPaths.of(config)
+    table = compute_action_values(
+        load_eval_positions(Path(args.positions or paths.eval_positions)), Path(args.out or paths.action_values),
+        engine_path=find_stockfish(config.engine.path), nodes=config.evaluation.action_value_nodes,
+        workers=_workers(args.workers), threads=1,  # 1 thread: reproducible; parallelism comes from workers
+        hash_mb=config.engine.hash_mb, progress=not args.no_progress)
+    log.info("action values: %d moves in %d positions", table.num_rows,
+             len(set(table.column("position_id").to_pylist())))
+    return 0
+
+
 def cmd_uci(args: argparse.Namespace) -> int:
     from .uci import main as uci_main
 
@@ -228,6 +259,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out-dir", help="checkpoint folder (default: <run>/simulator/seed<SEED>)")
     p.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's choice)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p = add("eval-positions", cmd_eval_positions, "sample evaluation positions from the test split, per prompt")
+    for flag in ("--games", "--positions-dir", "--out"):
+        p.add_argument(flag, help="override the run layout's path")
+    p = add("action-values", cmd_action_values,
+            "Stockfish scores for every legal move of the evaluation positions (resumable)", workers=True)
+    for flag in ("--positions", "--out"):
+        p.add_argument(flag, help="override the run layout's path")
     p = add("uci", cmd_uci, "speak UCI as the simulator prompted as one persona (for GUIs and lichess-bot)")
     p.add_argument("--checkpoint", required=True, help="a simulator checkpoint (best.pt)")
     p.add_argument("--prompt", required=True, help="the persona or rating band to play as")

@@ -218,6 +218,14 @@ class SimulatorConfig:
 
 
 @dataclass(frozen=True, kw_only=True)
+class EvaluationConfig:
+    """Which positions are evaluated and how deeply Stockfish scores them (``evaluation``)."""
+
+    positions_per_prompt: int
+    action_value_nodes: int
+
+
+@dataclass(frozen=True, kw_only=True)
 class Config:
     """A validated run configuration (see ``config/default.yaml`` for what each key means)."""
 
@@ -230,6 +238,7 @@ class Config:
     data: DataConfig
     positions: PositionsConfig
     simulator: SimulatorConfig
+    evaluation: EvaluationConfig
     raw: Mapping[str, Any]
 
     @property
@@ -266,6 +275,7 @@ def from_mapping(raw: Mapping[str, Any], source: str = "config") -> Config:
         positions=PositionsConfig(skip_plies=d["positions"]["skip_plies"],
                                   split=SplitConfig(**d["positions"]["split"])),
         simulator=SimulatorConfig(**{**d["simulator"], "seeds": tuple(d["simulator"]["seeds"])}),
+        evaluation=EvaluationConfig(**d["evaluation"]),
         raw=d,
     )
 

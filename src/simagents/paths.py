@@ -49,3 +49,11 @@ class RunPaths:
     def simulator_dir(self, seed: int) -> Path:
         """Checkpoints (``best.pt``, ``last.pt``), ``curves.csv`` and ``train.json`` of one seed."""
         return self.root / "simulator" / f"seed{seed}"
+
+    @property
+    def eval_positions(self) -> Path:
+        return self.root / "evaluation" / "positions.parquet"
+
+    @property
+    def action_values(self) -> Path:
+        return self.root / "evaluation" / "action_values.parquet"

@@ -4,12 +4,12 @@
 
 rule positions:
     input:
-        config=ancient(f"{RUN}/config.resolved.yaml"),
         games=str(PATHS.games),
     output:
         meta=str(PATHS.positions_meta),
         arrays=[f"{RUN}/positions/{split}/{name}.npy" for split in SPLITS for name in ARRAYS],
     params:
+        config=CONFIG_FILE,
         stage=stage_config("seed", "positions"),
         out_dir=lambda wildcards, output: os.path.dirname(output.meta),
     threads: workflow.cores
@@ -18,5 +18,5 @@ rule positions:
     benchmark:
         f"{RUN}/benchmarks/positions.tsv"
     shell:
-        "simagents positions --config {input.config} --workers {threads} --games {input.games}"
+        "simagents positions --config {params.config} --workers {threads} --games {input.games}"
         " --out-dir {params.out_dir} > {log} 2>&1"

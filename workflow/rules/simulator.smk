@@ -4,13 +4,13 @@
 
 rule train_simulator:
     input:
-        config=ancient(f"{RUN}/config.resolved.yaml"),
         positions=str(PATHS.positions_meta),
     output:
         best=f"{RUN}/simulator/seed{{seed}}/best.pt",
         curves=f"{RUN}/simulator/seed{{seed}}/curves.csv",
         summary=f"{RUN}/simulator/seed{{seed}}/train.json",
     params:
+        config=CONFIG_FILE,
         stage=stage_config("simulator"),
         out_dir=lambda wildcards, output: os.path.dirname(output.best),
     wildcard_constraints:
@@ -21,5 +21,5 @@ rule train_simulator:
     benchmark:
         f"{RUN}/benchmarks/train_simulator_seed{{seed}}.tsv"
     shell:
-        "simagents train --config {input.config} --seed {wildcards.seed} --threads {threads}"
+        "simagents train --config {params.config} --seed {wildcards.seed} --threads {threads}"
         " --positions $(dirname {input.positions}) --out-dir {params.out_dir} > {log} 2>&1"
