@@ -35,23 +35,33 @@ def smoke_config(tmp_path: Path):
     return make
 
 
-@pytest.fixture(scope="session")
-def tiny_positions(tmp_path_factory) -> Path:
-    """Position shards of 40 short random-vs-greedy games (prompts `random`, `greedy`)."""
+def random_greedy_games(n: int, seed: int = 0, max_plies: int = 60):
+    """A games table of ``n`` short games between the random mover and the greedy grabber.
+
+    Colours alternate; game ``i`` has id ``g{i:03d}`` and seed ``seed * 1000 + i``. Tests import
+    it with ``from conftest import random_greedy_games``.
+    """
     from simagents.data.table import GameRecord, records_to_table
     from simagents.games import GameSpec, play_games
     from simagents.policies import GreedyMaterial, RandomMover
-    from simagents.positions import build_positions
-    from simagents.prompts import vocabulary
 
-    specs = [GameSpec("random", "greedy", "random", "greedy", seed=i) if i % 2 else
-             GameSpec("greedy", "random", "greedy", "random", seed=i) for i in range(40)]
-    played = play_games(specs, {"random": RandomMover(), "greedy": GreedyMaterial()}, max_plies=60)
-    table = records_to_table([
+    specs = [GameSpec("random", "greedy", "random", "greedy", seed=seed * 1000 + i) if i % 2 else
+             GameSpec("greedy", "random", "greedy", "random", seed=seed * 1000 + i) for i in range(n)]
+    played = play_games(specs, {"random": RandomMover(), "greedy": GreedyMaterial()}, max_plies=max_plies)
+    return records_to_table([
         GameRecord(game_id=f"g{i:03d}", source="synthetic", white=g.spec.white, black=g.spec.black,
                    white_rating=None, black_rating=None, white_prompt=g.spec.white_prompt,
                    black_prompt=g.spec.black_prompt, result=g.result, termination=g.termination,
                    time_control="-", moves=" ".join(g.moves), plies=g.plies) for i, g in enumerate(played)])
+
+
+@pytest.fixture(scope="session")
+def tiny_positions(tmp_path_factory) -> Path:
+    """Position shards of 40 short random-vs-greedy games (prompts `random`, `greedy`)."""
+    from simagents.positions import build_positions
+    from simagents.prompts import vocabulary
+
+    table = random_greedy_games(40)
     out = tmp_path_factory.mktemp("tiny_positions")
     build_positions(table, vocabulary(["random", "greedy"]), out, seed=0, skip_plies=0, split=(0.7, 0.15, 0.15),
                     progress=False)

@@ -12,8 +12,8 @@ import chess
 import numpy as np
 import pyarrow as pa
 import pytest
+from conftest import random_greedy_games
 
-from simagents.data.table import GameRecord, records_to_table
 from simagents.encoding import move_to_action
 from simagents.evaluation import action_values
 from simagents.evaluation.action_values import (
@@ -29,8 +29,6 @@ from simagents.evaluation.eval_positions import (
     write_eval_positions,
 )
 from simagents.evaluation.win_chances import BLUNDER
-from simagents.games import GameSpec, play_games
-from simagents.policies import GreedyMaterial, RandomMover
 from simagents.positions import build_positions, split_of
 from simagents.prompts import vocabulary
 
@@ -56,16 +54,7 @@ EIGHT = HAND_PICKED + ["r1bqkbnr/pppp1ppp/2n5/4p3/4P3/5N2/PPPP1PPP/RNBQKB1R w KQ
 
 
 def _games(n: int = 16, seed: int = 0) -> pa.Table:
-    specs = [GameSpec("random", "greedy", "random", "greedy", seed=seed * 1000 + i) if i % 2 else
-             GameSpec("greedy", "random", "greedy", "random", seed=seed * 1000 + i) for i in range(n)]
-    played = play_games(specs, {"random": RandomMover(), "greedy": GreedyMaterial()}, max_plies=60)
-    return records_to_table([
-        GameRecord(game_id=f"g{i:03d}", source="synthetic", white=g.spec.white, black=g.spec.black,
-                   white_rating=None, black_rating=None, white_prompt=g.spec.white_prompt,
-                   black_prompt=g.spec.black_prompt, result=g.result, termination=g.termination,
-                   time_control="-", moves=" ".join(g.moves), plies=g.plies)
-        for i, g in enumerate(played)
-    ])
+    return random_greedy_games(n, seed)
 
 
 @pytest.fixture(scope="module")

@@ -7,11 +7,10 @@ import json
 import chess
 import numpy as np
 import pyarrow as pa
+from conftest import random_greedy_games
 
-from simagents.data.table import GAMES_SCHEMA, GameRecord, records_to_table
+from simagents.data.table import GAMES_SCHEMA
 from simagents.encoding import EncodedBoards, action_to_move, decode_board, encode_boards
-from simagents.games import GameSpec, play_games
-from simagents.policies import GreedyMaterial, RandomMover
 from simagents.positions import ARRAYS, SPLITS, build_positions, load_split, split_of
 from simagents.prompts import vocabulary
 
@@ -19,16 +18,7 @@ VOCAB = vocabulary(["random", "greedy"])
 
 
 def _games(n: int = 30, seed: int = 0) -> pa.Table:
-    specs = [GameSpec("random", "greedy", "random", "greedy", seed=seed * 1000 + i) if i % 2 else
-             GameSpec("greedy", "random", "greedy", "random", seed=seed * 1000 + i) for i in range(n)]
-    played = play_games(specs, {"random": RandomMover(), "greedy": GreedyMaterial()}, max_plies=60)
-    return records_to_table([
-        GameRecord(game_id=f"g{i:03d}", source="synthetic", white=g.spec.white, black=g.spec.black,
-                   white_rating=None, black_rating=None, white_prompt=g.spec.white_prompt,
-                   black_prompt=g.spec.black_prompt, result=g.result, termination=g.termination,
-                   time_control="-", moves=" ".join(g.moves), plies=g.plies)
-        for i, g in enumerate(played)
-    ])
+    return random_greedy_games(n, seed)
 
 
 def _build(tmp_path, games, skip=0, workers=1, name="positions"):

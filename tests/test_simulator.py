@@ -105,3 +105,15 @@ def test_simulator_policy(positions, tmp_path):
     assert point.probs.max() == 1.0
     with pytest.raises(ValueError, match="unknown prompt 'sf9999'"):
         policy.distributions(boards[:1], ["sf9999"], ["none"])
+
+
+def test_a_checkpoint_of_other_settings_is_not_resumed(positions, tmp_path):
+    train_simulator(positions, tmp_path, NET, _train_config(steps=8), progress=False)
+    summary = train_simulator(positions, tmp_path, NET, _train_config(steps=16, lr=1e-3), progress=False)
+    assert summary["steps"] == 16 and summary["positions_per_second"] > 0
+    assert (tmp_path / "last.stale.pt").exists()
+    fresh = tmp_path / "fresh"
+    train_simulator(positions, fresh, NET, _train_config(steps=16, lr=1e-3), progress=False)
+    a = torch.load(tmp_path / "last.pt", weights_only=True)["model"]
+    b = torch.load(fresh / "last.pt", weights_only=True)["model"]
+    assert all(torch.equal(a[k], b[k]) for k in a)

@@ -125,23 +125,34 @@ def records_to_table(records: Iterable[GameRecord]) -> pa.Table:
     return pa.Table.from_pylist(rows, schema=GAMES_SCHEMA)
 
 
-def write_games(table: pa.Table, path: Path) -> None:
-    """Write the games table atomically (a crash never leaves a half-written parquet)."""
-    if table.schema != GAMES_SCHEMA:
-        raise ValueError(f"games table has schema {table.schema}, expected {GAMES_SCHEMA}")
+def write_table(table: pa.Table, path: Path, schema: pa.Schema, what: str) -> None:
+    """Write a parquet table of a known schema atomically (a crash never leaves half a file)."""
+    if table.schema != schema:
+        raise ValueError(f"{what} has schema {table.schema}, expected {schema}")
+    path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.name + ".part")
     pq.write_table(table, tmp, compression="zstd")
     tmp.replace(path)
 
 
+def read_table(path: Path, schema: pa.Schema, what: str) -> pa.Table:
+    """Read a parquet table, check it has ``schema``'s columns, and cast it to ``schema``."""
+    table = pq.read_table(path)
+    missing = set(schema.names) - set(table.column_names)
+    if missing:
+        raise ValueError(f"{path}: not a {what}, missing columns {sorted(missing)}")
+    return table.select(schema.names).cast(schema)
+
+
+def write_games(table: pa.Table, path: Path) -> None:
+    """Write the games table atomically."""
+    write_table(table, path, GAMES_SCHEMA, "games table")
+
+
 def read_games(path: Path) -> pa.Table:
     """Read a games table and check its columns."""
-    table = pq.read_table(path)
-    missing = set(GAMES_SCHEMA.names) - set(table.column_names)
-    if missing:
-        raise ValueError(f"{path}: not a games table, missing columns {sorted(missing)}")
-    return table.select(GAMES_SCHEMA.names).cast(GAMES_SCHEMA)
+    return read_table(path, GAMES_SCHEMA, "games table")
 
 
 def write_json(data: Any, path: Path) -> None:

@@ -38,8 +38,8 @@ from pathlib import Path
 import chess
 import numpy as np
 import pyarrow as pa
-import pyarrow.parquet as pq
 
+from ..data.table import read_table, write_table
 from ..encoding import move_to_action
 from ..positions import load_split
 
@@ -163,22 +163,12 @@ def select_eval_positions(games: pa.Table, positions_dir: Path, vocabulary: dict
 
 def write_eval_positions(table: pa.Table, path: Path) -> None:
     """Write the evaluation positions atomically (a crash never leaves a half-written parquet)."""
-    if table.schema != EVAL_POSITIONS_SCHEMA:
-        raise ValueError(f"evaluation positions have schema {table.schema}, expected {EVAL_POSITIONS_SCHEMA}")
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".part")
-    pq.write_table(table, tmp, compression="zstd")
-    tmp.replace(path)
+    write_table(table, path, EVAL_POSITIONS_SCHEMA, "evaluation positions table")
 
 
 def load_eval_positions(path: Path) -> pa.Table:
     """Read evaluation positions and check their columns (a ValueError names the missing ones)."""
-    table = pq.read_table(path)
-    missing = set(EVAL_POSITIONS_SCHEMA.names) - set(table.column_names)
-    if missing:
-        raise ValueError(f"{path}: not an evaluation positions table, missing columns {sorted(missing)}")
-    table = table.select(EVAL_POSITIONS_SCHEMA.names).cast(EVAL_POSITIONS_SCHEMA)
+    table = read_table(path, EVAL_POSITIONS_SCHEMA, "evaluation positions table")
     ids = table.column("position_id").to_numpy()
     if not np.array_equal(ids, np.arange(len(ids))):
         raise ValueError(f"{path}: position_id must be 0..n-1 in order")

@@ -131,8 +131,16 @@ def train_simulator(positions_dir: Path, out_dir: Path, network: NetworkConfig, 
     step, best, curves = 0, float("inf"), []
 
     last_path, best_path = out_dir / "last.pt", out_dir / "best.pt"
-    if last_path.exists():
-        state = load_checkpoint(last_path, map_location=device)
+    state = load_checkpoint(last_path, map_location=device) if last_path.exists() else None
+    if state is not None and (state["network"] != network.to_dict() or state["train"] != asdict(train)):
+        # A checkpoint of another configuration (the config changed since): resuming it would mix
+        # two runs. Start again and keep the old one aside for inspection.
+        stale = last_path.with_name("last.stale.pt")
+        last_path.replace(stale)
+        log.warning("%s was written with other settings; moved it to %s and starting from step 0",
+                    last_path, stale)
+        state = None
+    if state is not None:
         model.load_state_dict(state["model"])
         optimizer.load_state_dict(state["optimizer"])
         scheduler.load_state_dict(state["scheduler"])
