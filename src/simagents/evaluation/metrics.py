@@ -1,0 +1,176 @@
+"""The metric battery: how a policy behaves under each prompt, computed exactly from its move
+distributions on the evaluation positions (no sampling where a distribution exists).
+
+For a policy and a *model prompt* (the prompt the policy is given as the mover; the opponent's
+prompt is the position's real one), every evaluation position yields per-position quantities,
+averaged with a 95% percentile bootstrap over positions:
+
+* ``expected_loss``: sum over legal moves of p(move) x loss(move) (win-chance points, mover's view);
+* ``p_inaccuracy``, ``p_mistake``, ``p_blunder``: probability mass on moves losing at least 0.1,
+  0.2, 0.3 win chances;
+* ``entropy``: of the move distribution, in nats;
+* ``top1``: 1 if the policy's most likely move is the move actually played, else 0;
+* ``cross_entropy``: -log p(move actually played), in nats;
+* ``decisive_win``: on *decisive* positions only (a mate in one, or a winning capture: the best
+  move is a capture and every non-capture loses at least a blunder's worth against it), the mass
+  on those decisive moves.
+
+``top1`` and ``cross_entropy`` are also broken down by the *data prompt* (the prompt of the
+player who really moved), giving the model prompt x data prompt matrix Maia reports. For prompted
+policies, ``jsd`` is the mean pairwise Jensen-Shannon divergence (nats) between the distributions
+of different model prompts in the same position. Rows for the data itself (policy ``played``)
+give each data prompt's observed mistake rate, the other side of the calibration plot.
+
+Output: a tidy table, one row per (policy, model prompt, data prompt, metric) with value,
+interval, n and the interval's method.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from itertools import combinations
+from typing import Sequence
+
+import chess
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+
+from ..encoding import move_to_action
+from ..policies import Policy
+from ..stats import bootstrap_mean
+from .win_chances import BLUNDER, INACCURACY, MISTAKE
+
+ALL = "all"  # data-prompt label of metrics over every evaluation position
+COLUMNS = ["policy", "model_prompt", "data_prompt", "metric", "value", "low", "high", "n", "method"]
+BATCH = 256  # positions per policy call
+
+
+@dataclass(frozen=True)
+class PositionValues:
+    """Action values of one evaluation position, aligned with its legal moves (by action index)."""
+
+    actions: np.ndarray  # int16 [n_legal]
+    loss: np.ndarray  # float64 [n_legal]
+    decisive: np.ndarray  # bool [n_legal]: mate in one or winning capture (all False if none)
+
+
+def position_values(eval_positions: pa.Table, action_values: pa.Table) -> list[PositionValues]:
+    """Per evaluation position (in ``position_id`` order): its legal actions, losses, decisive moves."""
+    frame = action_values.select(["position_id", "move", "action", "mate", "win_chance", "loss"]).to_pandas()
+    fens = eval_positions.column("fen").to_pylist()
+    out = []
+    for position_id, rows in frame.groupby("position_id", sort=True):
+        board = chess.Board(fens[int(position_id)])
+        captures = np.array([board.is_capture(chess.Move.from_uci(m)) for m in rows["move"]])
+        loss = rows["loss"].to_numpy(dtype=np.float64)
+        mate_in_one = rows["mate"].to_numpy() == 1
+        best = loss == 0
+        quiet_losses = loss[~captures]
+        winning_capture = best & captures & (quiet_losses.size == 0 or quiet_losses.min() >= BLUNDER)
+        out.append(PositionValues(rows["action"].to_numpy(np.int16), loss, mate_in_one | winning_capture))
+    if len(out) != eval_positions.num_rows:
+        raise ValueError(f"action values cover {len(out)} positions, expected {eval_positions.num_rows}")
+    return out
+
+
+def policy_probabilities(policy: Policy, eval_positions: pa.Table, values: Sequence[PositionValues],
+                         model_prompt: str) -> list[np.ndarray]:
+    """The policy's probabilities of each position's legal moves, aligned with ``values[i].actions``."""
+    fens = eval_positions.column("fen").to_pylist()
+    opponents = eval_positions.column("opponent_prompt").to_pylist()
+    probs: list[np.ndarray] = []
+    for start in range(0, len(fens), BATCH):
+        boards = [chess.Board(f) for f in fens[start:start + BATCH]]
+        dists = policy.distributions(boards, [model_prompt] * len(boards), opponents[start:start + BATCH])
+        for board, dist, pv in zip(boards, dists, values[start:start + BATCH]):
+            by_action = {move_to_action(m, board.turn): p for m, p in zip(dist.moves, dist.probs)}
+            if set(by_action) != set(pv.actions.tolist()):
+                raise ValueError(f"{policy.name}: distribution over {len(by_action)} moves, the position has "
+                                 f"{len(pv.actions)} legal moves ({board.fen()})")
+            probs.append(np.array([by_action[int(a)] for a in pv.actions], dtype=np.float64))
+    return probs
+
+
+def _per_position(probs: Sequence[np.ndarray], values: Sequence[PositionValues],
+                  played: np.ndarray) -> dict[str, np.ndarray]:
+    n = len(probs)
+    out = {k: np.zeros(n) for k in ("expected_loss", "p_inaccuracy", "p_mistake", "p_blunder", "entropy",
+                                    "top1", "cross_entropy")}
+    decisive = np.full(n, np.nan)
+    for i, (p, pv) in enumerate(zip(probs, values)):
+        out["expected_loss"][i] = p @ pv.loss
+        out["p_inaccuracy"][i] = p[pv.loss >= INACCURACY].sum()
+        out["p_mistake"][i] = p[pv.loss >= MISTAKE].sum()
+        out["p_blunder"][i] = p[pv.loss >= BLUNDER].sum()
+        nonzero = p[p > 0]
+        out["entropy"][i] = float(-(nonzero * np.log(nonzero)).sum())
+        j = int(np.flatnonzero(pv.actions == played[i])[0])
+        out["top1"][i] = float(np.argmax(p) == j)
+        out["cross_entropy"][i] = float(-np.log(max(p[j], 1e-300)))
+        if pv.decisive.any():
+            decisive[i] = p[pv.decisive].sum()
+    out["decisive_win"] = decisive
+    return out
+
+
+def _rows(policy: str, model_prompt: str, data_prompt: str, per_position: dict[str, np.ndarray],
+          mask: np.ndarray, seed: int) -> list[dict[str, object]]:
+    rows = []
+    for k, (metric, values) in enumerate(sorted(per_position.items())):
+        selected = values[mask]
+        selected = selected[~np.isnan(selected)]
+        if selected.size == 0:
+            continue
+        iv = bootstrap_mean(selected, seed=seed + k, unit="positions")
+        rows.append({"policy": policy, "model_prompt": model_prompt, "data_prompt": data_prompt, "metric": metric,
+                     "value": iv.value, "low": iv.low, "high": iv.high, "n": iv.n, "method": iv.method})
+    return rows
+
+
+def jensen_shannon(p: np.ndarray, q: np.ndarray) -> float:
+    """Jensen-Shannon divergence (nats) between two distributions over the same moves."""
+    m = 0.5 * (p + q)
+
+    def kl(a: np.ndarray) -> float:
+        keep = a > 0
+        return float((a[keep] * np.log(a[keep] / m[keep])).sum())
+
+    return 0.5 * kl(p) + 0.5 * kl(q)
+
+
+def evaluate_policy(policy: Policy, prompts: Sequence[str], eval_positions: pa.Table,
+                    values: Sequence[PositionValues], seed: int = 0) -> pd.DataFrame:
+    """Every metric of ``policy`` under each model prompt in ``prompts`` (see the module docstring)."""
+    played = eval_positions.column("played_action").to_numpy().astype(np.int64)
+    data_prompts = np.array(eval_positions.column("own_prompt").to_pylist())
+    rows: list[dict[str, object]] = []
+    all_probs = {}
+    for k, prompt in enumerate(prompts):
+        probs = policy_probabilities(policy, eval_positions, values, prompt)
+        all_probs[prompt] = probs
+        per_position = _per_position(probs, values, played)
+        rows += _rows(policy.name, prompt, ALL, per_position, np.ones(len(played), bool), seed * 7919 + 100 * k)
+        for data_prompt in sorted(set(data_prompts)):
+            subset = {m: per_position[m] for m in ("top1", "cross_entropy", "expected_loss", "p_mistake")}
+            rows += _rows(policy.name, prompt, data_prompt, subset, data_prompts == data_prompt,
+                          seed * 7919 + 100 * k + 50)
+    if len(prompts) > 1:
+        pairs = list(combinations(prompts, 2))
+        jsd = np.array([np.mean([jensen_shannon(all_probs[a][i], all_probs[b][i]) for a, b in pairs])
+                        for i in range(len(played))])
+        rows += _rows(policy.name, "(across prompts)", ALL, {"jsd": jsd}, np.ones(len(played), bool), seed)
+    return pd.DataFrame(rows, columns=COLUMNS)
+
+
+def observed_rates(eval_positions: pa.Table, values: Sequence[PositionValues], seed: int = 0) -> pd.DataFrame:
+    """The data's own behaviour (policy ``played``): loss and mistake rates of the moves really played."""
+    played = eval_positions.column("played_action").to_numpy().astype(np.int64)
+    data_prompts = np.array(eval_positions.column("own_prompt").to_pylist())
+    losses = np.array([pv.loss[int(np.flatnonzero(pv.actions == a)[0])] for pv, a in zip(values, played)])
+    per_position = {"expected_loss": losses, "p_inaccuracy": (losses >= INACCURACY).astype(float),
+                    "p_mistake": (losses >= MISTAKE).astype(float), "p_blunder": (losses >= BLUNDER).astype(float)}
+    rows: list[dict[str, object]] = []
+    for data_prompt in sorted(set(data_prompts)):
+        rows += _rows("played", data_prompt, data_prompt, per_position, data_prompts == data_prompt, seed)
+    return pd.DataFrame(rows, columns=COLUMNS)

@@ -1,0 +1,98 @@
+"""The metric battery on hand-built policies whose answers are known (no engine needed)."""
+
+from __future__ import annotations
+
+import math
+
+import chess
+import numpy as np
+import pyarrow as pa
+import pytest
+
+from simagents.encoding import move_to_action
+from simagents.evaluation.metrics import (ALL, evaluate_policy, jensen_shannon, observed_rates,
+                                          position_values)
+from simagents.policies import MoveDistribution, RandomMover
+
+FENS = ["rnbqkbnr/pppppppp/8/8/8/8/PPPPPPPP/RNBQKBNR w KQkq - 0 1",  # e2e4 best, others mistakes
+        "6k1/5ppp/8/8/8/8/5PPP/R5K1 w - - 0 1",                      # Ra8# mate in one
+        "4k3/8/8/3q4/2P5/8/8/4K3 w - - 0 1"]                          # cxd5 wins the queen
+BEST = ["e2e4", "a1a8", "c4d5"]
+PLAYED = ["e2e4", "h2h3", "c4d5"]
+
+
+def _tables() -> tuple[pa.Table, pa.Table]:
+    rows = []
+    for pid, (fen, best) in enumerate(zip(FENS, BEST)):
+        board = chess.Board(fen)
+        for move in board.legal_moves:
+            uci = move.uci()
+            is_best = uci == best
+            rows.append({"position_id": pid, "move": uci, "action": move_to_action(move, board.turn),
+                         "mate": 1 if (pid == 1 and is_best) else 0, "win_chance": 1.0 if is_best else 0.5,
+                         "loss": 0.0 if is_best else (0.25 if pid == 0 else 0.5)})
+    eval_positions = pa.table({
+        "position_id": list(range(3)), "fen": FENS, "own_prompt": ["a", "b", "b"], "opponent_prompt": ["b", "a", "a"],
+        "played_action": [move_to_action(chess.Move.from_uci(m), chess.WHITE) for m in PLAYED],
+    })
+    return eval_positions, pa.Table.from_pylist(rows)
+
+
+class AlwaysBest:
+    name = "best"
+
+    def distributions(self, boards, own, opp):
+        out = []
+        for board in boards:
+            moves = list(board.legal_moves)
+            best = next(m for m in moves if m.uci() in BEST)
+            out.append(MoveDistribution.point_mass(moves, best))
+        return out
+
+    def close(self):
+        pass
+
+
+def _metric(frame, metric, prompt="a", data_prompt=ALL):
+    row = frame[(frame.metric == metric) & (frame.model_prompt == prompt) & (frame.data_prompt == data_prompt)]
+    assert len(row) == 1, (metric, prompt, data_prompt)
+    return row.iloc[0]
+
+
+def test_always_best_has_zero_loss_and_takes_every_decisive_win():
+    eval_positions, action_values = _tables()
+    values = position_values(eval_positions, action_values)
+    assert [pv.decisive.sum() for pv in values] == [0, 1, 1]  # mate in one, winning capture
+    frame = evaluate_policy(AlwaysBest(), ["a", "b"], eval_positions, values, seed=0)
+    assert _metric(frame, "expected_loss").value == 0.0
+    assert _metric(frame, "p_mistake").value == 0.0
+    assert _metric(frame, "decisive_win").value == 1.0 and _metric(frame, "decisive_win").n == 2
+    assert _metric(frame, "top1").value == pytest.approx(2 / 3)
+    assert _metric(frame, "entropy").value == 0.0
+    assert _metric(frame, "jsd", prompt="(across prompts)").value == 0.0  # prompts change nothing
+    row = _metric(frame, "expected_loss")
+    assert row.low <= row.value <= row.high and "bootstrap over positions" in row.method
+
+
+def test_uniform_has_entropy_log_n_and_chance_level_decisive_wins():
+    eval_positions, action_values = _tables()
+    values = position_values(eval_positions, action_values)
+    frame = evaluate_policy(RandomMover(), ["a"], eval_positions, values, seed=0)
+    n_legal = [chess.Board(f).legal_moves.count() for f in FENS]
+    assert _metric(frame, "entropy").value == pytest.approx(np.mean(np.log(n_legal)))
+    assert _metric(frame, "decisive_win").value == pytest.approx(np.mean([1 / n_legal[1], 1 / n_legal[2]]))
+    assert _metric(frame, "cross_entropy").value == pytest.approx(np.mean(np.log(n_legal)))
+    assert _metric(frame, "expected_loss", data_prompt="a").value == pytest.approx(0.25 * (1 - 1 / n_legal[0]))
+
+
+def test_observed_rates_of_the_data():
+    eval_positions, action_values = _tables()
+    frame = observed_rates(eval_positions, position_values(eval_positions, action_values))
+    assert _metric(frame, "p_mistake", prompt="b", data_prompt="b").value == 0.5  # h2h3 missed the mate
+    assert _metric(frame, "p_mistake", prompt="a", data_prompt="a").value == 0.0
+
+
+def test_jensen_shannon():
+    p, q = np.array([1.0, 0.0]), np.array([0.0, 1.0])
+    assert jensen_shannon(p, p) == 0.0
+    assert jensen_shannon(p, q) == pytest.approx(math.log(2))
