@@ -11,7 +11,8 @@ import yaml
 
 from simagents.cli import build_parser, main
 
-COMMANDS = ["validate-config", "find-engine", "synthetic", "download", "games", "positions", "summary", "data"]
+COMMANDS = ["validate-config", "find-engine", "synthetic", "download", "games", "positions", "summary", "data",
+            "train", "eval-positions", "action-values", "metrics", "uci"]
 
 
 def test_every_stage_has_a_subcommand_with_help():

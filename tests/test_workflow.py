@@ -45,7 +45,7 @@ def test_smoke_workflow_produces_the_data_stage(smoke_run):
     assert len(load_split(run / "positions", "train")["move"]) == summary["positions"]["train"]["positions"]
     assert "Score of each agent" in (run / "data" / "summary.md").read_text()
     for rule in ("synthetic_games", "games_table", "positions", "train_simulator_seed0", "eval_positions",
-                 "action_values"):
+                 "action_values", "metrics"):
         assert (run / "benchmarks" / f"{rule}.tsv").exists(), rule
         assert (run / "logs" / f"{rule}.log").exists(), rule
     curves = (run / "simulator" / "seed0" / "curves.csv").read_text().splitlines()
@@ -53,6 +53,11 @@ def test_smoke_workflow_produces_the_data_stage(smoke_run):
     assert (run / "simulator" / "seed0" / "best.pt").exists()
     values = __import__("pyarrow.parquet", fromlist=["x"]).read_table(run / "evaluation" / "action_values.parquet")
     assert values.num_rows > 0 and set(values.column_names) >= {"position_id", "move", "win_chance", "loss"}
+    import pandas as pd
+
+    metrics = pd.read_csv(run / "evaluation" / "metrics.csv")
+    assert {"simulator_seed0", "random_mover", "greedy_grabber", "played"} <= set(metrics.policy)
+    assert (metrics.low <= metrics.value + 1e-12).all() and (metrics.value <= metrics.high + 1e-12).all()
 
 
 def test_rerun_does_nothing(repo, smoke_run):
@@ -68,7 +73,7 @@ def test_a_config_edit_reruns_only_the_stages_it_touches(repo, smoke_run, tmp_pa
     result = snakemake(repo, smoke_run, "--configfile", str(path), "-n")
     planned = {line.split()[1].rstrip(":") for line in result.stdout.splitlines()
                if line.startswith(("rule ", "localrule "))}
-    assert planned == {"train_simulator", "all"}, result.stdout[-2000:]
+    assert planned == {"train_simulator", "metrics", "all"}, result.stdout[-2000:]  # metrics reads the model
     # Put the original config back for the other tests sharing this run.
     snakemake(repo, smoke_run, "--configfile", str(repo / "config" / "smoke.yaml"), "-n")
 

@@ -198,6 +198,33 @@ def cmd_action_values(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_metrics(args: argparse.Namespace) -> int:
+    from .evaluation.action_values import load_action_values
+    from .evaluation.eval_positions import load_eval_positions
+    from .evaluation.metrics import metric_battery
+    from .models import load_simulator_and_vocabulary
+    from .models.policy import SimulatorPolicy
+
+    config = load_config(args.config)
+    paths = RunPaths.of(config)
+    checkpoints = [Path(c) for c in args.checkpoints] if args.checkpoints else [
+        paths.simulator_dir(seed) / "best.pt" for seed in config.simulator.seeds]
+    simulators, prompts = {}, None
+    for checkpoint in checkpoints:
+        model, vocabulary = load_simulator_and_vocabulary(checkpoint)
+        name = f"simulator_{checkpoint.parent.name}"
+        simulators[name] = SimulatorPolicy(model, vocabulary, name=name)
+        prompts = [p for p in vocabulary if p != "unknown"] if prompts is None else prompts
+    table = metric_battery(load_eval_positions(Path(args.positions or paths.eval_positions)),
+                           load_action_values(Path(args.action_values or paths.action_values)),
+                           simulators, prompts or ["none"], seed=config.seed)
+    out = Path(args.out or paths.metrics)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    table.to_csv(out, index=False, float_format="%.6g")
+    log.info("%d metric rows written to %s", len(table), out)
+    return 0
+
+
 def cmd_uci(args: argparse.Namespace) -> int:
     from .uci import main as uci_main
 
@@ -265,6 +292,10 @@ def build_parser() -> argparse.ArgumentParser:
     p = add("action-values", cmd_action_values,
             "Stockfish scores for every legal move of the evaluation positions (resumable)", workers=True)
     for flag in ("--positions", "--out"):
+        p.add_argument(flag, help="override the run layout's path")
+    p = add("metrics", cmd_metrics, "the metric battery for every policy and prompt (tidy table with intervals)")
+    p.add_argument("--checkpoints", nargs="*", help="simulator checkpoints (default: best.pt of each seed)")
+    for flag in ("--positions", "--action-values", "--out"):
         p.add_argument(flag, help="override the run layout's path")
     p = add("uci", cmd_uci, "speak UCI as the simulator prompted as one persona (for GUIs and lichess-bot)")
     p.add_argument("--checkpoint", required=True, help="a simulator checkpoint (best.pt)")

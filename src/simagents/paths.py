@@ -57,3 +57,8 @@ class RunPaths:
     @property
     def action_values(self) -> Path:
         return self.root / "evaluation" / "action_values.parquet"
+
+    @property
+    def metrics(self) -> Path:
+        """The metric battery's tidy table (policy, model prompt, data prompt, metric, interval)."""
+        return self.root / "evaluation" / "metrics.csv"

@@ -39,3 +39,24 @@ rule action_values:
     shell:
         "simagents action-values --config {params.config} --workers {threads}"
         " --positions {input.positions} --out {output} --no-progress > {log} 2>&1"
+
+
+rule metrics:
+    # Every policy under every prompt: exact metrics from the move distributions, with bootstrap
+    # intervals over positions; a small tidy table that is committed.
+    input:
+        positions=str(PATHS.eval_positions),
+        action_values=str(PATHS.action_values),
+        simulators=[str(PATHS.simulator_dir(seed) / "best.pt") for seed in CFG.simulator.seeds],
+    output:
+        str(PATHS.metrics),
+    params:
+        config=CONFIG_FILE,
+        stage=stage_config("seed"),
+    log:
+        f"{RUN}/logs/metrics.log",
+    benchmark:
+        f"{RUN}/benchmarks/metrics.tsv"
+    shell:
+        "simagents metrics --config {params.config} --positions {input.positions}"
+        " --action-values {input.action_values} --checkpoints {input.simulators} --out {output} > {log} 2>&1"

@@ -174,3 +174,18 @@ def observed_rates(eval_positions: pa.Table, values: Sequence[PositionValues], s
     for data_prompt in sorted(set(data_prompts)):
         rows += _rows("played", data_prompt, data_prompt, per_position, data_prompts == data_prompt, seed)
     return pd.DataFrame(rows, columns=COLUMNS)
+
+
+def metric_battery(eval_positions: pa.Table, action_values: pa.Table, simulators: dict[str, "Policy"],
+                   simulator_prompts: Sequence[str], seed: int = 0) -> pd.DataFrame:
+    """The battery for every policy of a run: each simulator under each prompt, the reference
+    agents (random mover, greedy grabber: prompt-free, evaluated once under ``none``), and the
+    data's own observed rates (policy ``played``)."""
+    from ..policies import GreedyMaterial, RandomMover
+
+    values = position_values(eval_positions, action_values)
+    frames = [evaluate_policy(policy, simulator_prompts, eval_positions, values, seed) for policy in simulators.values()]
+    frames += [evaluate_policy(policy, ["none"], eval_positions, values, seed)
+               for policy in (RandomMover("random_mover"), GreedyMaterial("greedy_grabber"))]
+    frames.append(observed_rates(eval_positions, values, seed))
+    return pd.concat(frames, ignore_index=True)
