@@ -295,8 +295,7 @@ def test_messy_corpus_outcomes() -> None:
 @pytest.mark.parametrize("name", ["crlf-with-bom.pgn", "latin1-player-name.pgn"])
 def test_fixture_files(name: str) -> None:
     path = DATA / name
-    if not path.exists():
-        pytest.skip(f"fixture {name} absent")
+    assert path.exists(), f"fixture {name} is missing from tests/data"
     for opts in OPTION_SETS[:2]:
         assert_same_reading(path.read_bytes(), opts)
 

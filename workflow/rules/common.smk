@@ -39,7 +39,7 @@ def write_resolved_config():
     text = yaml.safe_dump(dict(CFG.raw), sort_keys=False)
     if not path.exists() or path.read_text() != text:
         path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(path.name + ".part")
+        tmp = path.with_suffix(".yaml.part")
         tmp.write_text(text)
         tmp.replace(path)
     return str(path)
@@ -48,7 +48,7 @@ def write_resolved_config():
 CONFIG_FILE = write_resolved_config()
 # Jobs use the environment that runs Snakemake (make reproduce / make test set it up in .venv):
 # its bin folder goes first on PATH, so `simagents` in a rule is the one installed beside it.
-os.environ["PATH"] = os.path.dirname(sys.executable) + os.pathsep + os.environ.get("PATH", "")
+os.environ["PATH"] = os.pathsep.join([os.path.dirname(sys.executable), os.environ.get("PATH", "")])
 
 
 def stage_config(*keys):
