@@ -66,3 +66,31 @@ def tiny_positions(tmp_path_factory) -> Path:
     build_positions(table, vocabulary(["random", "greedy"]), out, seed=0, skip_plies=0, split=(0.7, 0.15, 0.15),
                     progress=False)
     return out
+
+
+# Byte-level damage that real PGN suffers, used by the fuzz tests of the reader and the fast path.
+PGN_SNIPPETS = [b"{", b"}", b"(", b")", b"[", b"]", b"\n", b"\r\n", b"\n\n", b"%", b";", b"$", b"*", b"--",
+                b"N@f3", b"1-0", b"0-1", b"\xef\xbb\xbf", b"\xb2", b"\xff\xfe", b'[Event "x"]\n', b"e8=K", b"O-O", b"Kg1",
+                b"exd6", b"\x00"]
+
+
+def mutate_pgn(draw, data: bytes) -> bytes:
+    """Up to 6 random mutations of ``data`` (truncate, insert bytes, flip a bit, insert a snippet,
+    delete a run), drawn with hypothesis's ``draw``; use inside an ``@st.composite`` strategy."""
+    from hypothesis import strategies as st
+
+    out = bytearray(data)
+    for _ in range(draw(st.integers(1, 6))):
+        kind = draw(st.sampled_from(["truncate", "insert", "flip", "snippet", "delete"]))
+        position = draw(st.integers(0, len(out)))
+        if kind == "truncate":
+            del out[position:]
+        elif kind == "insert":
+            out[position:position] = draw(st.binary(min_size=1, max_size=8))
+        elif kind == "flip" and position < len(out):
+            out[position] ^= 1 << draw(st.integers(0, 7))
+        elif kind == "snippet":
+            out[position:position] = draw(st.sampled_from(PGN_SNIPPETS))
+        elif kind == "delete":
+            del out[position:position + draw(st.integers(1, 20))]
+    return bytes(out)

@@ -21,6 +21,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from conftest import mutate_pgn
+
 from simagents.data import pgn as pgn_module
 from simagents.data import ingest as ingest_module
 from simagents.data.san import sans_to_uci
@@ -413,27 +415,9 @@ def test_mutated_games_same_rows_and_ledger(games: list[list[chess.Move]]) -> No
         assert ledger.kept > 50 and ledger.total_dropped > 50
 
 
-_SNIPPETS = [b"{", b"}", b"(", b")", b"[", b"]", b"\n", b"\r\n", b"\n\n", b"%", b";", b"$", b"*", b"--", b"N@f3",
-             b"1-0", b"0-1", b"\xef\xbb\xbf", b"\xb2", b'[Event "x"]\n', b"e8=K", b"O-O", b"Kg1", b"exd6", b"\x00"]
-
-
 @st.composite
 def mutated_pgn(draw: st.DrawFn) -> bytes:
-    data = bytearray(MESSY.encode()[:6000])
-    for _ in range(draw(st.integers(1, 6))):
-        kind = draw(st.sampled_from(["truncate", "insert", "flip", "snippet", "delete"]))
-        position = draw(st.integers(0, len(data)))
-        if kind == "truncate":
-            del data[position:]
-        elif kind == "insert":
-            data[position:position] = draw(st.binary(min_size=1, max_size=8))
-        elif kind == "flip" and position < len(data):
-            data[position] ^= 1 << draw(st.integers(0, 7))
-        elif kind == "snippet":
-            data[position:position] = draw(st.sampled_from(_SNIPPETS))
-        elif kind == "delete":
-            del data[position:position + draw(st.integers(1, 20))]
-    return bytes(data)
+    return mutate_pgn(draw, MESSY.encode()[:6000])
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])

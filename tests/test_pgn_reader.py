@@ -16,6 +16,8 @@ import zstandard
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from conftest import mutate_pgn
+
 from simagents.data.pgn import (
     HumanFilters,
     ReadOptions,
@@ -679,27 +681,9 @@ PROPERTY_OPTIONS = [
             exclude_bots=True, min_plies=3, min_base_seconds=30),
 ]
 
-_SNIPPETS = [b"{", b"}", b"(", b")", b"[", b"]", b"\n", b"\r\n", b"\n\n", b"%", b";", b"$", b"*", b"--", b"N@f3",
-             b"1-0", b"0-1", b"\xef\xbb\xbf", b"\xb2", b"\xff\xfe", b'[Event "x"]\n', b"e8=K", b"\x00"]
-
-
 @st.composite
 def mutated_pgn(draw: st.DrawFn) -> bytes:
-    data = bytearray(VALID_PGN)
-    for _ in range(draw(st.integers(1, 6))):
-        kind = draw(st.sampled_from(["truncate", "insert", "flip", "snippet", "delete"]))
-        position = draw(st.integers(0, len(data)))
-        if kind == "truncate":
-            del data[position:]
-        elif kind == "insert":
-            data[position:position] = draw(st.binary(min_size=1, max_size=8))
-        elif kind == "flip" and position < len(data):
-            data[position] ^= 1 << draw(st.integers(0, 7))
-        elif kind == "snippet":
-            data[position:position] = draw(st.sampled_from(_SNIPPETS))
-        elif kind == "delete":
-            del data[position:position + draw(st.integers(1, 20))]
-    return bytes(data)
+    return mutate_pgn(draw, VALID_PGN)
 
 
 def _check_any_input(data: bytes) -> None:
