@@ -41,6 +41,7 @@ test: setup
 
 bench: setup
 	$(BIN)/python benchmarks/ingest.py --out results/bench/ingest.md
+	$(BIN)/python benchmarks/simulator.py --out results/bench/simulator.md
 
 dry-run: setup
 	$(BIN)/snakemake -n --cores $(CORES) --configfile $(CONFIG)

@@ -20,8 +20,10 @@ from simagents.encoding import (
     legal_action_mask,
     legal_actions,
     move_to_action,
+    packed_legal_masks,
     to_planes,
     uci_moves_to_actions,
+    unpack_legal_masks,
 )
 
 PROMOTION_CODE = {None: 0, chess.QUEEN: 0, chess.KNIGHT: 1, chess.BISHOP: 2, chess.ROOK: 3}
@@ -306,3 +308,21 @@ def test_uci_moves_to_actions_rejects_non_moves() -> None:
     with pytest.raises(ActionSpaceError, match="a1b4"):
         uci_moves_to_actions(np.array([chess.E2, chess.A1]), np.array([chess.E4, chess.B4]), np.array([0, 0]),
                              np.array([True, True]))
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.integers(min_value=0, max_value=2**32 - 1))
+def test_packed_legal_masks_equal_the_legal_moves(seed: int) -> None:
+    # Positions of random games plus the special ones (castling, en passant, promotions), both colours.
+    boards = _random_game(seed) + [chess.Board(fen) for fen in SPECIAL_FENS]
+    packed = packed_legal_masks(encode_boards(boards))
+    assert packed.dtype == np.uint8 and packed.shape == (len(boards), (NUM_ACTIONS + 7) // 8)
+    expected = np.stack([legal_action_mask(b) for b in boards])
+    np.testing.assert_array_equal(unpack_legal_masks(packed), expected)
+
+
+def test_decode_rejects_overlapping_pieces() -> None:
+    encoded = encode_boards([chess.Board()])
+    encoded.pieces[0, 6] |= encoded.pieces[0, 0]  # an opponent pawn on each of the mover's pawns
+    with pytest.raises(ValueError, match="two pieces on one square"):
+        decode_board(encoded, 0)

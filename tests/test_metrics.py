@@ -6,12 +6,13 @@ import math
 
 import chess
 import numpy as np
+import pandas as pd
 import pyarrow as pa
 import pytest
 
 from simagents.encoding import move_to_action
 from simagents.evaluation.metrics import (ALL, evaluate_policy, jensen_shannon, observed_rates,
-                                          position_values)
+                                          position_values, spearman)
 from simagents.policies import MoveDistribution, RandomMover
 
 FENS = ["rnbqkbnr/pppppppp/8/8/8/8/PPPPPPPP/RNBQKBNR w KQkq - 0 1",  # e2e4 best, others mistakes
@@ -96,3 +97,64 @@ def test_jensen_shannon():
     p, q = np.array([1.0, 0.0]), np.array([0.0, 1.0])
     assert jensen_shannon(p, p) == 0.0
     assert jensen_shannon(p, q) == pytest.approx(math.log(2))
+
+
+class PromptedOracle:
+    """Plays the best move under prompt ``a`` and uniformly under prompt ``b`` (and under none:
+    half of each), so the true prompt beats none, which beats a wrong prompt, on known data."""
+
+    name = "simulator_oracle"
+
+    def distributions(self, boards, own, opp):
+        out = []
+        for board, prompt in zip(boards, own):
+            moves = list(board.legal_moves)
+            uniform = np.full(len(moves), 1.0 / len(moves))
+            best = np.array([1.0 if m.uci() in BEST else 0.0 for m in moves])
+            probs = {"a": best, "b": uniform, "none": 0.5 * best + 0.5 * uniform}[prompt]
+            out.append(MoveDistribution(moves, probs))
+        return out
+
+
+def test_true_none_shuffled_strength_rows_and_checks():
+    eval_positions, action_values = _tables()
+    # Four copies of the three positions, so the shuffle and the bootstrap have room.
+    eval_positions = pa.concat_tables([eval_positions] * 4)
+    eval_positions = eval_positions.set_column(0, "position_id", pa.array(range(12)))
+    eval_positions = eval_positions.set_column(
+        eval_positions.column_names.index("own_prompt"), "own_prompt", pa.array(["a", "b", "b"] * 4))
+    action_values = pa.concat_tables([action_values.set_column(0, "position_id", pa.array(
+        [pid + 3 * k for pid in action_values.column("position_id").to_pylist()])) for k in range(4)])
+    values = position_values(eval_positions, action_values)
+    frame = evaluate_policy(PromptedOracle(), ["none", "a", "b"], eval_positions, values, seed=0,
+                            strengths={"a": 2000.0, "b": 400.0, "none": 1000.0})
+    # Under the true prompt: best move where `a` moved, uniform where `b` moved.
+    n_legal = [chess.Board(f).legal_moves.count() for f in FENS]
+    expected_ce = np.mean([0.0, np.log(n_legal[1]), np.log(n_legal[2])])
+    assert _metric(frame, "cross_entropy", prompt="(true)").value == pytest.approx(expected_ce)
+    assert _metric(frame, "top1", prompt="(true) - none", data_prompt=ALL).n == 12
+    assert _metric(frame, "spearman_strength", prompt="(across prompts)").value == pytest.approx(1.0)
+    assert _metric(frame, "entropy_ratio", prompt="b").value == pytest.approx(1.0)
+    assert _metric(frame, "entropy_ratio", prompt="a").value == 0.0
+
+    from simagents.evaluation.checks import calibration_table, simulator_checks
+
+    frame = pd.concat([frame, observed_rates(eval_positions, values)], ignore_index=True)
+    checks = simulator_checks(frame, random_prompt="b").set_index("check")
+    assert checks.loc["random_prompt_entropy", "verdict"] == "holds"  # `b` is exactly uniform
+    assert checks.loc["strength_rank", "value"] == pytest.approx(1.0)
+    assert set(checks.verdict) <= {"holds", "fails"}
+    none_checks = simulator_checks(frame, random_prompt=None)
+    assert "random_prompt_entropy" not in set(none_checks.check)
+    wrong = simulator_checks(frame, random_prompt="a").set_index("check")  # `a` is certain, not uniform
+    assert wrong.loc["random_prompt_entropy", "verdict"] == "fails"
+    calibration = calibration_table(frame)
+    assert list(calibration.prompt) == ["a", "b"]
+    row = calibration.set_index("prompt").loc["a"]
+    assert row.predicted == 0.0 and row.observed == 0.0  # `a` plays the best move, and so did the data
+
+
+def test_spearman():
+    assert spearman(np.array([1, 2, 3]), np.array([10, 20, 30])) == pytest.approx(1.0)
+    assert spearman(np.array([1, 2, 3]), np.array([3, 2, 1])) == pytest.approx(-1.0)
+    assert np.isnan(spearman(np.array([1, 2, 3]), np.array([1, 1, 1])))

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import torch
 
-from simagents.encoding import NUM_ACTIONS, encode_boards, legal_action_mask, to_planes
+from simagents.encoding import NUM_ACTIONS, encode_boards, legal_action_mask, move_to_action, to_planes
 from simagents.models import (CheckpointError, NetworkConfig, Simulator, TrainConfig, load_simulator,
                               masked_log_probs, train_simulator)
 from simagents.models.policy import SimulatorPolicy
@@ -117,3 +117,42 @@ def test_a_checkpoint_of_other_settings_is_not_resumed(positions, tmp_path):
     a = torch.load(tmp_path / "last.pt", weights_only=True)["model"]
     b = torch.load(fresh / "last.pt", weights_only=True)["model"]
     assert all(torch.equal(a[k], b[k]) for k in a)
+
+
+def test_move_kinds_read_the_board():
+    net = Simulator(NetworkConfig(num_prompts=4, hidden=16, move_features=True))
+    # White queen e4 can take the d5 pawn, which the f6 knight defends; the pawn attacks c4, the
+    # knight g4; b4 and the king's e2 are safe.
+    board = chess.Board("4k3/8/5n2/3p4/4Q3/8/8/4K3 w - - 0 1")
+    planes = torch.from_numpy(to_planes(encode_boards([board])))
+    kinds = net.move_kinds.kinds(planes)[0]
+
+    def kind(uci: str) -> tuple[int, int, int]:
+        k = int(kinds[move_to_action(chess.Move.from_uci(uci), chess.WHITE)])
+        return k // 12, (k % 12) // 2, k % 2  # mover piece, captured piece (5 = none), attacked
+
+    queen, king, pawn, none = 4, 5, 0, 5
+    assert kind("e4d5") == (queen, pawn, 1)
+    assert kind("e4c4") == (queen, none, 1)  # the d5 pawn attacks c4
+    assert kind("e4b4") == (queen, none, 0)
+    assert kind("e4g4") == (queen, none, 1)  # the f6 knight attacks g4
+    assert kind("e1e2") == (king, none, 0)
+    # Black to move is seen from Black's side: the same geometry mirrored gives the same kinds.
+    mirrored = board.mirror()
+    planes = torch.from_numpy(to_planes(encode_boards([mirrored])))
+    np.testing.assert_array_equal(net.move_kinds.kinds(planes)[0].numpy(), kinds.numpy())
+    # Preferences start at zero: the head changes nothing until trained, under any prompt.
+    logits, _ = net(planes, torch.tensor([2]), torch.tensor([0]))
+    assert net.move_kinds(planes, torch.tensor([2])).abs().sum() == 0
+
+
+def test_training_loss_is_over_legal_moves_only(positions, tmp_path):
+    # A policy loss over legal moves is at most log(n legal) for the uniform policy: the untrained
+    # network's first validation loss is close to the mean log legal-move count, far below log(1858).
+    summary = train_simulator(positions, tmp_path / "m", NET, _train_config(steps=1, eval_every=1), progress=False)
+    curves = (tmp_path / "m" / "curves.csv").read_text().splitlines()
+    first_val_loss = float(curves[1].split(",")[2])
+    assert summary["finished"] and first_val_loss < 4.0 < np.log(NUM_ACTIONS)
+    active = __import__("pandas").read_csv(tmp_path / "m" / "active_units.csv")
+    assert set(active.prompt) == set(VOCAB) and set(active.layer) == {0, 1}
+    assert active.fraction.between(0, 1).all()

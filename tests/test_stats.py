@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from simagents.stats import bootstrap_mean
+from simagents.stats import bootstrap_mean, bootstrap_statistic
 
 
 def test_bootstrap_mean_is_seeded_and_covers_the_truth():
@@ -28,3 +28,19 @@ def test_interval_shrinks_with_more_data_and_degenerate_cases():
     assert bootstrap_mean([0.7], seed=0).low == 0.7
     with pytest.raises(ValueError):
         bootstrap_mean([], seed=0)
+
+
+def test_bootstrap_statistic_pairs_units_and_matches_the_mean():
+    rng = np.random.default_rng(1)
+    a = rng.normal(0.0, 1.0, 400)
+    b = a + 0.1 + rng.normal(0.0, 0.01, 400)  # b beats a on every unit by ~0.1: a paired effect
+    paired = bootstrap_statistic(lambda idx: float((b[idx] - a[idx]).mean()), 400, seed=3, unit="positions")
+    assert paired.low > 0.09 and paired.high < 0.11 and paired.n == 400
+    assert "bootstrap over positions" in paired.method
+    plain = bootstrap_mean(a, seed=3)
+    same = bootstrap_statistic(lambda idx: float(a[idx].mean()), 400, seed=3)
+    assert same.value == plain.value and abs(same.low - plain.low) < 0.05
+    undefined = bootstrap_statistic(lambda idx: float("nan"), 10, seed=0)
+    assert np.isnan(undefined.low) and np.isnan(undefined.high)
+    with pytest.raises(ValueError):
+        bootstrap_statistic(lambda idx: 0.0, 0, seed=0)

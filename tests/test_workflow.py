@@ -45,7 +45,7 @@ def test_smoke_workflow_produces_the_data_stage(smoke_run):
     assert len(load_split(run / "positions", "train")["move"]) == summary["positions"]["train"]["positions"]
     assert "Score of each agent" in (run / "data" / "summary.md").read_text()
     for rule in ("synthetic_games", "games_table", "positions", "train_simulator_seed0", "eval_positions",
-                 "action_values", "metrics"):
+                 "action_values", "metrics", "simulator_checks"):
         assert (run / "benchmarks" / f"{rule}.tsv").exists(), rule
         assert (run / "logs" / f"{rule}.log").exists(), rule
     curves = (run / "simulator" / "seed0" / "curves.csv").read_text().splitlines()
@@ -58,6 +58,14 @@ def test_smoke_workflow_produces_the_data_stage(smoke_run):
     metrics = pd.read_csv(run / "evaluation" / "metrics.csv")
     assert {"simulator_seed0", "random_mover", "greedy_grabber", "played"} <= set(metrics.policy)
     assert (metrics.low <= metrics.value + 1e-12).all() and (metrics.value <= metrics.high + 1e-12).all()
+    checks = pd.read_csv(run / "evaluation" / "checks.csv")
+    assert set(checks.check) == {"top1_true_over_none", "ce_true_under_none", "top1_none_over_shuffled",
+                                 "ce_none_under_shuffled", "random_prompt_entropy", "strength_rank"}
+    assert set(checks.verdict) <= {"holds", "fails"}  # every check applies to the smoke population
+    calibration = pd.read_csv(run / "evaluation" / "calibration.csv")
+    assert set(calibration.prompt) == set(summary["games_by_prompt"])
+    active = pd.read_csv(run / "simulator" / "seed0" / "active_units.csv")
+    assert set(active.prompt) >= set(summary["games_by_prompt"]) and active.fraction.between(0, 1).all()
 
 
 def test_rerun_does_nothing(repo, smoke_run):
@@ -73,7 +81,8 @@ def test_a_config_edit_reruns_only_the_stages_it_touches(repo, smoke_run, tmp_pa
     result = snakemake(repo, smoke_run, "--configfile", str(path), "-n")
     planned = {line.split()[1].rstrip(":") for line in result.stdout.splitlines()
                if line.startswith(("rule ", "localrule "))}
-    assert planned == {"train_simulator", "metrics", "all"}, result.stdout[-2000:]  # metrics reads the model
+    # metrics reads the model; the checks read the metrics
+    assert planned == {"train_simulator", "metrics", "simulator_checks", "all"}, result.stdout[-2000:]
     # Put the original config back for the other tests sharing this run.
     snakemake(repo, smoke_run, "--configfile", str(repo / "config" / "smoke.yaml"), "-n")
 

@@ -138,7 +138,9 @@ def simulator_configs(config, vocabulary_size: int, seed: int):  # type: ignore[
 
     sim = config.simulator
     network = NetworkConfig(arch=sim.arch, num_prompts=vocabulary_size, hidden=sim.hidden, layers=sim.layers,
-                            blocks=sim.blocks, channels=sim.channels, value_head=sim.value_head)
+                            blocks=sim.blocks, channels=sim.channels, value_head=sim.value_head,
+                            dropout=sim.dropout, move_features=sim.move_features,
+                            prompt_temperature=sim.prompt_temperature)
     train = TrainConfig(seed=seed, steps=sim.steps, batch_size=sim.batch_size, lr=sim.lr,
                         weight_decay=sim.weight_decay, warmup_steps=sim.warmup_steps,
                         prompt_dropout=sim.prompt_dropout, value_weight=sim.value_weight,
@@ -215,13 +217,46 @@ def cmd_metrics(args: argparse.Namespace) -> int:
         name = f"simulator_{checkpoint.parent.name}"
         simulators[name] = SimulatorPolicy(model, vocabulary, name=name)
         prompts = [p for p in vocabulary if p != "unknown"] if prompts is None else prompts
+    summary_path = Path(args.summary or paths.summary_json)
+    strengths = persona_strengths(summary_path) if summary_path.exists() else None
+    if strengths is None:
+        log.warning("no data summary at %s: the strength-rank metric is left out", summary_path)
     table = metric_battery(load_eval_positions(Path(args.positions or paths.eval_positions)),
                            load_action_values(Path(args.action_values or paths.action_values)),
-                           simulators, prompts or ["none"], seed=config.seed)
+                           simulators, prompts or ["none"], seed=config.seed, strengths=strengths)
     out = Path(args.out or paths.metrics)
     out.parent.mkdir(parents=True, exist_ok=True)
     table.to_csv(out, index=False, float_format="%.6g")
     log.info("%d metric rows written to %s", len(table), out)
+    return 0
+
+
+def persona_strengths(summary_path: Path) -> dict[str, float]:
+    """Each prompt's strength in the data: its mean score against every other prompt (0-1)."""
+    from .data.summary import OVERALL
+
+    scores = json.loads(summary_path.read_text()).get("scores", [])
+    return {row["agent"]: float(row["score"]) for row in scores if row["opponent"] == OVERALL}
+
+
+def cmd_checks(args: argparse.Namespace) -> int:
+    import pandas as pd
+
+    from .evaluation.checks import calibration_table, simulator_checks
+
+    config = load_config(args.config)
+    paths = RunPaths.of(config)
+    metrics = pd.read_csv(args.metrics or paths.metrics)
+    random_prompt = None
+    if config.data.source == "synthetic":
+        random_prompt = next((p.name for p in config.data.synthetic.personas if p.kind == "random"), None)
+    checks = simulator_checks(metrics, random_prompt)
+    calibration = calibration_table(metrics)
+    for table, out in ((checks, Path(args.out or paths.checks)), (calibration, Path(args.calibration or paths.calibration))):
+        out.parent.mkdir(parents=True, exist_ok=True)
+        table.to_csv(out, index=False, float_format="%.6g")
+    for row in checks.itertuples():
+        print(f"{row.policy:>16}  {row.check:<24} {row.value:8.4f} [{row.low:.4f}, {row.high:.4f}]  {row.verdict}")
     return 0
 
 
@@ -295,7 +330,10 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument(flag, help="override the run layout's path")
     p = add("metrics", cmd_metrics, "the metric battery for every policy and prompt (tidy table with intervals)")
     p.add_argument("--checkpoints", nargs="*", help="simulator checkpoints (default: best.pt of each seed)")
-    for flag in ("--positions", "--action-values", "--out"):
+    for flag in ("--positions", "--action-values", "--summary", "--out"):
+        p.add_argument(flag, help="override the run layout's path")
+    p = add("checks", cmd_checks, "pass/fail checks that the simulator learned the population, and calibration")
+    for flag in ("--metrics", "--out", "--calibration"):
         p.add_argument(flag, help="override the run layout's path")
     p = add("uci", cmd_uci, "speak UCI as the simulator prompted as one persona (for GUIs and lichess-bot)")
     p.add_argument("--checkpoint", required=True, help="a simulator checkpoint (best.pt)")

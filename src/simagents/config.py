@@ -204,6 +204,9 @@ class SimulatorConfig:
     blocks: int
     channels: int
     value_head: bool
+    dropout: float
+    move_features: bool
+    prompt_temperature: bool
     steps: int
     batch_size: int
     lr: float

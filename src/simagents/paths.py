@@ -62,3 +62,13 @@ class RunPaths:
     def metrics(self) -> Path:
         """The metric battery's tidy table (policy, model prompt, data prompt, metric, interval)."""
         return self.root / "evaluation" / "metrics.csv"
+
+    @property
+    def checks(self) -> Path:
+        """Pass/fail checks that the simulator learned the population (:mod:`simagents.evaluation.checks`)."""
+        return self.root / "evaluation" / "checks.csv"
+
+    @property
+    def calibration(self) -> Path:
+        """Predicted against observed mistake rates per prompt."""
+        return self.root / "evaluation" / "calibration.csv"

@@ -16,6 +16,8 @@ opponent_prompt.npy int16     [n]        prompt id of the opponent
 result.npy          int8      [n]        the game's result for the mover: +1, 0, -1
 game.npy            int32     [n]        row of the game in the games table
 ply.npy             int16     [n]        ply index of the position in its game (0 = start)
+legal.npy           uint8     [n, 233]   legal moves as a bit-packed action mask
+                                         (:func:`simagents.encoding.unpack_legal_masks`)
 ==================  ========  =========  ==================================================
 
 ``meta.json`` holds the prompt vocabulary (token -> id; ``none`` = 0 is reserved for prompt
@@ -40,7 +42,8 @@ import pyarrow as pa
 from tqdm import tqdm
 
 from . import __version__
-from .encoding import NUM_ACTIONS, encode_raw, uci_moves_to_actions
+from .encoding import NUM_ACTIONS, encode_raw, packed_legal_masks, uci_moves_to_actions
+from .encoding.action_space import PACKED_MASK_BYTES
 from .encoding.board import NUM_PIECE_PLANES
 from .encoding.replay import replay_uci
 
@@ -56,8 +59,11 @@ ARRAYS: dict[str, tuple[np.dtype, tuple[int, ...]]] = {
     "result": (np.dtype(np.int8), ()),
     "game": (np.dtype(np.int32), ()),
     "ply": (np.dtype(np.int16), ()),
+    "legal": (np.dtype(np.uint8), (PACKED_MASK_BYTES,)),
 }
 GAMES_PER_TASK = 200
+#: Written to meta.json; v2 added the legal-move masks. Older folders must be rebuilt.
+POSITIONS_FORMAT = "simagents-positions-v2"
 
 
 def split_of(game_id: str, seed: int, train: float, val: float) -> str:
@@ -117,6 +123,7 @@ def _encode_games(task: _GameRows, skip_plies: int,
         "result": np.where(white_to_move, white_score, -white_score).astype(np.int8),
         "game": np.repeat(np.asarray(task.rows, np.int32), per_game),
         "ply": (np.arange(len(raws), dtype=np.int64) - game_starts + skip_plies).astype(np.int16),
+        "legal": packed_legal_masks(encoded),
     }
     return arrays, failed
 
@@ -126,6 +133,11 @@ def load_split(positions_dir: Path, split: str) -> dict[str, np.ndarray]:
     folder = Path(positions_dir) / split
     if not folder.is_dir():
         raise FileNotFoundError(f"no {split!r} split at {folder}; run the positions stage first")
+    meta_path = Path(positions_dir) / "meta.json"
+    found = json.loads(meta_path.read_text()).get("format") if meta_path.exists() else None
+    if found != POSITIONS_FORMAT:
+        raise ValueError(f"{positions_dir} holds positions of format {found!r}, this code reads "
+                         f"{POSITIONS_FORMAT!r}; delete the folder and rerun the positions stage")
     return {name: np.load(folder / f"{name}.npy", mmap_mode="r") for name in ARRAYS}
 
 
@@ -213,7 +225,7 @@ def build_positions(
         counts[s] = {"positions": n, "games": int((assignment == SPLITS.index(s)).sum()),
                      "positions_by_prompt": dict(sorted(per_prompt.items()))}
     meta = {
-        "format": "simagents-positions-v1",
+        "format": POSITIONS_FORMAT,
         "num_actions": NUM_ACTIONS,
         "vocabulary": vocabulary,
         "skip_plies": skip_plies,

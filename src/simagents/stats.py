@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Sequence
+from typing import Callable, Sequence
 
 import numpy as np
 
@@ -39,3 +39,28 @@ def bootstrap_mean(values: Sequence[float] | np.ndarray, *, seed: int, level: fl
     alpha = (1.0 - level) / 2.0
     low, high = np.quantile(means, [alpha, 1.0 - alpha])
     return Interval(mean, float(low), float(high), int(data.size), method)
+
+
+def bootstrap_statistic(statistic: Callable[[np.ndarray], float], n: int, *, seed: int, level: float = 0.95,
+                        resamples: int = DEFAULT_RESAMPLES, unit: str = "observations") -> Interval:
+    """Any statistic of ``n`` units with a percentile-bootstrap interval.
+
+    ``statistic`` receives an int array of unit indices (``arange(n)`` for the point estimate, a
+    resample with replacement for each bootstrap draw) and returns a float; resamples where it
+    is undefined (NaN) are dropped. Use it for statistics that are not means, or that pair
+    several measurements of the same units (differences, correlations across prompts).
+    """
+    if n < 1:
+        raise ValueError("bootstrap_statistic needs at least one unit")
+    value = float(statistic(np.arange(n)))
+    method = f"percentile bootstrap over {unit}, {resamples} resamples, {level:.0%}"
+    if n < 2:
+        return Interval(value, value, value, n, method)
+    rng = np.random.default_rng(seed)
+    draws = np.array([statistic(rng.integers(0, n, size=n)) for _ in range(resamples)], dtype=np.float64)
+    draws = draws[~np.isnan(draws)]
+    if draws.size == 0:
+        return Interval(value, float("nan"), float("nan"), n, method)
+    alpha = (1.0 - level) / 2.0
+    low, high = np.quantile(draws, [alpha, 1.0 - alpha])
+    return Interval(value, float(low), float(high), n, method)

@@ -48,6 +48,7 @@ rule metrics:
         positions=str(PATHS.eval_positions),
         action_values=str(PATHS.action_values),
         simulators=[str(PATHS.simulator_dir(seed) / "best.pt") for seed in CFG.simulator.seeds],
+        summary=str(PATHS.summary_json),
     output:
         str(PATHS.metrics),
     params:
@@ -59,4 +60,24 @@ rule metrics:
         f"{RUN}/benchmarks/metrics.tsv"
     shell:
         "simagents metrics --config {params.config} --positions {input.positions}"
-        " --action-values {input.action_values} --checkpoints {input.simulators} --out {output} > {log} 2>&1"
+        " --action-values {input.action_values} --checkpoints {input.simulators} --summary {input.summary}"
+        " --out {output} > {log} 2>&1"
+
+
+rule simulator_checks:
+    # Did the simulator learn the population? Interval-based verdicts and the calibration table.
+    input:
+        str(PATHS.metrics),
+    output:
+        checks=str(PATHS.checks),
+        calibration=str(PATHS.calibration),
+    params:
+        config=CONFIG_FILE,
+        stage=stage_config("data.source", "data.synthetic.personas"),
+    log:
+        f"{RUN}/logs/simulator_checks.log",
+    benchmark:
+        f"{RUN}/benchmarks/simulator_checks.tsv"
+    shell:
+        "simagents checks --config {params.config} --metrics {input} --out {output.checks}"
+        " --calibration {output.calibration} > {log} 2>&1"

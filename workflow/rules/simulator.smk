@@ -9,6 +9,7 @@ rule train_simulator:
         best=f"{RUN}/simulator/seed{{seed}}/best.pt",
         curves=f"{RUN}/simulator/seed{{seed}}/curves.csv",
         summary=f"{RUN}/simulator/seed{{seed}}/train.json",
+        active_units=f"{RUN}/simulator/seed{{seed}}/active_units.csv",
     params:
         config=CONFIG_FILE,
         stage=stage_config("simulator"),

@@ -116,16 +116,22 @@ def to_planes(encoded: EncodedBoards) -> np.ndarray:
 
 
 def decode_board(encoded: EncodedBoards, index: int) -> chess.Board:
-    """The position ``index`` as a python-chess board with the mover as White (for tests, display).
+    """The position ``index`` as a python-chess board with the mover as White.
 
-    Move counters other than the halfmove clock are not encoded; the fullmove number is 1.
+    Move counters other than the halfmove clock are not encoded; the fullmove number is 1. The
+    board's bitboards are set directly (python-chess's own representation), which makes this
+    cheap enough to run on every training position (legal-move masks, :mod:`.action_space`).
     """
+    pieces = [int(bb) for bb in encoded.pieces[index]]
     board = chess.Board.empty()
-    pieces = encoded.pieces[index]
-    for plane, piece_type in enumerate(_PIECE_ORDER):
-        for color, offset in ((chess.WHITE, 0), (chess.BLACK, 6)):
-            for square in chess.scan_forward(int(pieces[plane + offset])):
-                board.set_piece_at(square, chess.Piece(piece_type, color))
+    board.pawns, board.knights, board.bishops, board.rooks, board.queens, board.kings = (
+        pieces[plane] | pieces[plane + 6] for plane in range(6))
+    own = pieces[0] | pieces[1] | pieces[2] | pieces[3] | pieces[4] | pieces[5]
+    opponent = pieces[6] | pieces[7] | pieces[8] | pieces[9] | pieces[10] | pieces[11]
+    if own & opponent:
+        raise ValueError(f"encoded position {index} puts two pieces on one square")
+    board.occupied_co[chess.WHITE], board.occupied_co[chess.BLACK] = own, opponent
+    board.occupied = own | opponent
     rights = int(encoded.castling[index])
     mask = 0
     for bit, square in ((1, chess.H1), (2, chess.A1), (4, chess.H8), (8, chess.A8)):

@@ -15,11 +15,26 @@ averaged with a 95% percentile bootstrap over positions:
   move is a capture and every non-capture loses at least a blunder's worth against it), the mass
   on those decisive moves.
 
+* ``entropy_ratio``: entropy / log(number of legal moves), on positions with two or more: 1 for
+  a uniform choice, 0 for a certain one.
+
 ``top1`` and ``cross_entropy`` are also broken down by the *data prompt* (the prompt of the
-player who really moved), giving the model prompt x data prompt matrix Maia reports. For prompted
-policies, ``jsd`` is the mean pairwise Jensen-Shannon divergence (nats) between the distributions
-of different model prompts in the same position. Rows for the data itself (policy ``played``)
-give each data prompt's observed mistake rate, the other side of the calibration plot.
+player who really moved), giving the model prompt x data prompt matrix Maia reports. Rows for
+the data itself (policy ``played``) give each data prompt's observed mistake rate, the other side
+of the calibration plot.
+
+For prompted policies, rows under ``model_prompt`` labels in parentheses pool prompts:
+
+* ``(across prompts)``, ``jsd``: the mean pairwise Jensen-Shannon divergence (nats) between the
+  distributions of different model prompts in the same position;
+* ``(true)``: each position under the prompt of the player who really moved; ``(shuffled)``: under
+  the data prompts permuted across positions (seeded), the control that keeps how often each
+  prompt is given but breaks its link to the mover;
+* ``(true) - none`` and ``none - (shuffled)``: paired per-position differences of ``top1`` and
+  ``cross_entropy`` (one bootstrap over positions for both terms);
+* ``(across prompts)``, ``spearman_strength``: with persona strengths given, the Spearman rank
+  correlation between each prompt's strength and the policy's quality under that prompt (minus
+  its expected loss), resampling positions.
 
 Output: a tidy table, one row per (policy, model prompt, data prompt, metric) with value,
 interval, n and the interval's method.
@@ -29,7 +44,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from itertools import combinations
-from typing import Sequence
+from typing import Mapping, Sequence
 
 import chess
 import numpy as np
@@ -38,10 +53,12 @@ import pyarrow as pa
 
 from ..encoding import move_to_action
 from ..policies import Policy
-from ..stats import bootstrap_mean
+from ..stats import Interval, bootstrap_mean, bootstrap_statistic
 from .win_chances import BLUNDER, INACCURACY, MISTAKE
 
 ALL = "all"  # data-prompt label of metrics over every evaluation position
+ACROSS = "(across prompts)"  # model-prompt label of statistics that compare prompts
+TRUE, SHUFFLED = "(true)", "(shuffled)"  # model-prompt labels of per-position prompts
 COLUMNS = ["policy", "model_prompt", "data_prompt", "metric", "value", "low", "high", "n", "method"]
 BATCH = 256  # positions per policy call
 
@@ -75,14 +92,18 @@ def position_values(eval_positions: pa.Table, action_values: pa.Table) -> list[P
 
 
 def policy_probabilities(policy: Policy, eval_positions: pa.Table, values: Sequence[PositionValues],
-                         model_prompt: str) -> list[np.ndarray]:
-    """The policy's probabilities of each position's legal moves, aligned with ``values[i].actions``."""
+                         model_prompt: str | Sequence[str]) -> list[np.ndarray]:
+    """The policy's probabilities of each position's legal moves, aligned with ``values[i].actions``.
+
+    ``model_prompt``: one prompt for every position, or one per position.
+    """
     fens = eval_positions.column("fen").to_pylist()
     opponents = eval_positions.column("opponent_prompt").to_pylist()
+    prompts = [model_prompt] * len(fens) if isinstance(model_prompt, str) else list(model_prompt)
     probs: list[np.ndarray] = []
     for start in range(0, len(fens), BATCH):
         boards = [chess.Board(f) for f in fens[start:start + BATCH]]
-        dists = policy.distributions(boards, [model_prompt] * len(boards), opponents[start:start + BATCH])
+        dists = policy.distributions(boards, prompts[start:start + BATCH], opponents[start:start + BATCH])
         for board, dist, pv in zip(boards, dists, values[start:start + BATCH]):
             by_action = {move_to_action(m, board.turn): p for m, p in zip(dist.moves, dist.probs)}
             if set(by_action) != set(pv.actions.tolist()):
@@ -98,6 +119,7 @@ def _per_position(probs: Sequence[np.ndarray], values: Sequence[PositionValues],
     out = {k: np.zeros(n) for k in ("expected_loss", "p_inaccuracy", "p_mistake", "p_blunder", "entropy",
                                     "top1", "cross_entropy")}
     decisive = np.full(n, np.nan)
+    entropy_ratio = np.full(n, np.nan)
     for i, (p, pv) in enumerate(zip(probs, values)):
         out["expected_loss"][i] = p @ pv.loss
         out["p_inaccuracy"][i] = p[pv.loss >= INACCURACY].sum()
@@ -105,12 +127,15 @@ def _per_position(probs: Sequence[np.ndarray], values: Sequence[PositionValues],
         out["p_blunder"][i] = p[pv.loss >= BLUNDER].sum()
         nonzero = p[p > 0]
         out["entropy"][i] = float(-(nonzero * np.log(nonzero)).sum())
+        if len(p) > 1:
+            entropy_ratio[i] = out["entropy"][i] / np.log(len(p))
         j = int(np.flatnonzero(pv.actions == played[i])[0])
         out["top1"][i] = float(np.argmax(p) == j)
         out["cross_entropy"][i] = float(-np.log(max(p[j], 1e-300)))
         if pv.decisive.any():
             decisive[i] = p[pv.decisive].sum()
     out["decisive_win"] = decisive
+    out["entropy_ratio"] = entropy_ratio
     return out
 
 
@@ -122,10 +147,25 @@ def _rows(policy: str, model_prompt: str, data_prompt: str, per_position: dict[s
         selected = selected[~np.isnan(selected)]
         if selected.size == 0:
             continue
-        iv = bootstrap_mean(selected, seed=seed + k, unit="positions")
-        rows.append({"policy": policy, "model_prompt": model_prompt, "data_prompt": data_prompt, "metric": metric,
-                     "value": iv.value, "low": iv.low, "high": iv.high, "n": iv.n, "method": iv.method})
+        rows.append(_row(policy, model_prompt, data_prompt, metric,
+                         bootstrap_mean(selected, seed=seed + k, unit="positions")))
     return rows
+
+
+def _row(policy: str, model_prompt: str, data_prompt: str, metric: str, iv: Interval) -> dict[str, object]:
+    return {"policy": policy, "model_prompt": model_prompt, "data_prompt": data_prompt, "metric": metric,
+            "value": iv.value, "low": iv.low, "high": iv.high, "n": iv.n, "method": iv.method}
+
+
+def spearman(x: np.ndarray, y: np.ndarray) -> float:
+    """Spearman rank correlation (average ranks for ties); NaN when either side is constant."""
+    def ranks(a: np.ndarray) -> np.ndarray:
+        return pd.Series(a).rank(method="average").to_numpy()
+
+    rx, ry = ranks(np.asarray(x, float)), ranks(np.asarray(y, float))
+    if rx.std() == 0 or ry.std() == 0:
+        return float("nan")
+    return float(np.corrcoef(rx, ry)[0, 1])
 
 
 def jensen_shannon(p: np.ndarray, q: np.ndarray) -> float:
@@ -140,26 +180,54 @@ def jensen_shannon(p: np.ndarray, q: np.ndarray) -> float:
 
 
 def evaluate_policy(policy: Policy, prompts: Sequence[str], eval_positions: pa.Table,
-                    values: Sequence[PositionValues], seed: int = 0) -> pd.DataFrame:
-    """Every metric of ``policy`` under each model prompt in ``prompts`` (see the module docstring)."""
+                    values: Sequence[PositionValues], seed: int = 0,
+                    strengths: Mapping[str, float] | None = None) -> pd.DataFrame:
+    """Every metric of ``policy`` under each model prompt in ``prompts`` (see the module docstring).
+
+    ``strengths``: a strength per persona prompt (higher is stronger), for ``spearman_strength``.
+    """
     played = eval_positions.column("played_action").to_numpy().astype(np.int64)
     data_prompts = np.array(eval_positions.column("own_prompt").to_pylist())
+    everywhere = np.ones(len(played), bool)
     rows: list[dict[str, object]] = []
-    all_probs = {}
-    for k, prompt in enumerate(prompts):
-        probs = policy_probabilities(policy, eval_positions, values, prompt)
-        all_probs[prompt] = probs
+    all_probs, per_prompt = {}, {}
+
+    def add(prompt: str, probs: list[np.ndarray], k: int) -> None:
         per_position = _per_position(probs, values, played)
-        rows += _rows(policy.name, prompt, ALL, per_position, np.ones(len(played), bool), seed * 7919 + 100 * k)
+        per_prompt[prompt] = per_position
+        rows.extend(_rows(policy.name, prompt, ALL, per_position, everywhere, seed * 7919 + 100 * k))
         for data_prompt in sorted(set(data_prompts)):
             subset = {m: per_position[m] for m in ("top1", "cross_entropy", "expected_loss", "p_mistake")}
-            rows += _rows(policy.name, prompt, data_prompt, subset, data_prompts == data_prompt,
-                          seed * 7919 + 100 * k + 50)
+            rows.extend(_rows(policy.name, prompt, data_prompt, subset, data_prompts == data_prompt,
+                              seed * 7919 + 100 * k + 50))
+
+    for k, prompt in enumerate(prompts):
+        all_probs[prompt] = policy_probabilities(policy, eval_positions, values, prompt)
+        add(prompt, all_probs[prompt], k)
     if len(prompts) > 1:
         pairs = list(combinations(prompts, 2))
         jsd = np.array([np.mean([jensen_shannon(all_probs[a][i], all_probs[b][i]) for a, b in pairs])
                         for i in range(len(played))])
-        rows += _rows(policy.name, "(across prompts)", ALL, {"jsd": jsd}, np.ones(len(played), bool), seed)
+        rows += _rows(policy.name, ACROSS, ALL, {"jsd": jsd}, everywhere, seed)
+    if set(data_prompts) <= set(prompts) and len(set(data_prompts)) > 1:
+        # The true and shuffled prompts reuse the distributions computed above: no extra calls.
+        shuffled = np.random.default_rng(seed + 17).permutation(data_prompts)
+        add(TRUE, [all_probs[p][i] for i, p in enumerate(data_prompts)], len(prompts))
+        add(SHUFFLED, [all_probs[p][i] for i, p in enumerate(shuffled)], len(prompts) + 1)
+        if "none" in per_prompt:
+            for label, (a, b) in {f"{TRUE} - none": (TRUE, "none"), f"none - {SHUFFLED}": ("none", SHUFFLED)}.items():
+                diffs = {m: per_prompt[a][m] - per_prompt[b][m] for m in ("top1", "cross_entropy")}
+                rows += _rows(policy.name, label, ALL, diffs, everywhere, seed + 29)
+    ranked = [p for p in prompts if strengths is not None and p in strengths]
+    if len(ranked) >= 3:
+        strength = np.array([strengths[p] for p in ranked])  # type: ignore[index]
+        losses = np.stack([per_prompt[p]["expected_loss"] for p in ranked])  # [prompts, positions]
+
+        def correlation(idx: np.ndarray) -> float:
+            return spearman(strength, -losses[:, idx].mean(axis=1))
+
+        iv = bootstrap_statistic(correlation, len(played), seed=seed + 31, unit="positions")
+        rows.append(_row(policy.name, ACROSS, ALL, "spearman_strength", iv))
     return pd.DataFrame(rows, columns=COLUMNS)
 
 
@@ -177,14 +245,16 @@ def observed_rates(eval_positions: pa.Table, values: Sequence[PositionValues], s
 
 
 def metric_battery(eval_positions: pa.Table, action_values: pa.Table, simulators: dict[str, "Policy"],
-                   simulator_prompts: Sequence[str], seed: int = 0) -> pd.DataFrame:
+                   simulator_prompts: Sequence[str], seed: int = 0,
+                   strengths: Mapping[str, float] | None = None) -> pd.DataFrame:
     """The battery for every policy of a run: each simulator under each prompt, the reference
     agents (random mover, greedy grabber: prompt-free, evaluated once under ``none``), and the
     data's own observed rates (policy ``played``)."""
     from ..policies import GreedyMaterial, RandomMover
 
     values = position_values(eval_positions, action_values)
-    frames = [evaluate_policy(policy, simulator_prompts, eval_positions, values, seed) for policy in simulators.values()]
+    frames = [evaluate_policy(policy, simulator_prompts, eval_positions, values, seed, strengths)
+              for policy in simulators.values()]
     frames += [evaluate_policy(policy, ["none"], eval_positions, values, seed)
                for policy in (RandomMover("random_mover"), GreedyMaterial("greedy_grabber"))]
     frames.append(observed_rates(eval_positions, values, seed))

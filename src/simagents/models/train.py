@@ -5,8 +5,10 @@ with linear warm-up then cosine decay, the loop (prompt dropout, policy loss, op
 loss), validation every ``eval_every`` steps (the kept checkpoint ``best.pt`` has the lowest
 validation loss), a resumable ``last.pt`` every ``checkpoint_every`` steps, and the curves.
 
-The policy loss is a softmax over all 1,858 actions (as Maia trains): the moves played are
-always legal, and masking to the legal moves happens wherever the policy is used. Determinism:
+The policy loss is a softmax over the legal moves of each position only (their masks are stored
+with the positions), the same distribution every later stage uses: the network spends no
+capacity on learning which moves are legal, and a persona that moves at random (the random
+mover) has a reachable optimum, uniform over the legal moves. Determinism:
 batches are drawn from a seeded torch generator whose state, with torch's global RNG and the
 optimizer, is in every checkpoint, so a run killed and resumed ends with the same weights as
 one that never stopped (tested).
@@ -27,10 +29,10 @@ import pandas as pd
 import torch
 from tqdm import tqdm
 
-from ..encoding import EncodedBoards, to_planes
+from ..encoding import EncodedBoards, to_planes, unpack_legal_masks
 from ..positions import load_split
 from .checkpoint import load_checkpoint, save_checkpoint
-from .network import NetworkConfig, Simulator
+from .network import NetworkConfig, Simulator, masked_log_probs
 
 log = logging.getLogger(__name__)
 
@@ -66,14 +68,22 @@ def pick_device(requested: str = "auto") -> torch.device:
 
 def batch_tensors(split: dict[str, np.ndarray], rows: np.ndarray,
                   device: torch.device) -> tuple[torch.Tensor, ...]:
-    """Planes ``[B,18,8,8]``, own and opponent prompts ``[B]``, moves ``[B]``, results ``[B]``."""
+    """Planes ``[B,18,8,8]``, own and opponent prompts ``[B]``, moves ``[B]``, results ``[B]``
+    and legal-move masks ``[B,1858]`` (bool)."""
     rows = np.sort(rows)  # sorted reads are kinder to a memory map
     encoded = EncodedBoards(split["pieces"][rows], split["castling"][rows], split["en_passant"][rows],
                             split["halfmove_clock"][rows])
     planes = torch.from_numpy(to_planes(encoded))
     as_long = [torch.from_numpy(np.asarray(split[k][rows], dtype=np.int64)) for k in ("own_prompt", "opponent_prompt", "move")]
     result = torch.from_numpy(np.asarray(split["result"][rows], dtype=np.float32))
-    return tuple(t.to(device) for t in (planes, *as_long, result))
+    legal = torch.from_numpy(unpack_legal_masks(split["legal"][rows]))
+    return tuple(t.to(device) for t in (planes, *as_long, result, legal))
+
+
+def policy_loss(logits: torch.Tensor, legal: torch.Tensor, move: torch.Tensor,
+                reduction: str = "mean") -> torch.Tensor:
+    """Cross-entropy (nats) of the moves played under a softmax over each position's legal moves."""
+    return torch.nn.functional.nll_loss(masked_log_probs(logits, legal), move, reduction=reduction)
 
 
 def _lr_factor(step: int, warmup: int, total: int) -> float:
@@ -90,10 +100,10 @@ def evaluate(model: Simulator, split: dict[str, np.ndarray], rows: np.ndarray, d
     model.eval()
     loss_sum = correct = value_sq = 0.0
     for start in range(0, len(rows), batch_size):
-        planes, own, opp, move, result = batch_tensors(split, rows[start:start + batch_size], device)
+        planes, own, opp, move, result, legal = batch_tensors(split, rows[start:start + batch_size], device)
         logits, value = model(planes, own, opp)
-        loss_sum += float(torch.nn.functional.cross_entropy(logits, move, reduction="sum"))
-        correct += float((logits.argmax(-1) == move).sum())
+        loss_sum += float(policy_loss(logits, legal, move, reduction="sum"))
+        correct += float((logits.masked_fill(~legal, float("-inf")).argmax(-1) == move).sum())
         if value is not None:
             value_sq += float(((value - result) ** 2).sum())
     model.train()
@@ -101,11 +111,33 @@ def evaluate(model: Simulator, split: dict[str, np.ndarray], rows: np.ndarray, d
     return {"val_loss": loss_sum / n, "val_accuracy": correct / n, "val_value_mse": value_sq / n}
 
 
+ACTIVE_UNITS_POSITIONS = 4096  # validation positions behind active_units.csv
+
+
+@torch.no_grad()
+def active_units(model: Simulator, split: dict[str, np.ndarray], rows: np.ndarray, vocabulary: dict[str, int],
+                 device: torch.device) -> pd.DataFrame:
+    """Fraction of active hidden units (positive pre-activation) per layer under each own prompt.
+
+    Every position of ``rows`` is scored under each prompt of ``vocabulary`` in turn (the
+    opponent's prompt stays the real one). Columns: prompt, layer (0 = first), fraction, positions.
+    """
+    model.eval()
+    planes, _, opponent, *_ = batch_tensors(split, rows, device)
+    frame = []
+    for prompt, prompt_id in vocabulary.items():
+        own = torch.full((len(rows),), prompt_id, dtype=torch.long, device=device)
+        for layer, fraction in enumerate(model.active_fraction(planes, own, opponent)):
+            frame.append({"prompt": prompt, "layer": layer, "fraction": fraction, "positions": len(rows)})
+    return pd.DataFrame(frame, columns=["prompt", "layer", "fraction", "positions"])
+
+
 def train_simulator(positions_dir: Path, out_dir: Path, network: NetworkConfig, train: TrainConfig,
                     progress: bool = True, stop_after: int | None = None) -> dict[str, Any]:
     """Train (or resume) one simulator; returns its summary (also written to ``out_dir/train.json``).
 
-    Writes ``best.pt`` (lowest validation loss), ``last.pt`` (resumable), ``curves.csv``.
+    Writes ``best.pt`` (lowest validation loss), ``last.pt`` (resumable), ``curves.csv`` and
+    ``active_units.csv`` (:func:`active_units` of the kept model).
     ``stop_after`` ends the run early after that many steps *of this call* (for tests that
     simulate an interruption); a later call resumes from ``last.pt``.
     """
@@ -165,13 +197,13 @@ def train_simulator(positions_dir: Path, out_dir: Path, network: NetworkConfig, 
     while step < train.steps and (stop_after is None or steps_this_call < stop_after):
         t0 = time.perf_counter()
         rows = torch.randint(n_train, (train.batch_size,), generator=sampler).numpy()
-        planes, own, opp, move, result = batch_tensors(train_split, rows, device)
+        planes, own, opp, move, result, legal = batch_tensors(train_split, rows, device)
         dropout = torch.rand((2, len(rows)), generator=sampler) < train.prompt_dropout
         own = own.masked_fill(dropout[0].to(device), 0)  # id 0 is the `none` prompt
         opp = opp.masked_fill(dropout[1].to(device), 0)
         loader_seconds += time.perf_counter() - t0
         logits, value = model(planes, own, opp)
-        loss = torch.nn.functional.cross_entropy(logits, move)
+        loss = policy_loss(logits, legal, move)
         total = loss if value is None else loss + train.value_weight * torch.nn.functional.mse_loss(value, result)
         optimizer.zero_grad(set_to_none=True)
         total.backward()
@@ -196,6 +228,13 @@ def train_simulator(positions_dir: Path, out_dir: Path, network: NetworkConfig, 
     bar.close()
     elapsed = time.perf_counter() - started
     pd.DataFrame(curves).to_csv(out_dir / "curves.csv", index=False, float_format="%.6f")
+    if best_path.exists():
+        # The diagnostic of the kept model: a prompt under which a layer is almost all off has
+        # lost its gradients (later RL could not move that persona).
+        best_model = Simulator(network).to(device)
+        best_model.load_state_dict(load_checkpoint(best_path, map_location=device)["model"])
+        active_units(best_model, val_split, val_rows[:ACTIVE_UNITS_POSITIONS], vocabulary, device).to_csv(
+            out_dir / "active_units.csv", index=False, float_format="%.6f")
     summary = {
         "steps": step, "finished": step >= train.steps, "best_val_loss": best, "device": str(device),
         "train_positions": n_train, "val_positions_scored": int(len(val_rows)),
