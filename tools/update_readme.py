@@ -55,6 +55,27 @@ def costs_section(runs: list[Path]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def checks_section(checks_csv: Path, calibration_csv: Path) -> str:
+    """The default-scale checks that the simulator learned the population, and its calibration."""
+    import pandas as pd
+
+    checks = pd.read_csv(checks_csv)
+    lines = ["| simulator | check | statement | value [95% interval] | n | verdict |", "|---|---|---|---|---:|---|"]
+    for r in checks.itertuples():
+        lines.append(f"| {r.policy} | `{r.check}` | {r.statement} | {r.value:.4f} [{r.low:.4f}, {r.high:.4f}] "
+                     f"| {int(r.n)} | **{r.verdict}** |")
+    lines += ["", f"Intervals: {checks.method.dropna().iloc[0]}.", ""]
+    if calibration_csv.exists():
+        cal = pd.read_csv(calibration_csv)
+        lines += ["Calibration: the simulator's predicted mistake probability under each persona's prompt on that "
+                  "persona's evaluation positions, against the persona's observed mistake rate there.", "",
+                  "| simulator | prompt | predicted | observed | n |", "|---|---|---|---|---:|"]
+        for r in cal.itertuples():
+            lines.append(f"| {r.policy} | {r.prompt} | {r.predicted:.3f} [{r.predicted_low:.3f}, {r.predicted_high:.3f}] "
+                         f"| {r.observed:.3f} [{r.observed_low:.3f}, {r.observed_high:.3f}] | {int(r.n)} |")
+    return "\n".join(lines) + "\n"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--runs", nargs="+", type=Path, default=[REPO / "results" / "smoke", REPO / "results" / "default"])
@@ -63,6 +84,10 @@ def main() -> None:
     text = readme.read_text()
     text = replace_section(text, "default-scores", scores_section(REPO / "results" / "default" / "data" / "summary.md"))
     text = replace_section(text, "config-costs", costs_section([r.resolve() for r in args.runs if (r / "benchmarks").is_dir()]))
+    evaluation = REPO / "results" / "default" / "evaluation"
+    if (evaluation / "checks.csv").exists():
+        text = replace_section(text, "default-checks", checks_section(evaluation / "checks.csv",
+                                                                      evaluation / "calibration.csv"))
     bench = REPO / "results" / "bench" / "ingest.md"
     if bench.exists():
         text = replace_section(text, "bench-ingest", bench_section(bench))
