@@ -46,6 +46,7 @@ import numpy as np
 import zstandard
 
 import simagents
+from _machine import _cpu_model, _version  # sibling module: benchmarks/ is on sys.path
 from simagents.config import load_config
 from simagents.data import ingest as ingest_module
 from simagents.data.ingest import Sampling, ingest_pgn
@@ -302,25 +303,6 @@ def measure_pgn_extract(binary: str, path: Path, repeats: int) -> float:
                         "-o", os.devnull, str(path)], check=True, stderr=subprocess.DEVNULL)
         cpus.append(_children_cpu() - before)
     return statistics.median(cpus)
-
-
-def _version(command: list[str]) -> str:
-    try:
-        done = subprocess.run(command, capture_output=True, text=True, timeout=10, input="quit\n")
-    except (OSError, subprocess.SubprocessError):
-        return "?"
-    text = (done.stdout or done.stderr).strip().splitlines()
-    return text[0] if text else "?"
-
-
-def _cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "?"
 
 
 # ---------------------------------------------------------------------------------------------

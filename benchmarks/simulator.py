@@ -43,7 +43,6 @@ import os
 import platform
 import shutil
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -59,6 +58,7 @@ import pyarrow as pa
 import torch
 
 import simagents
+from _machine import _cpu_model, _version  # sibling module: benchmarks/ is on sys.path
 from simagents.data.table import GameRecord, records_to_table
 from simagents.encoding import NUM_ACTIONS, NUM_INPUT_PLANES
 from simagents.engine import find_stockfish
@@ -261,25 +261,6 @@ def same_scores(a: dict[str, tuple[float, int]], b: dict[str, tuple[float, int]]
 
 # ---------------------------------------------------------------------------------------------
 # machine
-
-
-def _version(command: list[str]) -> str:
-    try:
-        done = subprocess.run(command, capture_output=True, text=True, timeout=10, input="quit\n")
-    except (OSError, subprocess.SubprocessError):
-        return "?"
-    text = (done.stdout or done.stderr).strip().splitlines()
-    return text[0] if text else "?"
-
-
-def _cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "?"
 
 
 def _load() -> str:

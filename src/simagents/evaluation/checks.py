@@ -49,6 +49,7 @@ class _Check:
     metric: str
     sign: int  # +1: the interval must lie above the threshold; -1: below it
     threshold: float
+    inclusive: bool = False  # whether the interval's end may equal the threshold
 
 
 def _checks(random_prompt: str | None) -> list[_Check]:
@@ -65,7 +66,7 @@ def _checks(random_prompt: str | None) -> list[_Check]:
     if random_prompt is not None:
         checks.append(_Check("random_prompt_entropy",
                              "under the random mover's prompt the simulator is within 5% of uniform entropy",
-                             random_prompt, "entropy_ratio", +1, 1.0 - ENTROPY_TOLERANCE))
+                             random_prompt, "entropy_ratio", +1, 1.0 - ENTROPY_TOLERANCE, inclusive=True))
     checks.append(_Check("strength_rank", "the stronger the persona, the better the simulator plays under its prompt",
                          ACROSS, "spearman_strength", +1, 0.0))
     return checks
@@ -79,7 +80,7 @@ def simulator_checks(metrics: pd.DataFrame, random_prompt: str | None) -> pd.Dat
         mine = metrics[(metrics.policy == policy) & (metrics.data_prompt == ALL)]
         for check in _checks(random_prompt):
             found = mine[(mine.model_prompt == check.model_prompt) & (mine.metric == check.metric)]
-            relation = ">" if check.sign > 0 else "<"
+            relation = (">" if check.sign > 0 else "<") + ("=" if check.inclusive else "")
             bound = "low" if check.sign > 0 else "high"
             criterion = f"95% interval {relation} {check.threshold:g} ({bound} end {relation} {check.threshold:g})"
             row: dict[str, object] = {"policy": policy, "check": check.name, "statement": check.statement,
@@ -90,9 +91,8 @@ def simulator_checks(metrics: pd.DataFrame, random_prompt: str | None) -> pd.Dat
             else:
                 r = found.iloc[0]
                 edge = float(r[bound])
-                ok = edge > check.threshold if check.sign > 0 else edge < check.threshold
-                if check.metric == "entropy_ratio":
-                    ok = edge >= check.threshold
+                margin = (edge - check.threshold) * check.sign
+                ok = margin >= 0 if check.inclusive else margin > 0
                 row.update(value=r.value, low=r.low, high=r.high, n=int(r.n), method=r.method,
                            verdict=HOLDS if ok else FAILS)
             rows.append(row)
