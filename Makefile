@@ -16,7 +16,7 @@ STAMP := $(VENV)/.installed
 help:
 	@echo "make reproduce  - set up and run the workflow on $(CONFIG) (CORES=$(CORES))"
 	@echo "make test       - set up and run the tests (includes the smoke workflow)"
-	@echo "make bench      - ingestion/encoding benchmark, written to results/bench/"
+	@echo "make bench      - ingestion, simulator and game-runner benchmarks, written to results/bench/"
 	@echo "make dry-run    - plan the workflow on CONFIG without running it"
 	@echo "make lint       - snakemake --lint on the smoke config"
 
@@ -42,6 +42,7 @@ test: setup
 bench: setup
 	$(BIN)/python benchmarks/ingest.py --out results/bench/ingest.md
 	$(BIN)/python benchmarks/simulator.py --out results/bench/simulator.md
+	$(BIN)/python benchmarks/games.py --out results/bench/games.md
 
 dry-run: setup
 	$(BIN)/snakemake -n --cores $(CORES) --configfile $(CONFIG)

@@ -30,6 +30,10 @@ include: "workflow/rules/positions.smk"
 include: "workflow/rules/simulator.smk"
 # 4. Measurement: evaluation positions from test games, Stockfish values of every legal move.
 include: "workflow/rules/evaluation.smk"
+# 5. Agents: RL fine-tuning of the simulator per KL weight, and an AlphaZero-style agent.
+include: "workflow/rules/agents.smk"
+# 6. Strength: every agent under each prompt against anchors; a Bradley-Terry Elo fit.
+include: "workflow/rules/ladder.smk"
 
 
 rule all:

@@ -94,3 +94,18 @@ def mutate_pgn(draw, data: bytes) -> bytes:
         elif kind == "delete":
             del out[position:position + draw(st.integers(1, 20))]
     return bytes(out)
+
+
+@pytest.fixture(scope="session")
+def tiny_simulator(tiny_positions, tmp_path_factory) -> Path:
+    """``best.pt`` of a small simulator (value head, move kinds) trained briefly on ``tiny_positions``."""
+    from simagents.models import NetworkConfig, TrainConfig, train_simulator
+    from simagents.prompts import vocabulary
+
+    out = tmp_path_factory.mktemp("tiny_simulator")
+    network = NetworkConfig(num_prompts=len(vocabulary(["random", "greedy"])), hidden=32, layers=2,
+                            move_features=True, prompt_temperature=True, lever_gain=10.0)
+    train = TrainConfig(seed=0, steps=24, batch_size=64, warmup_steps=4, eval_every=8, checkpoint_every=8,
+                        val_positions=200, lr=3e-3)
+    train_simulator(tiny_positions, out, network, train, progress=False)
+    return out / "best.pt"

@@ -68,6 +68,35 @@ def test_smoke_workflow_produces_the_data_stage(smoke_run):
     assert set(active.prompt) >= set(summary["games_by_prompt"]) and active.fraction.between(0, 1).all()
 
 
+def test_smoke_workflow_runs_every_agent_and_the_ladder(smoke_run):
+    import pandas as pd
+
+    run = smoke_run / "results" / "smoke"
+    config = yaml.safe_load((run / "config.resolved.yaml").read_text())
+    rlft = pd.read_csv(run / "agents" / "rlft.csv")
+    assert sorted(rlft.beta) == sorted(config["rlft"]["betas"])
+    assert (rlft.low <= rlft.score_vs_frozen).all() and (rlft.score_vs_frozen <= rlft.high).all()
+    for beta in ("0", "0.3"):
+        folder = run / "agents" / "rlft" / f"beta{beta}_seed0"
+        assert (folder / "final.pt").exists()
+        curves = pd.read_csv(folder / "curves.csv")
+        assert len(curves) == config["rlft"]["iterations"]
+        assert {"reward", "score_vs_frozen", "kl", "entropy"} <= set(curves.columns)
+        assert (run / "benchmarks" / f"rlft_beta{beta}_seed0.tsv").exists()
+    assert (run / "agents" / "az" / "seed0" / "final.pt").exists()
+    elo = pd.read_csv(run / "ladder" / "elo.csv")
+    prompts = config["ladder"]["prompts"]
+    expected = set(config["ladder"]["anchors"]) | {"az_seed0"}
+    for agent in ("simulator_seed0", "pikl_lambda0.1_seed0", "rlft_beta0_seed0", "rlft_beta0.3_seed0"):
+        expected |= {f"{agent}@{p}" for p in prompts}
+    assert set(elo.player) == expected
+    assert elo.loc[elo.player == config["ladder"]["anchor"], "elo"].item() == 1350
+    assert (elo.low <= elo.elo + 1e-6).all() and (elo.elo <= elo.high + 1e-6).all()
+    games = pd.read_csv(run / "ladder" / "games.csv")
+    assert len(games) == elo.games.sum() // 2
+    assert (run / "ladder" / "games.pgn").read_text().count("[Event ") == len(games)
+
+
 def test_rerun_does_nothing(repo, smoke_run):
     result = snakemake(repo, smoke_run, "--configfile", str(repo / "config" / "smoke.yaml"), "-n")
     assert "Nothing to be done" in result.stdout + result.stderr
@@ -81,8 +110,9 @@ def test_a_config_edit_reruns_only_the_stages_it_touches(repo, smoke_run, tmp_pa
     result = snakemake(repo, smoke_run, "--configfile", str(path), "-n")
     planned = {line.split()[1].rstrip(":") for line in result.stdout.splitlines()
                if line.startswith(("rule ", "localrule "))}
-    # metrics reads the model; the checks read the metrics
-    assert planned == {"train_simulator", "metrics", "simulator_checks", "all"}, result.stdout[-2000:]
+    # metrics reads the model; the checks read the metrics; every agent starts from the model
+    assert planned == {"train_simulator", "metrics", "simulator_checks", "rlft", "rlft_summary", "az", "ladder",
+                       "all"}, result.stdout[-2000:]
     # Put the original config back for the other tests sharing this run.
     snakemake(repo, smoke_run, "--configfile", str(repo / "config" / "smoke.yaml"), "-n")
 
@@ -104,7 +134,7 @@ def test_invalid_config_stops_before_any_rule(repo, tmp_path):
 def test_default_config_plans_the_data_rules(repo, tmp_path):
     result = snakemake(repo, tmp_path, "--configfile", str(repo / "config" / "default.yaml"), "-n")
     for rule in ("synthetic_games", "games_table", "positions", "data_summary", "train_simulator",
-                 "eval_positions", "action_values"):
+                 "eval_positions", "action_values", "rlft", "az", "ladder"):
         assert f"rule {rule}:" in result.stdout, rule
 
 

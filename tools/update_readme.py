@@ -76,6 +76,51 @@ def checks_section(checks_csv: Path, calibration_csv: Path) -> str:
     return "\n".join(lines) + "\n"
 
 
+def agents_section(rlft_csv: Path, elo_csv: Path) -> str:
+    """RL fine-tuning as beta varies, and the Elo ladder: every agent beside the simulator, per prompt."""
+    import pandas as pd
+
+    lines: list[str] = []
+    if rlft_csv.exists():
+        rlft = pd.read_csv(rlft_csv).sort_values(["beta", "seed"])
+        lines += ["RL fine-tuning (`results/default/agents/rlft.csv`): each learner's score against the frozen "
+                  "simulator (same prompt on both sides, averaged over prompts, both colours), and the entropy and "
+                  "KL(pi || p_sim) of its moves at the positions it visited, first and last iteration.", "",
+                  "| beta | seed | score vs frozen simulator [95% interval] | games | entropy, first -> last (nats) "
+                  "| KL last (nats) |", "|---:|---:|---|---:|---|---:|"]
+        for r in rlft.itertuples():
+            lines.append(f"| {r.beta:g} | {r.seed} | {r.score_vs_frozen:.3f} [{r.low:.3f}, {r.high:.3f}] | {r.games} "
+                         f"| {r.entropy_first_iteration:.2f} -> {r.entropy_last_iteration:.2f} "
+                         f"| {r.kl_last_iteration:.3f} |")
+        lines += ["", f"Intervals: {rlft.method.iloc[0]}.", ""]
+    if elo_csv.exists():
+        elo = pd.read_csv(elo_csv)
+        anchors = elo[elo.kind.isin(["random", "greedy", "stockfish"])].sort_values("elo", ascending=False)
+        lines += ["Elo ladder (`results/default/ladder/elo.csv`), anchors (nominal rating in brackets):", "",
+                  "| anchor | nominal | Elo [95% interval] | games |", "|---|---:|---|---:|"]
+        for r in anchors.itertuples():
+            lines.append(f"| {r.player} | {r.nominal:.0f} | {r.elo:.0f} [{r.low:.0f}, {r.high:.0f}] | {r.games} |")
+        agents = elo[~elo.kind.isin(["random", "greedy", "stockfish"])].copy()
+        agents["prompt"] = agents.prompt.fillna("none")
+        prompts = sorted(agents.prompt.unique(), key=lambda p: (p != "none", p))
+        lines += ["", "Agents, Elo [95% interval] under each prompt (the az agent is unprompted):", "",
+                  "| agent | " + " | ".join(prompts) + " |", "|---|" + "---|" * len(prompts)]
+        for agent, rows in agents.groupby("agent", sort=False):
+            cells = []
+            for prompt in prompts:
+                row = rows[rows.prompt == prompt]
+                cells.append("" if row.empty else f"{row.elo.iloc[0]:.0f} [{row.low.iloc[0]:.0f}, {row.high.iloc[0]:.0f}]")
+            lines.append(f"| {agent} | " + " | ".join(cells) + " |")
+        lines += ["", f"Intervals: {elo.method.iloc[0]}.", ""]
+    return "\n".join(lines) + "\n"
+
+
+def games_bench_section(bench_md: Path) -> str:
+    lines = bench_md.read_text().splitlines()
+    keep = [line for line in lines if line.startswith("|") or line.startswith("**") or line.startswith("Legal-move")]
+    return "\n".join(keep) + "\n"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--runs", nargs="+", type=Path, default=[REPO / "results" / "smoke", REPO / "results" / "default"])
@@ -88,6 +133,13 @@ def main() -> None:
     if (evaluation / "checks.csv").exists():
         text = replace_section(text, "default-checks", checks_section(evaluation / "checks.csv",
                                                                       evaluation / "calibration.csv"))
+    agents = REPO / "results" / "default"
+    if (agents / "ladder" / "elo.csv").exists() or (agents / "agents" / "rlft.csv").exists():
+        text = replace_section(text, "default-agents", agents_section(agents / "agents" / "rlft.csv",
+                                                                      agents / "ladder" / "elo.csv"))
+    games_bench = REPO / "results" / "bench" / "games.md"
+    if games_bench.exists():
+        text = replace_section(text, "bench-games", games_bench_section(games_bench))
     bench = REPO / "results" / "bench" / "ingest.md"
     if bench.exists():
         text = replace_section(text, "bench-ingest", bench_section(bench))

@@ -140,7 +140,7 @@ def simulator_configs(config, vocabulary_size: int, seed: int):  # type: ignore[
     network = NetworkConfig(arch=sim.arch, num_prompts=vocabulary_size, hidden=sim.hidden, layers=sim.layers,
                             blocks=sim.blocks, channels=sim.channels, value_head=sim.value_head,
                             dropout=sim.dropout, move_features=sim.move_features,
-                            prompt_temperature=sim.prompt_temperature)
+                            prompt_temperature=sim.prompt_temperature, lever_gain=sim.lever_gain)
     train = TrainConfig(seed=seed, steps=sim.steps, batch_size=sim.batch_size, lr=sim.lr,
                         weight_decay=sim.weight_decay, warmup_steps=sim.warmup_steps,
                         prompt_dropout=sim.prompt_dropout, value_weight=sim.value_weight,
@@ -260,6 +260,158 @@ def cmd_checks(args: argparse.Namespace) -> int:
     return 0
 
 
+def _openings(config, count: int, salt: str) -> list[tuple[str, ...]]:
+    """``count`` held-out openings (first ``games.opening_plies`` plies of test-split games)."""
+    import pyarrow.parquet as pq
+
+    from .games import held_out_openings, match_seed
+
+    paths = RunPaths.of(config)
+    table = pq.read_table(paths.games, columns=["game_id", "moves"])
+    split = config.positions.split
+    return held_out_openings(zip(table.column("game_id").to_pylist(), table.column("moves").to_pylist()),
+                             config.games.opening_plies, count, match_seed(salt, config.seed) % 2**32,
+                             config.seed, split.train, split.val)
+
+
+def _prompts_of(checkpoint: Path) -> tuple[str, ...]:
+    """The prompts an agent is played under: the checkpoint's vocabulary, less the unknown token."""
+    from .models import load_checkpoint
+    from .prompts import UNKNOWN_TOKEN
+
+    vocabulary = load_checkpoint(checkpoint)["vocabulary"]
+    return tuple(p for p, _ in sorted(vocabulary.items(), key=lambda kv: kv[1]) if p != UNKNOWN_TOKEN)
+
+
+def _set_threads(threads: int | None) -> None:
+    if threads:
+        import torch
+
+        torch.set_num_threads(threads)
+
+
+def cmd_rlft(args: argparse.Namespace) -> int:
+    from .agents.rlft import RlftRun, train_rlft
+    from .models import pick_device
+
+    config = load_config(args.config)
+    paths = RunPaths.of(config)
+    if args.beta not in config.rlft.betas:
+        raise ValueError(f"beta {args.beta:g} is not one of rlft.betas {list(config.rlft.betas)}")
+    _set_threads(args.threads)
+    simulator = Path(args.simulator or paths.simulator_dir(config.simulator.seeds[0]) / "best.pt")
+    out_dir = Path(args.out_dir or paths.rlft_dir(args.beta, args.seed))
+    run = RlftRun(beta=args.beta, seed=args.seed, prompts=_prompts_of(simulator),
+                  openings=tuple(_openings(config, 256, "rlft")), max_plies=config.games.max_plies)
+    summary = train_rlft(simulator, out_dir, config.rlft, run, device=pick_device(config.simulator.device),
+                         progress=not args.no_progress)
+    log.info("rlft beta=%g seed=%d: score against the frozen simulator %.3f [%.3f, %.3f]", args.beta, args.seed,
+             summary.get("score_vs_frozen", float("nan")), summary.get("score_low", float("nan")),
+             summary.get("score_high", float("nan")))
+    return 0
+
+
+def cmd_rlft_summary(args: argparse.Namespace) -> int:
+    import pandas as pd
+
+    config = load_config(args.config)
+    paths = RunPaths.of(config)
+    rows = []
+    for beta in config.rlft.betas:
+        for seed in config.rlft.seeds:
+            folder = paths.rlft_dir(beta, seed)
+            evaluation = pd.read_csv(folder / "evaluation.csv")
+            curves = pd.read_csv(folder / "curves.csv")
+            overall = evaluation[evaluation.prompt == "all"].iloc[0]
+            last = curves.iloc[-1]
+            rows.append({"beta": beta, "seed": seed, "score_vs_frozen": overall.value, "low": overall.low,
+                         "high": overall.high, "games": int(overall.n), "kl_last_iteration": last.kl,
+                         "entropy_last_iteration": last.entropy, "entropy_first_iteration": curves.entropy.iloc[0],
+                         "iterations": int(last.iteration), "method": overall["method"]})
+    out = Path(args.out or paths.rlft_summary)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    pd.DataFrame(rows).to_csv(out, index=False, float_format="%.6g")
+    log.info("wrote %s", out)
+    return 0
+
+
+def cmd_az(args: argparse.Namespace) -> int:
+    from .agents.az import AzRun, train_az
+    from .models import pick_device
+
+    config = load_config(args.config)
+    paths = RunPaths.of(config)
+    _set_threads(args.threads)
+    simulator = Path(args.simulator or paths.simulator_dir(config.simulator.seeds[0]) / "best.pt")
+    out_dir = Path(args.out_dir or paths.az_dir(config.az.seed))
+    run = AzRun(openings=tuple(_openings(config, 256, "az")), max_plies=config.games.max_plies)
+    network = vocabulary = None
+    if config.az.init == "scratch":
+        meta = json.loads((paths.positions_meta).read_text())
+        vocabulary = meta["vocabulary"]
+        network, _ = simulator_configs(config, len(vocabulary), config.az.seed)
+    summary = train_az(out_dir, config.az, run, simulator_checkpoint=simulator if config.az.init == "simulator" else None,
+                       network=network, vocabulary=vocabulary, device=pick_device(config.simulator.device),
+                       progress=not args.no_progress)
+    log.info("az: %d iterations in %.0f s", summary["iterations"], summary["seconds_this_call"])
+    return 0
+
+
+def ladder_players(config) -> list:
+    """Every ladder player of a run: anchors, then each agent under each prompt."""
+    from .agents.ladder import PlayerSpec, anchor_specs
+    from .paths import format_beta
+
+    paths = RunPaths.of(config)
+    players = anchor_specs(config.data.synthetic.personas, config.ladder.anchors)
+    for seed in config.simulator.seeds:
+        checkpoint = paths.simulator_dir(seed) / "best.pt"
+        prompts = config.ladder.prompts or _prompts_of(checkpoint)
+        agents = [(f"simulator_seed{seed}", "simulator", str(checkpoint), None)]
+        agents += [(f"pikl_lambda{format_beta(lam)}_seed{seed}", "pikl", str(checkpoint), lam)
+                   for lam in config.pikl.lambdas]
+        for agent, kind, path, lam in agents:
+            players += [PlayerSpec(name=f"{agent}@{p}", agent=agent, kind=kind, prompt=p, checkpoint=path, lam=lam)
+                        for p in prompts]
+    for beta in config.rlft.betas:
+        for seed in config.rlft.seeds:
+            checkpoint = paths.rlft_dir(beta, seed) / "final.pt"
+            agent = f"rlft_beta{format_beta(beta)}_seed{seed}"
+            prompts = config.ladder.prompts or _prompts_of(paths.simulator_dir(config.simulator.seeds[0]) / "best.pt")
+            players += [PlayerSpec(name=f"{agent}@{p}", agent=agent, kind="rlft", prompt=p, checkpoint=str(checkpoint))
+                        for p in prompts]
+    players.append(PlayerSpec(name=f"az_seed{config.az.seed}", agent=f"az_seed{config.az.seed}", kind="az",
+                              checkpoint=str(paths.az_dir(config.az.seed) / "final.pt"),
+                              simulations=config.az.eval_simulations))
+    return players
+
+
+def cmd_ladder(args: argparse.Namespace) -> int:
+    from .agents.ladder import fit_ladder, play_ladder, schedule
+    from .games import games_frame, match_seed, to_pgn
+
+    config = load_config(args.config)
+    paths = RunPaths.of(config)
+    players = ladder_players(config)
+    if config.ladder.anchor not in config.ladder.anchors:
+        raise ValueError(f"ladder.anchor {config.ladder.anchor!r} is not one of ladder.anchors "
+                         f"{list(config.ladder.anchors)}")
+    anchor = next(p for p in players if p.name == config.ladder.anchor)
+    openings = _openings(config, config.ladder.games_per_pairing, "ladder")
+    tasks = schedule(players, config.ladder.games_per_pairing, openings, config.seed)
+    games = play_ladder(players, tasks, config.engine, config.ladder.nodes_per_move, config.games.max_plies,
+                        workers=_workers(args.workers), progress=not args.no_progress)
+    out_dir = Path(args.out_dir or paths.ladder)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    (out_dir / "games.pgn").write_text(to_pgn(games, event="simagents Elo ladder"))
+    games_frame(games).to_csv(out_dir / "games.csv", index=False)
+    table = fit_ladder(games, players, anchor.name, float(anchor.rating),
+                       seed=match_seed("ladder-fit", config.seed) % 2**32, resamples=config.ladder.resamples)
+    table.to_csv(out_dir / "elo.csv", index=False, float_format="%.6g")
+    log.info("ladder: %d games, %d players; Elo table in %s", len(games), len(players), out_dir / "elo.csv")
+    return 0
+
+
 def cmd_uci(args: argparse.Namespace) -> int:
     from .uci import main as uci_main
 
@@ -335,6 +487,22 @@ def build_parser() -> argparse.ArgumentParser:
     p = add("checks", cmd_checks, "pass/fail checks that the simulator learned the population, and calibration")
     for flag in ("--metrics", "--out", "--calibration"):
         p.add_argument(flag, help="override the run layout's path")
+    p = add("rlft", cmd_rlft, "RL fine-tuning of the simulator for one KL weight beta and seed (resumable)")
+    p.add_argument("--beta", type=float, required=True, help="KL weight (one of rlft.betas)")
+    p.add_argument("--seed", type=int, required=True, help="RL seed (one of rlft.seeds)")
+    p.add_argument("--simulator", help="starting checkpoint (default: best.pt of the first simulator seed)")
+    p.add_argument("--out-dir", help="output folder (default: <run>/agents/rlft/beta<BETA>_seed<SEED>)")
+    p.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's choice)")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p = add("rlft-summary", cmd_rlft_summary, "one table of every rlft run's score, KL and entropy")
+    p.add_argument("--out", help="override the run layout's path")
+    p = add("az", cmd_az, "train the AlphaZero-style agent by self-play (resumable)")
+    p.add_argument("--simulator", help="checkpoint to start from when az.init is simulator")
+    p.add_argument("--out-dir", help="output folder (default: <run>/agents/az/seed<SEED>)")
+    p.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's choice)")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p = add("ladder", cmd_ladder, "play every agent against the anchors and fit Elo ratings", workers=True)
+    p.add_argument("--out-dir", help="output folder (default: <run>/ladder)")
     p = add("uci", cmd_uci, "speak UCI as the simulator prompted as one persona (for GUIs and lichess-bot)")
     p.add_argument("--checkpoint", required=True, help="a simulator checkpoint (best.pt)")
     p.add_argument("--prompt", required=True, help="the persona or rating band to play as")

@@ -207,6 +207,7 @@ class SimulatorConfig:
     dropout: float
     move_features: bool
     prompt_temperature: bool
+    lever_gain: float
     steps: int
     batch_size: int
     lr: float
@@ -229,6 +230,75 @@ class EvaluationConfig:
 
 
 @dataclass(frozen=True, kw_only=True)
+class GamesConfig:
+    """The one game runner's rules for agent games (``games``): ply cap and held-out openings."""
+
+    max_plies: int
+    opening_plies: int
+
+
+@dataclass(frozen=True, kw_only=True)
+class RlftConfig:
+    """KL-regularised RL fine-tuning of the simulator (``rlft``; :mod:`simagents.agents.rlft`)."""
+
+    betas: tuple[float, ...]
+    seeds: tuple[int, ...]
+    iterations: int
+    games_per_iteration: int
+    target_positions: int
+    step_size: float
+    epochs: int
+    batch_size: int
+    lr: float
+    value_weight: float
+    critic_lr: float
+    critic_epochs: int
+    snapshot_every: int
+    snapshot_fraction: float
+    eval_games_per_prompt: int
+
+
+@dataclass(frozen=True, kw_only=True)
+class PiklConfig:
+    """Search on the simulator, no training (``pikl``; :mod:`simagents.agents.pikl`)."""
+
+    lambdas: tuple[float, ...]
+
+
+@dataclass(frozen=True, kw_only=True)
+class AzConfig:
+    """The AlphaZero-style agent (``az``; :mod:`simagents.agents.az`)."""
+
+    init: Literal["simulator", "scratch"]
+    seed: int
+    iterations: int
+    games_per_iteration: int
+    simulations: int
+    eval_simulations: int
+    c_puct: float
+    dirichlet_alpha: float
+    dirichlet_fraction: float
+    temperature_plies: int
+    replay_positions: int
+    epochs: int
+    batch_size: int
+    lr: float
+    value_weight: float
+
+
+@dataclass(frozen=True, kw_only=True)
+class LadderConfig:
+    """The Elo ladder (``ladder``; :mod:`simagents.agents.ladder`)."""
+
+    anchors: tuple[str, ...]
+    anchor: str
+    prompts: tuple[str, ...] | None
+    games_per_pairing: int
+    nodes_per_move: int
+    resamples: int
+
+
+@dataclass(frozen=True, kw_only=True)
 class Config:
     """A validated run configuration (see ``config/default.yaml`` for what each key means)."""
 
@@ -242,6 +312,11 @@ class Config:
     positions: PositionsConfig
     simulator: SimulatorConfig
     evaluation: EvaluationConfig
+    games: GamesConfig
+    rlft: RlftConfig
+    pikl: PiklConfig
+    az: AzConfig
+    ladder: LadderConfig
     raw: Mapping[str, Any]
 
     @property
@@ -279,6 +354,13 @@ def from_mapping(raw: Mapping[str, Any], source: str = "config") -> Config:
                                   split=SplitConfig(**d["positions"]["split"])),
         simulator=SimulatorConfig(**{**d["simulator"], "seeds": tuple(d["simulator"]["seeds"])}),
         evaluation=EvaluationConfig(**d["evaluation"]),
+        games=GamesConfig(**d["games"]),
+        rlft=RlftConfig(**{**d["rlft"], "betas": tuple(float(b) for b in d["rlft"]["betas"]),
+                           "seeds": tuple(d["rlft"]["seeds"])}),
+        pikl=PiklConfig(lambdas=tuple(float(x) for x in d["pikl"]["lambdas"])),
+        az=AzConfig(**d["az"]),
+        ladder=LadderConfig(**{**d["ladder"], "anchors": tuple(d["ladder"]["anchors"]),
+                               "prompts": None if d["ladder"]["prompts"] is None else tuple(d["ladder"]["prompts"])}),
         raw=d,
     )
 

@@ -9,17 +9,25 @@ Game end (from the side of chess rules, then the runner's cap):
 * checkmate, stalemate, insufficient material, the 75-move rule and fivefold repetition end the
   game as the rules say;
 * a threefold repetition or 50 moves without capture or pawn move is claimed as a draw at once;
-* a game reaching ``max_plies`` is a draw with termination ``ply_cap``.
+* a game reaching ``max_plies`` is a draw with termination ``ply_cap`` (the only adjudication:
+  no resignation or material rule, so every decisive result is a real checkmate).
+
+Openings (:func:`held_out_openings`) are the first plies of test-split games, so an evaluation
+never starts from a position the simulator was trained on. Output of a match: PGN
+(:func:`to_pgn`) and a table (:func:`games_frame`, one row per game).
 """
 
 from __future__ import annotations
 
+import hashlib
 from collections import defaultdict
 from dataclasses import dataclass, field
-from typing import Callable, Mapping, Sequence
+from typing import Callable, Iterable, Mapping, Sequence
 
 import chess
+import chess.pgn
 import numpy as np
+import pandas as pd
 
 from .policies import MoveDistribution, Policy
 
@@ -35,6 +43,7 @@ class GameSpec:
     seed: int
     opening: tuple[str, ...] = ()  # UCI moves played before the policies take over
     random_opening_plies: int = 0  # then this many uniformly random plies
+    round: str = ""  # free label carried to the PGN and the table (e.g. the pairing)
 
 
 @dataclass
@@ -49,17 +58,47 @@ class PlayedGame:
         return len(self.moves)
 
 
-def _termination(board: chess.Board, plies: int, max_plies: int) -> tuple[str, str] | None:
-    outcome = board.outcome(claim_draw=False)
-    if outcome is not None:
-        return outcome.result(), outcome.termination.name.lower()
-    if board.halfmove_clock >= 100:
+def game_end(board: chess.Board) -> tuple[str, str] | None:
+    """``(result, termination)`` if the game is over as the runner applies the rules, else None.
+
+    Checkmate, stalemate and insufficient material end the game; a threefold repetition or 50
+    moves without capture or pawn move are claimed at once (so the 75-move rule and fivefold
+    repetition never come into play). The ply cap is not a property of the position: see
+    :func:`play_games`. Termination names are python-chess's ``Termination`` names, lower case,
+    plus ``fifty_moves`` and ``threefold_repetition`` for the claims.
+    """
+    # One lazy legal-move probe (stops at the first legal move) instead of board.outcome(),
+    # which generates moves for checkmate and stalemate separately: this runs after every ply.
+    can_move = any(board.generate_legal_moves())
+    if not can_move and board.is_check():
+        return ("0-1" if board.turn == chess.WHITE else "1-0"), "checkmate"
+    if board.is_insufficient_material():
+        return "1/2-1/2", "insufficient_material"
+    if not can_move:
+        return "1/2-1/2", "stalemate"
+    if board.halfmove_clock >= 100:  # a mate on the hundredth half-move was caught above: it stands
         return "1/2-1/2", "fifty_moves"
-    if board.is_repetition(3):
+    # A position can occur three times only after 8 reversible plies: skip the stack scan before.
+    if board.halfmove_clock >= 8 and board.is_repetition(3):
         return "1/2-1/2", "threefold_repetition"
-    if plies >= max_plies:
-        return "1/2-1/2", "ply_cap"
     return None
+
+
+def terminal_value(board: chess.Board) -> float | None:
+    """The exact value of a finished game for the side to move (:func:`game_end`), else None:
+    -1 if checkmated, 0 for any draw. Draws that could only be claimed by *making* a move are
+    seen one ply later, as the runner sees them."""
+    ended = game_end(board)
+    if ended is None:
+        return None
+    return -1.0 if ended[1] == "checkmate" else 0.0
+
+
+def _termination(board: chess.Board, plies: int, max_plies: int) -> tuple[str, str] | None:
+    ended = game_end(board)
+    if ended is None and plies >= max_plies:
+        return "1/2-1/2", "ply_cap"
+    return ended
 
 
 def play_games(
@@ -121,3 +160,83 @@ def score(result: str, white: bool) -> float:
     if result == "1/2-1/2":
         return 0.5
     return 1.0 if (result == "1-0") == white else 0.0
+
+
+def match_seed(*parts: object) -> int:
+    """A 64-bit game seed from any labels (run seed, stage, pairing, game number): a hash, so
+    neighbouring games get unrelated streams and adding a pairing leaves the others alone."""
+    digest = hashlib.blake2b(":".join(map(str, parts)).encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "big")
+
+
+def held_out_openings(games: Iterable[tuple[str, str]], plies: int, count: int, seed: int,
+                      split_seed: int, train: float, val: float) -> list[tuple[str, ...]]:
+    """``count`` openings: the first ``plies`` moves (UCI) of distinct test-split games.
+
+    ``games`` yields ``(game_id, uci_moves)`` pairs (the games table's columns). A game belongs
+    to the test split by the positions stage's seeded hash of its id (``split_seed``, fractions
+    ``train`` and ``val``), so the simulator never trained on any position these openings reach.
+    Openings repeat (cycling) when there are fewer distinct ones than ``count``; with
+    ``plies == 0`` every opening is the start position. Deterministic for a given ``seed``.
+    """
+    from .positions import split_of
+
+    if plies == 0:
+        return [()] * count
+    candidates = sorted({tuple(moves.split()[:plies]) for game_id, moves in games
+                         if split_of(game_id, split_seed, train, val) == "test" and len(moves.split()) > plies})
+    if not candidates:
+        raise ValueError(f"no test-split game is longer than {plies} plies: lower the opening plies "
+                         "or use more games")
+    order = np.random.default_rng(seed).permutation(len(candidates))
+    return [candidates[order[i % len(candidates)]] for i in range(count)]
+
+
+def to_pgn(games: Sequence[PlayedGame], event: str, names: Mapping[str, str] | None = None) -> str:
+    """Standard PGN of played games; players are the policy keys (or ``names[key]``), with the
+    prompts, seed, termination and ply count in tags of their own."""
+    out: list[str] = []
+    names = names or {}
+    for index, game in enumerate(games):
+        spec = game.spec
+        pgn = chess.pgn.Game()
+        pgn.headers["Event"] = event
+        pgn.headers["Site"] = "simagents"
+        pgn.headers["Date"] = "2000.01.01"  # fixed: outputs must not depend on the day
+        pgn.headers["Round"] = spec.round or str(index + 1)
+        pgn.headers["White"] = names.get(spec.white, spec.white)
+        pgn.headers["Black"] = names.get(spec.black, spec.black)
+        pgn.headers["Result"] = game.result
+        pgn.headers["WhitePrompt"] = spec.white_prompt
+        pgn.headers["BlackPrompt"] = spec.black_prompt
+        pgn.headers["Termination"] = game.termination
+        pgn.headers["PlyCount"] = str(game.plies)
+        pgn.headers["Seed"] = str(spec.seed)
+        node: chess.pgn.GameNode = pgn
+        for uci in game.moves:
+            node = node.add_variation(chess.Move.from_uci(uci))
+        out.append(str(pgn))
+    return "\n\n".join(out) + "\n"
+
+
+GAMES_FRAME_COLUMNS = ("round", "white", "black", "white_prompt", "black_prompt", "result", "white_score",
+                       "termination", "plies", "seed")
+
+
+def games_frame(games: Sequence[PlayedGame], names: Mapping[str, str] | None = None) -> pd.DataFrame:
+    """One row per game: players, prompts, colours (by column), result, White's score,
+    termination and plies (opening plies included)."""
+    names = names or {}
+    rows = [{
+        "round": g.spec.round,
+        "white": names.get(g.spec.white, g.spec.white),
+        "black": names.get(g.spec.black, g.spec.black),
+        "white_prompt": g.spec.white_prompt,
+        "black_prompt": g.spec.black_prompt,
+        "result": g.result,
+        "white_score": score(g.result, True),
+        "termination": g.termination,
+        "plies": g.plies,
+        "seed": str(g.spec.seed),
+    } for g in games]
+    return pd.DataFrame(rows, columns=list(GAMES_FRAME_COLUMNS))

@@ -72,3 +72,26 @@ class RunPaths:
     def calibration(self) -> Path:
         """Predicted against observed mistake rates per prompt."""
         return self.root / "evaluation" / "calibration.csv"
+
+    def rlft_dir(self, beta: float, seed: int) -> Path:
+        """One RL fine-tuning run: ``final.pt``, ``last.pt``, ``curves.csv``, ``evaluation.csv``."""
+        return self.root / "agents" / "rlft" / f"beta{format_beta(beta)}_seed{seed}"
+
+    def az_dir(self, seed: int) -> Path:
+        """The AlphaZero-style agent: ``final.pt``, ``last.pt``, ``curves.csv``."""
+        return self.root / "agents" / "az" / f"seed{seed}"
+
+    @property
+    def rlft_summary(self) -> Path:
+        """One row per (beta, seed): score against the frozen simulator, KL and entropy."""
+        return self.root / "agents" / "rlft.csv"
+
+    @property
+    def ladder(self) -> Path:
+        """The Elo ladder's folder: ``games.pgn``, ``games.csv``, ``elo.csv``."""
+        return self.root / "ladder"
+
+
+def format_beta(value: float) -> str:
+    """A KL weight or lambda as it appears in paths and player names: ``0``, ``0.1``, ``1``."""
+    return f"{value:g}"

@@ -44,6 +44,10 @@ class NetworkConfig:
     dropout: float = 0.0  # on hidden features during training: the CPU default memorises without it
     move_features: bool = False  # add the prompt's preferences over move kinds (:class:`_MoveKindHead`)
     prompt_temperature: bool = False  # scale the logits by a learned per-prompt factor (init 1)
+    # Multiplier on the two levers' parameters. Adam moves a parameter by about lr per step, so a
+    # zero-initialised table could reach only ~0.5 nats in the default run: too little to make the
+    # greedy grabber take the queen. 1.0 keeps checkpoints from before this option loadable as they were.
+    lever_gain: float = 1.0
 
     def to_dict(self) -> dict[str, object]:
         return asdict(self)
@@ -96,7 +100,7 @@ class _MoveKindHead(nn.Module):
 
     A move's kind is (the piece that moves: 6) x (what it captures: pawn to queen, or nothing: 6)
     x (whether an opponent pawn or knight attacks the destination: 2) = 72 kinds, read from the
-    input planes. Each prompt has one logit per kind, initialised to zero. Personas differ most
+    input planes. Each prompt has one logit per kind, initialised to zero (scaled by ``gain``). Personas differ most
     in such choices (the greedy grabber takes the biggest piece, a strong player does not leave
     its queen where a pawn takes it), and a table over kinds generalises across positions where
     a network on a few hundred thousand positions would have to memorise.
@@ -104,10 +108,11 @@ class _MoveKindHead(nn.Module):
 
     NUM_KINDS = 6 * 6 * 2
 
-    def __init__(self, num_prompts: int) -> None:
+    def __init__(self, num_prompts: int, gain: float = 1.0) -> None:
         super().__init__()
         self.preference = nn.Embedding(num_prompts, self.NUM_KINDS)
         nn.init.zeros_(self.preference.weight)
+        self.gain = gain
         self.register_buffer("action_from", torch.as_tensor(ACTION_FROM, dtype=torch.long), persistent=False)
         self.register_buffer("action_to", torch.as_tensor(ACTION_TO, dtype=torch.long), persistent=False)
         pawn = torch.zeros(1, 1, 3, 3)
@@ -131,7 +136,7 @@ class _MoveKindHead(nn.Module):
                 + attacked[:, self.action_to].long())
 
     def forward(self, planes: torch.Tensor, own: torch.Tensor) -> torch.Tensor:
-        return self.preference(own).gather(1, self.kinds(planes))
+        return self.gain * self.preference(own).gather(1, self.kinds(planes))
 
 
 class Simulator(nn.Module):
@@ -156,7 +161,7 @@ class Simulator(nn.Module):
             raise ValueError(f"unknown architecture {config.arch!r}; expected 'mlp' or 'resnet'")
         self.dropout = nn.Dropout(config.dropout)
         self.policy = nn.Linear(features, NUM_ACTIONS)
-        self.move_kinds = _MoveKindHead(config.num_prompts) if config.move_features else None
+        self.move_kinds = _MoveKindHead(config.num_prompts, config.lever_gain) if config.move_features else None
         # log of each own prompt's inverse temperature: how sharply the persona picks among the
         # moves the rest of the network ranks (the random mover: not at all, a factor near 0).
         self.log_sharpness = nn.Embedding(config.num_prompts, 1) if config.prompt_temperature else None
@@ -183,8 +188,15 @@ class Simulator(nn.Module):
         if self.move_kinds is not None:
             logits = logits + self.move_kinds(planes, own)
         if self.log_sharpness is not None:
-            logits = logits * self.log_sharpness(own).exp()
+            logits = logits * (self.config.lever_gain * self.log_sharpness(own)).exp()
         return logits, value
+
+    def value_only(self, planes: torch.Tensor, own: torch.Tensor, opponent: torch.Tensor) -> torch.Tensor:
+        """The value head alone, ``[B]`` in [-1, 1] (skips the policy logits: search calls this
+        on every child of a position)."""
+        if self.value is None:
+            raise ValueError("the network has no value head (simulator.value_head: false)")
+        return torch.tanh(self.value(self.features(planes, own, opponent)).squeeze(-1))
 
     @torch.no_grad()
     def active_fraction(self, planes: torch.Tensor, own: torch.Tensor, opponent: torch.Tensor) -> list[float]:

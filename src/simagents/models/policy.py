@@ -8,7 +8,8 @@ import chess
 import numpy as np
 import torch
 
-from ..encoding import encode_boards, legal_actions, to_planes
+from ..encoding import encode_boards, encode_raw, legal_actions, raw_board, to_planes
+from ..games import terminal_value
 from ..policies import MoveDistribution
 from ..prompts import NONE_TOKEN
 from .network import Simulator
@@ -52,6 +53,79 @@ class SimulatorPolicy:
             legal = row[actions]
             out.append((moves, legal - np.logaddexp.reduce(legal)))
         return out
+
+    @torch.no_grad()
+    def priors_and_values(self, boards: Sequence[chess.Board], own_prompts: Sequence[str],
+                          opponent_prompts: Sequence[str]) -> list[tuple[list[chess.Move], np.ndarray, float]]:
+        """Per board, one network call for all: legal moves, their probabilities (this
+        temperature), and the value head's expected result for the side to move (the shape a
+        search evaluator returns, :class:`simagents.agents.mcts.Evaluator`)."""
+        planes = torch.from_numpy(to_planes(encode_boards(boards))).to(self.device)
+        logits, value = self.model(planes, self._ids(own_prompts), self._ids(opponent_prompts))
+        if value is None:
+            raise ValueError(f"{self.name}: the network has no value head (simulator.value_head: false)")
+        logits = (logits / self.temperature).double().cpu().numpy()
+        values = value.double().cpu().numpy()
+        out = []
+        for board, row, v in zip(boards, logits, values):
+            actions, moves = legal_actions(board)
+            legal = row[actions]
+            probs = np.exp(legal - legal.max())
+            out.append((moves, probs / probs.sum(), float(v)))
+        return out
+
+    @torch.no_grad()
+    def values(self, boards: Sequence[chess.Board], own_prompts: Sequence[str],
+               opponent_prompts: Sequence[str], batch_size: int = 4096) -> np.ndarray:
+        """The value head's expected result for the side to move, float64 ``[len(boards)]`` in [-1, 1]."""
+        return self._values_of_raw([raw_board(b) for b in boards], own_prompts, opponent_prompts, batch_size)
+
+    @torch.no_grad()
+    def _values_of_raw(self, raws: Sequence, own_prompts: Sequence[str], opponent_prompts: Sequence[str],
+                       batch_size: int) -> np.ndarray:
+        if self.model.value is None:
+            raise ValueError(f"{self.name}: the network has no value head (simulator.value_head: false); "
+                             "search and RL need one")
+        out = np.zeros(len(raws), dtype=np.float64)
+        own_ids, opp_ids = self._ids(own_prompts), self._ids(opponent_prompts)
+        for start in range(0, len(raws), batch_size):
+            stop = start + batch_size
+            planes = torch.from_numpy(to_planes(encode_raw(raws[start:stop]))).to(self.device)
+            value = self.model.value_only(planes, own_ids[start:stop], opp_ids[start:stop])
+            out[start:stop] = value.double().cpu().numpy()
+        return out
+
+    @torch.no_grad()
+    def one_ply_values(self, boards: Sequence[chess.Board], own_prompts: Sequence[str],
+                       opponent_prompts: Sequence[str]) -> list[np.ndarray]:
+        """Q of every legal move (in :func:`legal_actions` order) for the side to move, in [-1, 1].
+
+        Q(a) is minus the value head's value of the position after ``a`` for the opponent (who
+        moves there, with the prompts swapped); a move that ends the game gets its exact value
+        (+1 for a mate, 0 for a draw). One batched network call covers every child of every board.
+        """
+        raws, child_own, child_opp, exact, owners = [], [], [], [], []
+        for index, (board, own, opp) in enumerate(zip(boards, own_prompts, opponent_prompts)):
+            work = board.copy()  # keeps the move stack: repetitions are terminal
+            _, moves = legal_actions(work)
+            q = np.zeros(len(moves))
+            for m, move in enumerate(moves):
+                work.push(move)
+                value = terminal_value(work)
+                if value is None:
+                    raws.append(raw_board(work))
+                    child_own.append(opp)
+                    child_opp.append(own)
+                    owners.append((index, m))
+                else:
+                    q[m] = -value
+                work.pop()
+            exact.append(q)
+        if raws:
+            child_values = self._values_of_raw(raws, child_own, child_opp, batch_size=4096)
+            for (index, m), value in zip(owners, child_values):
+                exact[index][m] = -value
+        return exact
 
     def distributions(self, boards: Sequence[chess.Board], own_prompts: Sequence[str],
                       opponent_prompts: Sequence[str]) -> list[MoveDistribution]:

@@ -1,0 +1,1 @@
+"""Agents that try to win, and how their strength is measured."""

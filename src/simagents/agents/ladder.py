@@ -1,0 +1,233 @@
+"""The Elo ladder: every agent under each prompt against fixed anchors, then one Bradley-Terry fit.
+
+Players are described by :class:`PlayerSpec` (picklable: worker processes build the policies).
+Anchors are personas of the config (random mover, greedy grabber, Stockfish levels); they also
+play each other, which fixes the scale between them. Every other player plays every anchor
+``games_per_pairing`` times, colours alternating, from the same held-out openings. Games run in
+worker processes, one task per player, and within a task all its games run at once through the
+one game runner (network calls batched across boards).
+
+The fit (:func:`~simagents.agents.elo.elo_ladder`) is anchored to one Stockfish level at its
+nominal rating (``UCI_Elo``), with percentile-bootstrap intervals over games.
+"""
+
+from __future__ import annotations
+
+import logging
+import multiprocessing
+import multiprocessing.util
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+import pandas as pd
+from tqdm import tqdm
+
+from ..config import EngineConfig, Persona
+from ..games import GameSpec, PlayedGame, match_seed, play_games
+from ..policies import GreedyMaterial, Policy, RandomMover
+from .elo import GameResult, elo_ladder, ratings_table
+
+log = logging.getLogger("simagents")
+
+
+@dataclass(frozen=True)
+class PlayerSpec:
+    """One ladder player: how to build its policy and which prompt it plays under.
+
+    ``kind``: ``random``, ``greedy``, ``stockfish`` (anchors: ``rating`` is UCI_Elo), ``simulator``
+    or ``rlft`` (a checkpoint), ``pikl`` (a checkpoint and ``lam``), ``az`` (a checkpoint and
+    ``simulations`` per move).
+    """
+
+    name: str
+    agent: str  # the agent without its prompt, e.g. ``rlft_beta0.1_seed0``
+    kind: str
+    prompt: str = "none"
+    checkpoint: str | None = None
+    rating: int | None = None
+    lam: float | None = None
+    simulations: int | None = None
+    options: dict = field(default_factory=dict, hash=False, compare=False)
+
+    @property
+    def is_anchor(self) -> bool:
+        return self.kind in ("random", "greedy", "stockfish")
+
+
+def anchor_specs(personas: Sequence[Persona], names: Sequence[str]) -> list[PlayerSpec]:
+    """Anchors by persona name (config ``ladder.anchors``); an unknown name is an error."""
+    by_name = {p.name: p for p in personas}
+    missing = [n for n in names if n not in by_name]
+    if missing:
+        raise ValueError(f"ladder anchors {missing} are not personas of data.synthetic.personas "
+                         f"({sorted(by_name)})")
+    return [PlayerSpec(name=n, agent=n, kind=by_name[n].kind, rating=by_name[n].rating) for n in names]
+
+
+@dataclass(frozen=True)
+class _Setup:
+    players: tuple[PlayerSpec, ...]
+    engine: EngineConfig
+    engine_path: str | None
+    nodes_per_move: int
+    max_plies: int
+
+
+_setup: _Setup | None = None
+_policies: dict[str, Policy] = {}
+
+
+def build_policy(spec: PlayerSpec, setup: _Setup) -> Policy:
+    """The policy of one player (network players on the CPU, one thread per worker)."""
+    if spec.kind == "random":
+        return RandomMover(spec.name)
+    if spec.kind == "greedy":
+        return GreedyMaterial(spec.name)
+    if spec.kind == "stockfish":
+        from ..engine import open_engine
+        from ..policies import StockfishPolicy
+
+        assert setup.engine_path is not None
+        engine = open_engine(Path(setup.engine_path), setup.engine.threads, setup.engine.hash_mb)
+        return StockfishPolicy(engine, spec.name, spec.rating, setup.nodes_per_move)
+    from ..models import load_simulator_and_vocabulary
+    from ..models.policy import SimulatorPolicy
+
+    assert spec.checkpoint is not None
+    model, vocabulary = load_simulator_and_vocabulary(Path(spec.checkpoint))
+    simulator = SimulatorPolicy(model, vocabulary, name=spec.agent)
+    if spec.kind in ("simulator", "rlft"):
+        return simulator
+    if spec.kind == "pikl":
+        from .pikl import PiKLPolicy
+
+        assert spec.lam is not None
+        return PiKLPolicy(simulator, spec.lam, name=spec.agent)
+    if spec.kind == "az":
+        from .az import AzPolicy
+
+        return AzPolicy(simulator, spec.simulations or 32, name=spec.agent)
+    raise ValueError(f"unknown player kind {spec.kind!r}")
+
+
+def _close() -> None:
+    for policy in _policies.values():
+        policy.close()
+    _policies.clear()
+
+
+def _init_worker(setup: _Setup) -> None:
+    global _setup
+    import torch
+
+    torch.set_num_threads(1)  # one process per core: threads inside would only contend
+    _setup = setup
+    multiprocessing.util.Finalize(None, _close, exitpriority=10)
+
+
+def _policy_key(spec: PlayerSpec) -> str:
+    # Players that share a network (one agent under several prompts) share one policy object.
+    return spec.name if spec.is_anchor else spec.agent
+
+
+def _play_task(specs: list[GameSpec]) -> list[PlayedGame]:
+    assert _setup is not None
+    by_name = {p.name: p for p in _setup.players}
+    needed = {s.white for s in specs} | {s.black for s in specs}
+    for name in needed:
+        spec = by_name[name]
+        key = _policy_key(spec)
+        if key not in _policies:
+            _policies[key] = build_policy(spec, _setup)
+    renamed = [GameSpec(_policy_key(by_name[s.white]), _policy_key(by_name[s.black]), s.white_prompt,
+                        s.black_prompt, s.seed, s.opening, s.random_opening_plies, s.round) for s in specs]
+    played = play_games(renamed, _policies, _setup.max_plies)
+    # Back to player names (agent@prompt) for the PGN and the table.
+    return [PlayedGame(spec, g.moves, g.result, g.termination) for spec, g in zip(specs, played)]
+
+
+def schedule(players: Sequence[PlayerSpec], games_per_pairing: int, openings: Sequence[tuple[str, ...]],
+             seed: int) -> list[list[GameSpec]]:
+    """Tasks of games: anchors against each other, then each other player against every anchor.
+
+    Game ``g`` of every pairing starts from opening ``g`` (so pairings are comparable) and
+    colours alternate with ``g``. One task per non-anchor player (its network is built once per
+    worker and its games are batched), one per anchor pair.
+    """
+    anchors = [p for p in players if p.is_anchor]
+    if not anchors:
+        raise ValueError("the ladder needs at least one anchor")
+    tasks: list[list[GameSpec]] = []
+
+    def pairing(a: PlayerSpec, b: PlayerSpec) -> list[GameSpec]:
+        games = []
+        for g in range(games_per_pairing):
+            first, second = (a, b) if g % 2 == 0 else (b, a)
+            games.append(GameSpec(first.name, second.name, first.prompt, second.prompt,
+                                  match_seed("ladder", seed, a.name, b.name, g), openings[g % len(openings)],
+                                  round=f"{a.name} v {b.name} #{g + 1}"))
+        return games
+
+    for i, a in enumerate(anchors):
+        for b in anchors[i + 1:]:
+            tasks.append(pairing(a, b))
+    for player in players:
+        if not player.is_anchor:
+            tasks.append([game for anchor in anchors for game in pairing(player, anchor)])
+    return tasks
+
+
+def play_ladder(players: Sequence[PlayerSpec], tasks: Sequence[list[GameSpec]], engine: EngineConfig,
+                nodes_per_move: int, max_plies: int, workers: int = 1, progress: bool = True) -> list[PlayedGame]:
+    """Play every task (in ``workers`` processes); games come back in task order."""
+    names = [p.name for p in players]
+    if len(set(names)) != len(names):
+        raise ValueError("ladder player names must be unique")
+    engine_path = None
+    if any(p.kind == "stockfish" for p in players):
+        from ..engine import elo_range, find_stockfish, open_engine
+
+        engine_path = str(find_stockfish(engine.path))
+        with open_engine(Path(engine_path), 1, 16) as probe:
+            allowed = elo_range(probe)
+        for p in players:
+            if p.kind == "stockfish":
+                allowed.check(p.rating, f"ladder anchor {p.name!r}")
+    setup = _Setup(tuple(players), engine, engine_path, nodes_per_move, max_plies)
+    total = sum(len(t) for t in tasks)
+    bar = tqdm(total=total, unit="games", desc="ladder", disable=not progress, mininterval=1.0)
+    played: list[PlayedGame] = []
+    try:
+        if workers > 1:
+            with multiprocessing.get_context("fork").Pool(workers, _init_worker, (setup,)) as pool:
+                for games in pool.imap(_play_task, tasks):
+                    played.extend(games)
+                    bar.update(len(games))
+                pool.close()
+                pool.join()
+        else:
+            _init_worker(setup)
+            try:
+                for task in tasks:
+                    games = _play_task(task)
+                    played.extend(games)
+                    bar.update(len(games))
+            finally:
+                _close()
+    finally:
+        bar.close()
+    return played
+
+
+def fit_ladder(games: Sequence[PlayedGame], players: Sequence[PlayerSpec], anchor: str, anchor_rating: float,
+               seed: int, resamples: int) -> pd.DataFrame:
+    """The Elo table: one row per player (agent, prompt, kind, Elo with interval, games, score)."""
+    from ..games import score
+
+    results = [GameResult(g.spec.white, g.spec.black, score(g.result, True)) for g in games]
+    table = ratings_table(elo_ladder(results, anchor, anchor_rating, seed=seed, resamples=resamples))
+    info = pd.DataFrame([{"player": p.name, "agent": p.agent, "prompt": p.prompt if not p.is_anchor else "",
+                          "kind": p.kind, "nominal": p.rating if p.is_anchor else np.nan} for p in players])
+    return info.merge(table, on="player", how="right")

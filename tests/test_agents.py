@@ -1,0 +1,243 @@
+"""Agents that try to win: the game runner's outputs, one-ply values, piKL, RL fine-tuning, AZ, the ladder."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import chess
+import chess.pgn
+import numpy as np
+import pytest
+import torch
+
+from simagents.agents.az import AzPolicy, AzRun, self_play_targets, train_az
+from simagents.agents.fitting import PolicyValueTargets, fit_targets
+from simagents.agents.ladder import PlayerSpec, anchor_specs, fit_ladder, play_ladder, schedule
+from simagents.agents.pikl import PiKLPolicy
+from simagents.agents.rlft import RlftRun, _build_targets, evaluation_specs, train_rlft
+from simagents.config import AzConfig, EngineConfig, Persona, RlftConfig
+from simagents.encoding import legal_actions
+from simagents.games import (GAMES_FRAME_COLUMNS, GameSpec, games_frame, held_out_openings, match_seed,
+                             play_games, to_pgn)
+from simagents.models import load_checkpoint, load_simulator_and_vocabulary
+from simagents.models.policy import SimulatorPolicy
+from simagents.policies import GreedyMaterial, RandomMover
+from simagents.positions import split_of
+
+MATE_IN_ONE = "6k1/5ppp/8/8/8/8/5PPP/R5K1 w - - 0 1"  # Ra8#
+
+
+def _policy(checkpoint: Path) -> SimulatorPolicy:
+    model, vocabulary = load_simulator_and_vocabulary(checkpoint)
+    return SimulatorPolicy(model, vocabulary)
+
+
+# --- the game runner's outputs -------------------------------------------------------------------
+
+def test_held_out_openings_come_from_test_games_only():
+    games = [(f"g{i}", "e2e4 e7e5 g1f3 b8c6 f1b5") for i in range(200)]
+    games += [(f"h{i}", "d2d4 d7d5 c2c4") for i in range(200)]
+    openings = held_out_openings(games, plies=2, count=10, seed=1, split_seed=0, train=0.8, val=0.1)
+    assert len(openings) == 10 and all(len(o) == 2 for o in openings)
+    assert openings == held_out_openings(games, plies=2, count=10, seed=1, split_seed=0, train=0.8, val=0.1)
+    test_ids = {g for g, _ in games if split_of(g, 0, 0.8, 0.1) == "test"}
+    assert test_ids, "the fixture needs test-split games"
+    # Every opening is the prefix of some test game (two distinct prefixes exist, so they cycle).
+    assert set(openings) <= {("e2e4", "e7e5"), ("d2d4", "d7d5")}
+    assert held_out_openings(games, 0, 3, 1, 0, 0.8, 0.1) == [(), (), ()]
+    with pytest.raises(ValueError, match="no test-split game"):
+        held_out_openings(games, plies=50, count=1, seed=1, split_seed=0, train=0.8, val=0.1)
+
+
+def test_pgn_and_table_of_played_games():
+    specs = [GameSpec("a", "b", "random", "greedy", seed=i, opening=("e2e4",), round=f"r{i}") for i in range(4)]
+    games = play_games(specs, {"a": RandomMover(), "b": GreedyMaterial()}, max_plies=30)
+    text = to_pgn(games, event="test")
+    handle = io.StringIO(text)
+    parsed = [chess.pgn.read_game(handle) for _ in games]
+    for game, pgn in zip(games, parsed):
+        assert pgn.headers["Result"] == game.result and pgn.headers["WhitePrompt"] == "random"
+        assert [m.uci() for m in pgn.mainline_moves()] == game.moves
+        assert pgn.headers["Termination"] == game.termination and pgn.headers["Round"] == game.spec.round
+    frame = games_frame(games)
+    assert tuple(frame.columns) == GAMES_FRAME_COLUMNS and len(frame) == 4
+    assert (frame.plies <= 30).all() and set(frame.white_score) <= {0.0, 0.5, 1.0}
+
+
+# --- one-ply values and piKL ---------------------------------------------------------------------
+
+def test_one_ply_values_are_exact_at_mates_and_in_range(tiny_simulator):
+    policy = _policy(tiny_simulator)
+    board = chess.Board(MATE_IN_ONE)
+    q = policy.one_ply_values([board], ["greedy"], ["random"])[0]
+    moves = legal_actions(board)[1]
+    assert len(q) == len(moves) and np.all(np.abs(q) <= 1.0)
+    assert q[moves.index(chess.Move.from_uci("a1a8"))] == 1.0
+    # Stalemating move: Qg6 with the king on h8 and the queen giving no check -> exact 0.
+    stalemate = chess.Board("7k/8/5K2/8/8/8/8/6Q1 w - - 0 1")
+    q2 = policy.one_ply_values([stalemate], ["none"], ["none"])[0]
+    stalemate_moves = legal_actions(stalemate)[1]
+    assert q2[stalemate_moves.index(chess.Move.from_uci("g1g6"))] == 0.0
+
+
+def test_pikl_interpolates_between_the_simulator_and_its_values(tiny_simulator):
+    policy = _policy(tiny_simulator)
+    board = chess.Board(MATE_IN_ONE)
+    prior = policy.distributions([board], ["random"], ["random"])[0]
+    loose = PiKLPolicy(policy, 1e6).distributions([board], ["random"], ["random"])[0]
+    sharp = PiKLPolicy(policy, 1e-3).distributions([board], ["random"], ["random"])[0]
+    assert np.allclose(loose.probs, prior.probs, atol=1e-5)
+    assert sharp.moves[int(np.argmax(sharp.probs))] == chess.Move.from_uci("a1a8")
+    assert sharp.probs.max() > 0.99 and abs(sharp.probs.sum() - 1) < 1e-9
+    with pytest.raises(ValueError, match="positive"):
+        PiKLPolicy(policy, 0.0)
+
+
+# --- RL fine-tuning ------------------------------------------------------------------------------
+
+RLFT = RlftConfig(betas=(0.0, 1.0), seeds=(0,), iterations=2, games_per_iteration=4, target_positions=48,
+                  step_size=0.05, epochs=1, batch_size=32, lr=1e-3, value_weight=0.25, critic_lr=1e-4,
+                  critic_epochs=1, snapshot_every=1, snapshot_fraction=0.5, eval_games_per_prompt=2)
+
+
+def _run(beta: float) -> RlftRun:
+    return RlftRun(beta=beta, seed=0, prompts=("none", "random", "greedy"), openings=(("e2e4",), ("d2d4",)),
+                   max_plies=24)
+
+
+def test_improved_policy_is_the_closed_form(tiny_simulator):
+    """log pi* = (beta log p_sim + tau log pi_old + Q) / (beta + tau), normalised over legal moves."""
+    policy = _policy(tiny_simulator)
+    specs = [GameSpec("learner", "frozen", "greedy", "random", seed=3, opening=("e2e4",))]
+    games = play_games(specs, {"learner": policy, "frozen": policy}, max_plies=12)
+    rng = np.random.default_rng(0)
+    for beta, tau in ((0.0, 0.05), (0.5, 0.05)):
+        targets, stats = _build_targets(games, policy, policy, policy, beta, tau, 100, rng, skip=1)
+        assert stats["kl"] == pytest.approx(0.0, abs=1e-9)  # learner == frozen
+        board = chess.Board()
+        for uci in games[0].moves[:2]:  # the learner (White) first moves at ply 2
+            board.push_uci(uci)
+        log_p = policy.log_probs([board], ["greedy"], ["random"])[0][1]
+        q = policy.one_ply_values([board], ["greedy"], ["random"])[0]
+        expected = (beta * log_p + tau * log_p + q) / (beta + tau)
+        expected = np.exp(expected - np.logaddexp.reduce(expected))
+        assert np.allclose(targets.policy_probs[0], expected, atol=1e-6)
+        assert len(targets.value_result) == 11  # every position after the opening, both sides
+
+
+def test_rlft_runs_resumes_exactly_and_writes_its_outputs(tiny_simulator, tmp_path):
+    straight = train_rlft(tiny_simulator, tmp_path / "a", RLFT, _run(0.0), progress=False)
+    assert straight["finished"]
+    for name in ("final.pt", "last.pt", "curves.csv", "evaluation.csv", "evaluation_games.parquet", "rlft.json"):
+        assert (tmp_path / "a" / name).exists(), name
+    partial = train_rlft(tiny_simulator, tmp_path / "b", RLFT, _run(0.0), progress=False, stop_after=1)
+    assert not partial["finished"] and not (tmp_path / "b" / "final.pt").exists()
+    train_rlft(tiny_simulator, tmp_path / "b", RLFT, _run(0.0), progress=False)
+    a = load_checkpoint(tmp_path / "a" / "final.pt")["model"]
+    b = load_checkpoint(tmp_path / "b" / "final.pt")["model"]
+    assert all(torch.equal(a[k], b[k]) for k in a)
+    # final.pt is a drop-in simulator; it moved away from the starting weights.
+    start = load_checkpoint(tiny_simulator)["model"]
+    assert any(not torch.equal(a[k], start[k]) for k in a)
+    load_simulator_and_vocabulary(tmp_path / "a" / "final.pt")
+
+
+def test_rlft_refuses_unknown_prompts(tiny_simulator, tmp_path):
+    run = RlftRun(beta=0.0, seed=0, prompts=("sf9999",), openings=((),), max_plies=10)
+    with pytest.raises(ValueError, match="sf9999"):
+        train_rlft(tiny_simulator, tmp_path, RLFT, run, progress=False)
+
+
+def test_evaluation_games_pair_each_prompt_with_itself_and_alternate_colours():
+    specs = evaluation_specs(_run(0.0), games_per_prompt=4)
+    assert len(specs) == 12
+    assert all(s.white_prompt == s.black_prompt for s in specs)
+    assert sum(s.white == "learner" for s in specs) == 6
+
+
+# --- the AlphaZero-style agent -------------------------------------------------------------------
+
+AZ = AzConfig(init="simulator", seed=0, iterations=2, games_per_iteration=2, simulations=4, eval_simulations=4,
+              c_puct=1.5, dirichlet_alpha=0.3, dirichlet_fraction=0.25, temperature_plies=4,
+              replay_positions=500, epochs=1, batch_size=32, lr=1e-3, value_weight=1.0)
+
+
+def test_az_self_play_trains_and_resumes_exactly(tiny_simulator, tmp_path):
+    run = AzRun(openings=(("e2e4",),), max_plies=16)
+    train_az(tmp_path / "a", AZ, run, tiny_simulator, progress=False)
+    train_az(tmp_path / "b", AZ, run, tiny_simulator, progress=False, stop_after=1)
+    assert not (tmp_path / "b" / "final.pt").exists()
+    train_az(tmp_path / "b", AZ, run, tiny_simulator, progress=False)
+    a = load_checkpoint(tmp_path / "a" / "final.pt")["model"]
+    b = load_checkpoint(tmp_path / "b" / "final.pt")["model"]
+    assert all(torch.equal(a[k], b[k]) for k in a)
+
+
+def test_self_play_targets_are_visit_distributions_with_results(tiny_simulator):
+    record: dict = {}
+    player = AzPolicy(_policy(tiny_simulator), simulations=4, dirichlet_fraction=0.25, temperature_plies=2,
+                      noise_seed=1, record=record)
+    games = play_games([GameSpec("az", "az", "none", "none", seed=0)], {"az": player}, max_plies=10)
+    targets = self_play_targets(games, record)
+    assert len(targets.policy_probs) == games[0].plies
+    assert all(abs(p.sum() - 1) < 1e-9 for p in targets.policy_probs)
+    assert set(targets.value_result) <= {-1.0, 0.0, 1.0}
+
+
+def test_the_value_head_learns_known_results(tiny_simulator):
+    """After fitting positions with known results, the value head tells winning from losing."""
+    model, vocabulary = load_simulator_and_vocabulary(tiny_simulator)
+    winning = ["4k3/8/8/8/8/8/8/QQQQK3 w - - 0 1", "4k3/8/8/8/8/8/8/RRRRK3 w - - 0 1"]
+    losing = ["qqqqk3/8/8/8/8/8/8/4K3 w - - 0 1", "rrrrk3/8/8/8/8/8/8/4K3 w - - 0 1"]
+    targets = PolicyValueTargets()
+    for fen, result in [(f, 1.0) for f in winning] + [(f, -1.0) for f in losing]:
+        board = chess.Board(fen)
+        n = len(legal_actions(board)[1])
+        targets.add_policy(board, "none", "none", np.full(n, 1.0 / n))
+        targets.add_value(board, "none", "none", result)
+    optimizer = torch.optim.AdamW(model.parameters(), lr=3e-3)
+    fit_targets(model, optimizer, targets, vocabulary, epochs=60, batch_size=4, value_weight=1.0,
+                generator=torch.Generator().manual_seed(0))
+    values = SimulatorPolicy(model, vocabulary).values([chess.Board(f) for f in winning + losing],
+                                                      ["none"] * 4, ["none"] * 4)
+    assert values[:2].min() > 0.5 and values[2:].max() < -0.5
+
+
+# --- the ladder ----------------------------------------------------------------------------------
+
+PERSONAS = (Persona(name="random", kind="random", rating=400), Persona(name="greedy", kind="greedy", rating=800),
+            Persona(name="sf1350", kind="stockfish", rating=1350))
+
+
+def test_ladder_schedule_pairs_every_player_with_every_anchor():
+    anchors = anchor_specs(PERSONAS[:2], ["random", "greedy"])
+    players = anchors + [PlayerSpec(name="sim@none", agent="sim", kind="simulator", prompt="none", checkpoint="x")]
+    tasks = schedule(players, 4, [("e2e4",), ("d2d4",)], seed=0)
+    assert [len(t) for t in tasks] == [4, 8]  # anchor pair, then sim against both anchors
+    sim_games = tasks[1]
+    assert sum(g.white == "sim@none" for g in sim_games) == 4
+    assert [g.opening for g in sim_games[:4]] == [("e2e4",), ("d2d4",)] * 2
+    with pytest.raises(ValueError, match="sf9999"):
+        anchor_specs(PERSONAS, ["sf9999"])
+
+
+def test_a_small_ladder_plays_and_fits(tiny_simulator):
+    anchors = anchor_specs(PERSONAS[:2], ["random", "greedy"])
+    players = anchors + [PlayerSpec(name=f"sim@{p}", agent="sim", kind="simulator", prompt=p,
+                                    checkpoint=str(tiny_simulator)) for p in ("none", "greedy")]
+    players.append(PlayerSpec(name="pikl@none", agent="pikl", kind="pikl", prompt="none",
+                              checkpoint=str(tiny_simulator), lam=0.1))
+    tasks = schedule(players, 2, [("e2e4",)], seed=0)
+    games = play_ladder(players, tasks, EngineConfig(path=None, threads=1, hash_mb=16), nodes_per_move=100,
+                        max_plies=20, workers=1, progress=False)
+    assert len(games) == sum(len(t) for t in tasks)
+    table = fit_ladder(games, players, "random", 400.0, seed=0, resamples=20)
+    assert set(table.player) == {p.name for p in players}
+    assert table.loc[table.player == "random", "elo"].item() == 400.0
+    assert (table.low <= table.elo + 1e-6).all() and (table.elo <= table.high + 1e-6).all()
+
+
+def test_match_seed_is_stable_and_distinct():
+    assert match_seed("a", 1, 2) == match_seed("a", 1, 2)
+    assert match_seed("a", 1, 2) != match_seed("a", 2, 1)
