@@ -322,10 +322,17 @@ def cmd_rlft_summary(args: argparse.Namespace) -> int:
             folder = paths.rlft_dir(beta, seed)
             evaluation = pd.read_csv(folder / "evaluation.csv")
             curves = pd.read_csv(folder / "curves.csv")
+            games = pd.read_parquet(folder / "evaluation_games.parquet")
+            learner = games.white_score.where(games.white == "learner", 1.0 - games.white_score)
             overall = evaluation[evaluation.prompt == "all"].iloc[0]
             last = curves.iloc[-1]
             rows.append({"beta": beta, "seed": seed, "score_vs_frozen": overall.value, "low": overall.low,
-                         "high": overall.high, "games": int(overall.n), "kl_last_iteration": last.kl,
+                         "high": overall.high, "games": int(overall.n), "wins": float((learner == 1).mean()),
+                         "losses": float((learner == 0).mean()),
+                         # a draw the learner reached by stalemate or by trading down to bare
+                         # kings and minors: material won but not converted
+                         "unconverted_draws": float(games.termination.isin(["stalemate", "insufficient_material"]).mean()),
+                         "kl_last_iteration": last.kl,
                          "entropy_last_iteration": last.entropy, "entropy_first_iteration": curves.entropy.iloc[0],
                          "iterations": int(last.iteration), "method": overall["method"]})
     out = Path(args.out or paths.rlft_summary)
@@ -366,7 +373,11 @@ def ladder_players(config) -> list:
     players = anchor_specs(config.data.synthetic.personas, config.ladder.anchors)
     for seed in config.simulator.seeds:
         checkpoint = paths.simulator_dir(seed) / "best.pt"
-        prompts = config.ladder.prompts or _prompts_of(checkpoint)
+        known = _prompts_of(checkpoint)
+        prompts = config.ladder.prompts or known
+        unknown = sorted(set(prompts) - set(known))
+        if unknown:
+            raise ValueError(f"ladder.prompts {unknown} are not prompts of the simulator ({list(known)})")
         agents = [(f"simulator_seed{seed}", "simulator", str(checkpoint), None)]
         agents += [(f"pikl_lambda{format_beta(lam)}_seed{seed}", "pikl", str(checkpoint), lam)
                    for lam in config.pikl.lambdas]

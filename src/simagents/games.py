@@ -6,14 +6,14 @@ generator seeded by :attr:`GameSpec.seed`, so a game's moves are the same whatev
 
 Game end (from the side of chess rules, then the runner's cap):
 
-* checkmate, stalemate, insufficient material, the 75-move rule and fivefold repetition end the
-  game as the rules say;
-* a threefold repetition or 50 moves without capture or pawn move is claimed as a draw at once;
+* checkmate, stalemate and insufficient material end the game as the rules say;
+* a threefold repetition or 50 moves without capture or pawn move is claimed as a draw at once
+  (so the 75-move rule and fivefold repetition never come into play): :func:`game_end`;
 * a game reaching ``max_plies`` is a draw with termination ``ply_cap`` (the only adjudication:
   no resignation or material rule, so every decisive result is a real checkmate).
 
-Openings (:func:`held_out_openings`) are the first plies of test-split games, so an evaluation
-never starts from a position the simulator was trained on. Output of a match: PGN
+Openings (:func:`held_out_openings`) are the first plies of test-split games: games the
+simulator was not trained on, though short openings are shared with training games. Output of a match: PGN
 (:func:`to_pgn`) and a table (:func:`games_frame`, one row per game).
 """
 
@@ -175,7 +175,7 @@ def held_out_openings(games: Iterable[tuple[str, str]], plies: int, count: int, 
 
     ``games`` yields ``(game_id, uci_moves)`` pairs (the games table's columns). A game belongs
     to the test split by the positions stage's seeded hash of its id (``split_seed``, fractions
-    ``train`` and ``val``), so the simulator never trained on any position these openings reach.
+    ``train`` and ``val``): games the simulator was not trained on.
     Openings repeat (cycling) when there are fewer distinct ones than ``count``; with
     ``plies == 0`` every opening is the start position. Deterministic for a given ``seed``.
     """

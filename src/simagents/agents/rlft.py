@@ -29,8 +29,9 @@ Method: KL-regularised policy iteration (a form of expert iteration). Each itera
 The critic is a separate copy of the simulator, so the results of the learner's games reach the
 policy through it. It is separate because in a trial a value head shared with the policy, fitted
 on mostly drawn games (the ply cap), flattened towards 0 within a few iterations: Q carried no
-signal and the score against the frozen simulator stayed at 0.52 after 640 games; with the
-critic moving slowly from the simulator's value head it rose to 0.65 (beta = 0).
+signal and the score against the frozen simulator stayed at 0.52 after 640 games; with a
+separate critic moving slowly from the simulator's value head it rose to about 0.6 (beta = 0).
+The trials behind the default settings are listed in ``config/default.yaml``.
 
 Why not REINFORCE: with one +1/0/-1 reward per game of ~100 moves its gradient is noisy; a trial
 moved the policy only slowly (issue 4). The value head turns each game result into a per-move
@@ -88,7 +89,10 @@ def _positions_of(game: PlayedGame, skip: int) -> list[tuple[chess.Board, bool]]
     out = []
     for ply, uci in enumerate(game.moves):
         if ply >= skip:
-            out.append((board.copy(), board.turn == chess.WHITE))
+            # Only the moves since the last capture or pawn move can repeat a position: copying
+            # them (not the whole game) keeps repetitions visible at O(1) cost per position.
+            out.append((board.copy(stack=min(board.halfmove_clock, len(board.move_stack))),
+                        board.turn == chess.WHITE))
         board.push_uci(uci)
     return out
 
