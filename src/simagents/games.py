@@ -20,14 +20,16 @@ simulator was not trained on, though short openings are shared with training gam
 from __future__ import annotations
 
 import hashlib
+import multiprocessing
 from collections import defaultdict
 from dataclasses import dataclass, field
-from typing import Callable, Iterable, Mapping, Sequence
+from typing import Any, Callable, Iterable, Mapping, Sequence
 
 import chess
 import chess.pgn
 import numpy as np
 import pandas as pd
+from tqdm import tqdm
 
 from .policies import MoveDistribution, Policy
 
@@ -240,3 +242,37 @@ def games_frame(games: Sequence[PlayedGame], names: Mapping[str, str] | None = N
         "seed": str(g.spec.seed),
     } for g in games]
     return pd.DataFrame(rows, columns=list(GAMES_FRAME_COLUMNS))
+
+
+def play_tasks(tasks: Sequence[list[GameSpec]], play_task: Callable[[list[GameSpec]], list[PlayedGame]],
+               init_worker: Callable[[Any], None], setup: Any, close: Callable[[], None], workers: int = 1,
+               desc: str = "games", progress: bool = True) -> list[PlayedGame]:
+    """Play lists of games in ``workers`` forked processes (or in this one), with a progress bar.
+
+    Each worker runs ``init_worker(setup)`` once, then ``play_task`` on whole tasks (a task's
+    games are batched together by :func:`play_games`; its policies are built once per worker);
+    ``close`` releases what a worker built (engines) when it exits, or here after the last task.
+    Games come back in task order, so the result does not depend on ``workers``.
+    """
+    bar = tqdm(total=sum(len(t) for t in tasks), unit="games", desc=desc, disable=not progress, mininterval=1.0)
+    played: list[PlayedGame] = []
+    try:
+        if workers > 1:
+            with multiprocessing.get_context("fork").Pool(workers, init_worker, (setup,)) as pool:
+                for games in pool.imap(play_task, tasks):
+                    played.extend(games)
+                    bar.update(len(games))
+                pool.close()
+                pool.join()
+        else:
+            init_worker(setup)
+            try:
+                for task in tasks:
+                    games = play_task(task)
+                    played.extend(games)
+                    bar.update(len(games))
+            finally:
+                close()
+    finally:
+        bar.close()
+    return played

@@ -29,7 +29,7 @@ from tqdm import tqdm
 
 from ..config import AzConfig
 from ..games import GameSpec, PlayedGame, match_seed, play_games, score
-from ..models.checkpoint import load_checkpoint, save_checkpoint
+from ..models.checkpoint import load_checkpoint, resumable_state, save_checkpoint
 from ..models.network import NetworkConfig, Simulator
 from ..models.policy import SimulatorPolicy
 from ..policies import MoveDistribution
@@ -153,18 +153,13 @@ def train_az(out_dir: Path, config: AzConfig, run: AzRun, simulator_checkpoint: 
                 "network": network.to_dict()}
     iteration, curves, buffer = 0, [], PolicyValueTargets()
     last_path = out_dir / "last.pt"
-    if last_path.exists():
-        saved = load_checkpoint(last_path, map_location=device)
-        if saved.get("settings") != settings:
-            stale = last_path.with_name("last.stale.pt")
-            last_path.replace(stale)
-            log.warning("%s was written with other settings; moved it to %s and starting again", last_path, stale)
-        else:
-            model.load_state_dict(saved["model"])
-            optimizer.load_state_dict(saved["optimizer"])
-            iteration, curves = int(saved["iteration"]), list(saved["curves"])
-            buffer = _buffer_from_state(saved["buffer"])
-            log.info("resumed from %s at iteration %d", last_path, iteration)
+    saved = resumable_state(last_path, lambda state: state.get("settings") == settings, device)
+    if saved is not None:
+        model.load_state_dict(saved["model"])
+        optimizer.load_state_dict(saved["optimizer"])
+        iteration, curves = int(saved["iteration"]), list(saved["curves"])
+        buffer = _buffer_from_state(saved["buffer"])
+        log.info("resumed from %s at iteration %d", last_path, iteration)
 
     policy = SimulatorPolicy(model, vocabulary, name="az", device=device)
     bar = tqdm(total=config.iterations, initial=iteration, unit="iter", desc="az self-play", disable=not progress)

@@ -14,7 +14,6 @@ nominal rating (``UCI_Elo``), with percentile-bootstrap intervals over games.
 from __future__ import annotations
 
 import logging
-import multiprocessing
 import multiprocessing.util
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,10 +21,9 @@ from typing import Sequence
 
 import numpy as np
 import pandas as pd
-from tqdm import tqdm
 
 from ..config import EngineConfig, Persona
-from ..games import GameSpec, PlayedGame, match_seed, play_games
+from ..games import GameSpec, PlayedGame, match_seed, play_games, play_tasks
 from ..policies import GreedyMaterial, Policy, RandomMover
 from .elo import GameResult, elo_ladder, ratings_table
 
@@ -196,29 +194,8 @@ def play_ladder(players: Sequence[PlayerSpec], tasks: Sequence[list[GameSpec]], 
             if p.kind == "stockfish":
                 allowed.check(p.rating, f"ladder anchor {p.name!r}")
     setup = _Setup(tuple(players), engine, engine_path, nodes_per_move, max_plies)
-    total = sum(len(t) for t in tasks)
-    bar = tqdm(total=total, unit="games", desc="ladder", disable=not progress, mininterval=1.0)
-    played: list[PlayedGame] = []
-    try:
-        if workers > 1:
-            with multiprocessing.get_context("fork").Pool(workers, _init_worker, (setup,)) as pool:
-                for games in pool.imap(_play_task, tasks):
-                    played.extend(games)
-                    bar.update(len(games))
-                pool.close()
-                pool.join()
-        else:
-            _init_worker(setup)
-            try:
-                for task in tasks:
-                    games = _play_task(task)
-                    played.extend(games)
-                    bar.update(len(games))
-            finally:
-                _close()
-    finally:
-        bar.close()
-    return played
+    return play_tasks(tasks, _play_task, _init_worker, setup, _close, workers=workers, desc="ladder",
+                      progress=progress)
 
 
 def fit_ladder(games: Sequence[PlayedGame], players: Sequence[PlayerSpec], anchor: str, anchor_rating: float,

@@ -60,7 +60,7 @@ from tqdm import tqdm
 
 from ..config import RlftConfig
 from ..games import GameSpec, PlayedGame, games_frame, match_seed, play_games, score
-from ..models.checkpoint import load_checkpoint, save_checkpoint
+from ..models.checkpoint import load_checkpoint, resumable_state, save_checkpoint
 from ..models.network import NetworkConfig, Simulator
 from ..models.policy import SimulatorPolicy
 from ..stats import bootstrap_mean
@@ -209,19 +209,14 @@ def train_rlft(simulator_checkpoint: Path, out_dir: Path, config: RlftConfig, ru
                 "max_plies": run.max_plies, "openings": [list(o) for o in run.openings]}
     iteration, curves, snapshots = 0, [], []
     last_path = out_dir / "last.pt"
-    if last_path.exists():
-        saved = load_checkpoint(last_path, map_location=device)
-        if saved.get("settings") != settings:
-            stale = last_path.with_name("last.stale.pt")
-            last_path.replace(stale)
-            log.warning("%s was written with other settings; moved it to %s and starting again", last_path, stale)
-        else:
-            model.load_state_dict(saved["model"])
-            optimizer.load_state_dict(saved["optimizer"])
-            critic_model.load_state_dict(saved["critic"])
-            critic_optimizer.load_state_dict(saved["critic_optimizer"])
-            iteration, curves, snapshots = int(saved["iteration"]), list(saved["curves"]), list(saved["snapshots"])
-            log.info("resumed from %s at iteration %d", last_path, iteration)
+    saved = resumable_state(last_path, lambda state: state.get("settings") == settings, device)
+    if saved is not None:
+        model.load_state_dict(saved["model"])
+        optimizer.load_state_dict(saved["optimizer"])
+        critic_model.load_state_dict(saved["critic"])
+        critic_optimizer.load_state_dict(saved["critic_optimizer"])
+        iteration, curves, snapshots = int(saved["iteration"]), list(saved["curves"]), list(saved["snapshots"])
+        log.info("resumed from %s at iteration %d", last_path, iteration)
 
     def snapshot_policies() -> dict[str, SimulatorPolicy]:
         out = {}

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import datetime as _dt
 import hashlib
-import multiprocessing
 import multiprocessing.util
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,11 +23,10 @@ from typing import Sequence
 
 import chess
 import chess.pgn
-from tqdm import tqdm
 
 from ..config import EngineConfig, Persona, SyntheticConfig
 from ..engine import elo_range, find_stockfish, open_engine
-from ..games import GameSpec, PlayedGame, play_games
+from ..games import GameSpec, PlayedGame, play_games, play_tasks
 from ..policies import GreedyMaterial, Policy, RandomMover, StockfishPolicy
 from .pgn import BLACK_PERSONA_TAG, WHITE_PERSONA_TAG
 
@@ -117,28 +115,8 @@ def generate(
                          config.nodes_per_move, config.max_plies)
     specs = schedule(config, seed)
     tasks = [specs[i:i + GAMES_PER_TASK] for i in range(0, len(specs), GAMES_PER_TASK)]
-    played: list[PlayedGame] = []
-    bar = tqdm(total=len(specs), unit="games", desc="synthetic games", disable=not progress, mininterval=1.0)
-    try:
-        if workers > 1:
-            with multiprocessing.get_context("fork").Pool(workers, _init_worker, (setup,)) as pool:
-                for games in pool.imap(_play_task, tasks):
-                    played.extend(games)
-                    bar.update(len(games))
-                pool.close()
-                pool.join()
-        else:
-            _init_worker(setup)
-            try:
-                for task in tasks:
-                    games = _play_task(task)
-                    played.extend(games)
-                    bar.update(len(games))
-            finally:
-                _close_policies()
-    finally:
-        bar.close()
-    return played
+    return play_tasks(tasks, _play_task, _init_worker, setup, _close_policies, workers=workers,
+                      desc="synthetic games", progress=progress)
 
 
 def to_pgn(games: Sequence[PlayedGame], personas: Sequence[Persona], seed: int) -> str:

@@ -8,10 +8,14 @@ names the file and says what to do.
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import torch
+
+
+log = logging.getLogger("simagents")
 
 
 class CheckpointError(ValueError):
@@ -40,3 +44,24 @@ def load_checkpoint(path: Path, map_location: str | torch.device = "cpu") -> dic
     if not isinstance(state, dict) or "model" not in state or "network" not in state:
         raise CheckpointError(f"{path} is not a simagents checkpoint (no 'model'/'network' entries)")
     return state
+
+
+def resumable_state(path: Path, matches: Callable[[dict[str, Any]], bool],
+                    map_location: str | torch.device = "cpu") -> dict[str, Any] | None:
+    """The state to resume from ``path`` (a ``last.pt``), or None to start afresh.
+
+    A checkpoint written with other settings (``matches`` says no: the config changed since) is
+    not resumed, which would mix two runs: it is moved aside to ``last.stale.pt`` for inspection,
+    with a warning. A corrupt or truncated one is a :class:`CheckpointError`, as in
+    :func:`load_checkpoint`.
+    """
+    path = Path(path)
+    if not path.exists():
+        return None
+    state = load_checkpoint(path, map_location=map_location)
+    if matches(state):
+        return state
+    stale = path.with_name("last.stale.pt")
+    path.replace(stale)
+    log.warning("%s was written with other settings; moved it to %s and starting afresh", path, stale)
+    return None

@@ -44,14 +44,19 @@ class SimulatorPolicy:
     def log_probs(self, boards: Sequence[chess.Board], own_prompts: Sequence[str],
                   opponent_prompts: Sequence[str]) -> list[tuple[list[chess.Move], np.ndarray]]:
         """Per board: its legal moves and their log-probabilities (float64, at this temperature)."""
+        legal = [legal_actions(board) for board in boards]
+        width = max((len(actions) for actions, _ in legal), default=0)
+        padded = np.zeros((len(boards), max(width, 1)), dtype=np.int64)
+        for row, (actions, _) in zip(padded, legal):
+            row[:len(actions)] = actions
         planes = torch.from_numpy(to_planes(encode_boards(boards))).to(self.device)
-        logits, _ = self.model(planes, self._ids(own_prompts), self._ids(opponent_prompts))
+        logits = self.model.action_logits(planes, self._ids(own_prompts), self._ids(opponent_prompts),
+                                          torch.from_numpy(padded).to(self.device))
         logits = (logits / self.temperature).double().cpu().numpy()
         out = []
-        for board, row in zip(boards, logits):
-            actions, moves = legal_actions(board)
-            legal = row[actions]
-            out.append((moves, legal - np.logaddexp.reduce(legal)))
+        for row, (actions, moves) in zip(logits, legal):
+            scores = row[:len(actions)]
+            out.append((moves, scores - np.logaddexp.reduce(scores)))
         return out
 
     @torch.no_grad()

@@ -31,7 +31,7 @@ from tqdm import tqdm
 
 from ..encoding import EncodedBoards, to_planes, unpack_legal_masks
 from ..positions import load_split
-from .checkpoint import load_checkpoint, save_checkpoint
+from .checkpoint import load_checkpoint, resumable_state, save_checkpoint
 from .network import NetworkConfig, Simulator, masked_log_probs
 
 log = logging.getLogger(__name__)
@@ -163,15 +163,8 @@ def train_simulator(positions_dir: Path, out_dir: Path, network: NetworkConfig, 
     step, best, curves = 0, float("inf"), []
 
     last_path, best_path = out_dir / "last.pt", out_dir / "best.pt"
-    state = load_checkpoint(last_path, map_location=device) if last_path.exists() else None
-    if state is not None and (state["network"] != network.to_dict() or state["train"] != asdict(train)):
-        # A checkpoint of another configuration (the config changed since): resuming it would mix
-        # two runs. Start again and keep the old one aside for inspection.
-        stale = last_path.with_name("last.stale.pt")
-        last_path.replace(stale)
-        log.warning("%s was written with other settings; moved it to %s and starting from step 0",
-                    last_path, stale)
-        state = None
+    state = resumable_state(last_path, lambda s: s["network"] == network.to_dict() and s["train"] == asdict(train),
+                            device)
     if state is not None:
         model.load_state_dict(state["model"])
         optimizer.load_state_dict(state["optimizer"])
