@@ -2,7 +2,7 @@
 #   make reproduce   set up, then run the whole workflow on config/default.yaml
 #   make test        set up, then run the test suite (which runs the workflow on config/smoke.yaml)
 # Set-up is the same for both and idempotent: a virtual environment in .venv with the pinned
-# Python dependencies, and Stockfish from the OS package manager when it is missing.
+# Python dependencies, and Stockfish and a small TeX Live from the OS package manager when missing.
 
 PYTHON ?= python3
 VENV ?= .venv
@@ -11,11 +11,13 @@ CONFIG ?= config/default.yaml
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: reproduce test setup system-deps bench dry-run lint readme-results help
+.PHONY: reproduce test setup system-deps bench dry-run lint readme-results verify report help
 
 help:
 	@echo "make reproduce  - set up and run the workflow on $(CONFIG) (CORES=$(CORES))"
 	@echo "make test       - set up and run the tests (includes the smoke workflow)"
+	@echo "make verify     - rerun CONFIG into a scratch folder; compare its claims with the committed ones"
+	@echo "make report     - Snakemake's HTML report of the CONFIG run (results/<run>/report.html)"
 	@echo "make bench      - ingestion, simulator and game-runner benchmarks, written to results/bench/"
 	@echo "make dry-run    - plan the workflow on CONFIG without running it"
 	@echo "make lint       - snakemake --lint on the smoke config"
@@ -38,6 +40,14 @@ reproduce: setup
 
 test: setup
 	$(BIN)/python -m pytest
+
+verify: setup
+	$(BIN)/python tools/verify.py --config $(CONFIG) --cores $(if $(filter all,$(CORES)),$(shell nproc),$(CORES))
+
+# The run's folder is results/<run_name>; the shipped configs name their run after the file.
+REPORT ?= results/$(basename $(notdir $(CONFIG)))/report.html
+report: setup
+	$(BIN)/snakemake --configfile $(CONFIG) --report $(REPORT)
 
 bench: setup
 	$(BIN)/python benchmarks/ingest.py --out results/bench/ingest.md

@@ -5,6 +5,7 @@
 #
 #   snakemake --cores 2 --configfile config/default.yaml     (what `make reproduce` runs)
 #   snakemake -n --configfile config/smoke.yaml              (plan only)
+#   snakemake --report report.html --configfile ...          (HTML report of a finished run)
 
 from snakemake.utils import min_version
 
@@ -32,8 +33,15 @@ include: "workflow/rules/simulator.smk"
 include: "workflow/rules/evaluation.smk"
 # 5. Agents: RL fine-tuning of the simulator per KL weight, and an AlphaZero-style agent.
 include: "workflow/rules/agents.smk"
-# 6. Strength: every agent under each prompt against anchors; a Bradley-Terry Elo fit.
+# 6. The agents measured like the simulator, on one subset of positions; the beta frontier.
+include: "workflow/rules/agent_metrics.smk"
+# 7. Strength: every agent under each prompt against anchors; a Bradley-Terry Elo fit.
 include: "workflow/rules/ladder.smk"
+# 8-10. The claims ledger decided, the figures, the LaTeX paper (every number generated).
+include: "workflow/rules/paper.smk"
+
+# `snakemake --report report.html`: the claims, every figure with its caption, and the paper.
+report: "workflow/report/workflow.rst"
 
 
 rule all:

@@ -232,8 +232,8 @@ def test_a_small_ladder_plays_and_fits(tiny_simulator):
     games = play_ladder(players, tasks, EngineConfig(path=None, threads=1, hash_mb=16), nodes_per_move=100,
                         max_plies=20, workers=1, progress=False)
     assert len(games) == sum(len(t) for t in tasks)
-    table = fit_ladder(games, players, "random", 400.0, seed=0, resamples=20)
-    assert set(table.player) == {p.name for p in players}
+    table, resampled = fit_ladder(games, players, "random", 400.0, seed=0, resamples=20)
+    assert set(table.player) == {p.name for p in players} == set(resampled.columns) and len(resampled) == 20
     assert table.loc[table.player == "random", "elo"].item() == 400.0
     assert (table.low <= table.elo + 1e-6).all() and (table.elo <= table.high + 1e-6).all()
 
@@ -241,3 +241,36 @@ def test_a_small_ladder_plays_and_fits(tiny_simulator):
 def test_match_seed_is_stable_and_distinct():
     assert match_seed("a", 1, 2) == match_seed("a", 1, 2)
     assert match_seed("a", 1, 2) != match_seed("a", 2, 1)
+
+
+def test_score_frontier_ranks_betas_with_a_stratified_interval():
+    from simagents.agents.rlft import score_frontier
+
+    rng = np.random.default_rng(0)
+    scores = {beta: rng.choice([0.0, 0.5, 1.0], size=200, p=[0.5 - p / 2, 0.5, p / 2])
+              for beta, p in ((0.0, 0.8), (0.1, 0.5), (1.0, 0.2))}
+    row = score_frontier(scores, seed=1, resamples=300)
+    assert row["value"] == pytest.approx(-1.0) and row["high"] < 0 and row["n"] == 600
+    assert "stratified" in row["method"]
+    with pytest.raises(ValueError, match="at least 3 betas"):
+        score_frontier({0.0: scores[0.0], 1.0: scores[1.0]}, seed=1)
+
+
+def test_simulator_scores_only_the_legal_moves_it_is_asked_for(tiny_simulator):
+    """action_logits equals the full forward pass gathered at the given actions."""
+    import torch
+
+    from simagents.encoding import encode_boards, legal_actions, to_planes
+
+    model, _ = load_simulator_and_vocabulary(tiny_simulator)
+    boards = [chess.Board(), chess.Board("r1bqkbnr/pppp1ppp/2n5/4p3/4P3/5N2/PPPP1PPP/RNBQKB1R w KQkq - 2 3")]
+    planes = torch.from_numpy(to_planes(encode_boards(boards)))
+    own, opponent = torch.tensor([0, 1]), torch.tensor([1, 0])
+    full, _ = model(planes, own, opponent)
+    actions = [legal_actions(b)[0] for b in boards]
+    padded = torch.zeros(2, max(map(len, actions)), dtype=torch.long)
+    for row, a in zip(padded, actions):
+        row[:len(a)] = torch.from_numpy(a.astype(np.int64))
+    partial = model.action_logits(planes, own, opponent, padded)
+    for i, a in enumerate(actions):
+        torch.testing.assert_close(partial[i, :len(a)], full[i, torch.from_numpy(a.astype(np.int64))])

@@ -173,3 +173,31 @@ def test_ratings_table_is_sorted_with_all_columns():
     assert list(table.columns) == ["player", "elo", "low", "high", "games", "score", "method"]
     assert table["player"].tolist() == ["a", "c", "b"]
     assert table.loc[0, "games"] == 10
+
+
+def test_resamples_and_ladder_statistics():
+    """A prompted agent that plays as strong as each persona its prompt names: its Elo across
+    those prompts rank-correlates 1 with the personas', and its spread is the personas' spread."""
+    import pandas as pd
+
+    from simagents.agents.elo import elo_ladder_resamples
+    from simagents.agents.ladder import ladder_statistics
+
+    personas = {"anchor": 1500.0, "weak": 1100.0, "strong": 1900.0}
+    truth = dict(personas) | {f"sim@{p}": r for p, r in personas.items()} | {"flat@weak": 1500.0,
+                                                                            "flat@strong": 1500.0,
+                                                                            "flat@anchor": 1500.0}
+    games = _simulate(truth, per_pair=120, seed=2)
+    ratings, resampled = elo_ladder_resamples(games, "anchor", 1500.0, seed=3, resamples=200)
+    assert resampled.shape == (200, len(truth)) and (resampled["anchor"] == 1500.0).all()
+    table = ratings_table(ratings)
+    table["agent"] = [p.split("@")[0] for p in table.player]
+    table["prompt"] = [p.split("@")[1] if "@" in p else "" for p in table.player]
+    table["kind"] = ["simulator" if "@" in p else "stockfish" for p in table.player]
+    stats = ladder_statistics(table, resampled).set_index(["agent", "statistic"])
+    assert stats.loc[("sim", "spearman_persona_elo"), "value"] == pytest.approx(1.0)
+    assert stats.loc[("sim", "spearman_persona_elo"), "low"] > 0
+    assert stats.loc[("sim", "elo_spread"), "low"] > 500  # true spread 800
+    assert stats.loc[("flat", "elo_spread"), "value"] < stats.loc[("sim", "elo_spread"), "low"]
+    assert set(stats.n) == {3}
+    assert isinstance(resampled, pd.DataFrame)

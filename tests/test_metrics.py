@@ -158,3 +158,77 @@ def test_spearman():
     assert spearman(np.array([1, 2, 3]), np.array([10, 20, 30])) == pytest.approx(1.0)
     assert spearman(np.array([1, 2, 3]), np.array([3, 2, 1])) == pytest.approx(-1.0)
     assert np.isnan(spearman(np.array([1, 2, 3]), np.array([1, 1, 1])))
+
+
+def _four_copies() -> tuple[pa.Table, pa.Table]:
+    eval_positions, action_values = _tables()
+    eval_positions = pa.concat_tables([eval_positions] * 4)
+    eval_positions = eval_positions.set_column(0, "position_id", pa.array(range(12)))
+    action_values = pa.concat_tables([action_values.set_column(0, "position_id", pa.array(
+        [pid + 3 * k for pid in action_values.column("position_id").to_pylist()])) for k in range(4)])
+    return eval_positions, action_values
+
+
+def test_across_prompt_statistics_have_known_values():
+    eval_positions, action_values = _four_copies()
+    values = position_values(eval_positions, action_values)
+    frame = evaluate_policy(PromptedOracle(), ["none", "a", "b"], eval_positions, values, seed=0)
+    n = [chess.Board(f).legal_moves.count() for f in FENS]
+    # Prompt `a` (the data's a-player: position 0, best move played) predicts no mistakes, as observed;
+    # prompt `b` is uniform: mistake mass (n-1)/n on positions 1 and 2, where b erred once in two.
+    predicted_b = np.mean([(n[1] - 1) / n[1], (n[2] - 1) / n[2]])
+    assert _metric(frame, "calibration_max_error", prompt="(across prompts)").value == pytest.approx(
+        abs(predicted_b - 0.5))
+    assert _metric(frame, "calibration_slope", prompt="(across prompts)").value == pytest.approx(0.5 / predicted_b)
+    # Decisive positions are 1 (mate) and 2 (winning capture): `a` takes them, `b` with 1/n.
+    assert _metric(frame, "decisive_win_min", prompt="(across prompts)").value == pytest.approx(
+        np.mean([1 / n[1], 1 / n[2]]))
+    uniform_loss = np.mean([(n[0] - 1) / n[0] * 0.25, (n[1] - 1) / n[1] * 0.5, (n[2] - 1) / n[2] * 0.5])
+    assert _metric(frame, "expected_loss_spread", prompt="(across prompts)").value == pytest.approx(uniform_loss)
+    observed = observed_rates(eval_positions, values)
+    # b's played moves: h2h3 (missed the mate), c4d5 (took the queen)
+    assert _metric(observed, "decisive_win", prompt="b", data_prompt="b").value == pytest.approx(0.5)
+
+
+class Tempered:
+    """Best move with probability ``p``, the rest spread uniformly: entropy falls as p rises."""
+
+    def __init__(self, name, p):
+        self.name, self.p = name, p
+
+    def distributions(self, boards, own, opp):
+        out = []
+        for board in boards:
+            moves = list(board.legal_moves)
+            best = np.array([m.uci() in BEST for m in moves], float)
+            out.append(MoveDistribution(moves, self.p * best + (1 - self.p) * (1 - best) / (len(moves) - 1)))
+        return out
+
+
+def test_frontier_statistics_rank_the_family():
+    from simagents.evaluation.metrics import agent_battery
+
+    eval_positions, action_values = _four_copies()
+    policies = {f"rl{b}": (Tempered(f"rl{b}", p), ["a", "b"]) for b, p in ((0.0, 0.99), (0.1, 0.7), (1.0, 0.4))}
+    frame = agent_battery(eval_positions, action_values, policies, {"rl0.0": 0.0, "rl0.1": 0.1, "rl1.0": 1.0})
+    family = frame[frame.policy == "beta family"].set_index("metric")
+    assert family.loc["spearman_beta_entropy", "value"] == pytest.approx(1.0)  # more beta, more entropy
+    assert family.loc["spearman_beta_expected_loss", "value"] == pytest.approx(1.0)
+    assert family.loc["spearman_beta_decisive_win", "value"] == pytest.approx(-1.0)
+    # Every learner ranks the best move first and ignores the prompt: no rank to correlate.
+    assert np.isnan(family.loc["spearman_beta_top1", "value"]) and np.isnan(family.loc["spearman_beta_jsd", "value"])
+    ranked = family.dropna(subset=["value"])
+    assert (ranked.low <= ranked.value + 1e-12).all() and (ranked.value <= ranked.high + 1e-12).all()
+    assert {"played", "rl0.0"} <= set(frame.policy)
+
+
+def test_agent_subset_takes_per_prompt_and_renumbers():
+    from simagents.evaluation.metrics import agent_subset
+
+    eval_positions, action_values = _four_copies()
+    positions, values = agent_subset(eval_positions, action_values, per_prompt=2, seed=3)
+    assert positions.column("position_id").to_pylist() == [0, 1, 2, 3]
+    assert sorted(positions.column("own_prompt").to_pylist()) == ["a", "a", "b", "b"]
+    assert sorted(set(values.column("position_id").to_pylist())) == [0, 1, 2, 3]
+    rebuilt = position_values(positions, values)  # aligned again: every position finds its moves
+    assert len(rebuilt) == 4

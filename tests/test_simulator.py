@@ -60,6 +60,22 @@ def test_same_seed_same_weights_and_exact_resume(positions, tmp_path):
     assert (tmp_path / "a" / "curves.csv").read_text() == (tmp_path / "c" / "curves.csv").read_text()
 
 
+def test_resume_rewrites_the_best_checkpoint_that_snakemake_deleted(positions, tmp_path):
+    """Snakemake deletes a job's outputs (best.pt) before rerunning it; last.pt remains. Whether the
+    run was interrupted or finished, the rerun must end with the same best.pt as a straight run."""
+    train_simulator(positions, tmp_path / "straight", NET, _train_config(), progress=False)
+    expected = torch.load(tmp_path / "straight" / "best.pt", weights_only=True)
+    for stop_after in (13, None):  # interrupted after the best was written, and finished
+        folder = tmp_path / f"stop{stop_after}"
+        train_simulator(positions, folder, NET, _train_config(), progress=False, stop_after=stop_after)
+        (folder / "best.pt").unlink()
+        summary = train_simulator(positions, folder, NET, _train_config(), progress=False)
+        assert summary["finished"]
+        best = torch.load(folder / "best.pt", weights_only=True)
+        assert best["step"] == expected["step"] and best["best_val_loss"] == expected["best_val_loss"]
+        assert all(torch.equal(best["model"][k], expected["model"][k]) for k in expected["model"])
+
+
 def test_best_checkpoint_has_the_lowest_validation_loss(positions, tmp_path):
     summary = train_simulator(positions, tmp_path, NET, _train_config(), progress=False)
     curves = np.genfromtxt(tmp_path / "curves.csv", delimiter=",", names=True)

@@ -76,7 +76,7 @@ def test_smoke_workflow_runs_every_agent_and_the_ladder(smoke_run):
     rlft = pd.read_csv(run / "agents" / "rlft.csv")
     assert sorted(rlft.beta) == sorted(config["rlft"]["betas"])
     assert (rlft.low <= rlft.score_vs_frozen).all() and (rlft.score_vs_frozen <= rlft.high).all()
-    for beta in ("0", "0.3"):
+    for beta in ("0", "0.1", "0.3"):
         folder = run / "agents" / "rlft" / f"beta{beta}_seed0"
         assert (folder / "final.pt").exists()
         curves = pd.read_csv(folder / "curves.csv")
@@ -87,7 +87,8 @@ def test_smoke_workflow_runs_every_agent_and_the_ladder(smoke_run):
     elo = pd.read_csv(run / "ladder" / "elo.csv")
     prompts = config["ladder"]["prompts"]
     expected = set(config["ladder"]["anchors"]) | {"az_seed0"}
-    for agent in ("simulator_seed0", "pikl_lambda0.1_seed0", "rlft_beta0_seed0", "rlft_beta0.3_seed0"):
+    for agent in ("simulator_seed0", "pikl_lambda0.1_seed0", "rlft_beta0_seed0", "rlft_beta0.1_seed0",
+                  "rlft_beta0.3_seed0"):
         expected |= {f"{agent}@{p}" for p in prompts}
     assert set(elo.player) == expected
     assert elo.loc[elo.player == config["ladder"]["anchor"], "elo"].item() == 1350
@@ -95,6 +96,40 @@ def test_smoke_workflow_runs_every_agent_and_the_ladder(smoke_run):
     games = pd.read_csv(run / "ladder" / "games.csv")
     assert len(games) == elo.games.sum() // 2
     assert (run / "ladder" / "games.pgn").read_text().count("[Event ") == len(games)
+    resamples = pd.read_parquet(run / "ladder" / "elo_resamples.parquet")
+    assert set(resamples.columns) == set(elo.player)
+    assert len(resamples) == config["ladder"]["resamples"]
+
+
+def test_smoke_workflow_ends_in_claims_figures_and_a_pdf(smoke_run):
+    import pandas as pd
+
+    from simagents.report.figures import FIGURES
+
+    run = smoke_run / "results" / "smoke"
+    agents = pd.read_csv(run / "evaluation" / "agent_metrics.csv")
+    assert {"simulator_seed0", "rlft_beta0_seed0", "pikl_lambda0.1_seed0", "az_seed0", "played",
+            "beta family"} <= set(agents.policy)
+    frontier = pd.read_csv(run / "agents" / "rlft_frontier.csv")
+    assert frontier.statistic.tolist() == ["spearman_beta_score"] and frontier.n.item() > 0
+    claims = pd.read_csv(run / "claims.csv")
+    assert sorted(set(claims.claim)) == ["C1", "C2", "C3", "C4", "C5", "C6"]
+    assert set(claims.verdict) <= {"supported", "not supported", "not testable"}
+    for name in FIGURES:
+        for suffix in ("pdf", "png"):
+            path = run / "figures" / f"{name}.{suffix}"
+            assert path.exists() and path.stat().st_size > 1000, path
+    pdf = run / "paper" / "paper.pdf"
+    assert pdf.read_bytes().startswith(b"%PDF")
+    numbers = (run / "paper" / "generated" / "numbers.tex").read_text()
+    assert r"\snset{claim-c3-verdict}" in numbers
+    assert "Package simagents Warning" not in (run / "paper" / "paper.log").read_text()  # every key defined
+
+
+def test_html_report(repo, smoke_run):
+    snakemake(repo, smoke_run, "--configfile", str(repo / "config" / "smoke.yaml"), "--report", "report.html")
+    html = (smoke_run / "report.html").read_text(errors="replace")
+    assert "population.png" in html and "claims.csv" in html
 
 
 def test_rerun_does_nothing(repo, smoke_run):
@@ -110,9 +145,10 @@ def test_a_config_edit_reruns_only_the_stages_it_touches(repo, smoke_run, tmp_pa
     result = snakemake(repo, smoke_run, "--configfile", str(path), "-n")
     planned = {line.split()[1].rstrip(":") for line in result.stdout.splitlines()
                if line.startswith(("rule ", "localrule "))}
-    # metrics reads the model; the checks read the metrics; every agent starts from the model
+    # metrics reads the model; the checks read the metrics; every agent starts from the model; the
+    # claims, figures and paper read them all
     assert planned == {"train_simulator", "metrics", "simulator_checks", "rlft", "rlft_summary", "az", "ladder",
-                       "all"}, result.stdout[-2000:]
+                       "agent_metrics", "claims", "figure", "paper", "all"}, result.stdout[-2000:]
     # Put the original config back for the other tests sharing this run.
     snakemake(repo, smoke_run, "--configfile", str(repo / "config" / "smoke.yaml"), "-n")
 

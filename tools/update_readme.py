@@ -119,8 +119,37 @@ def agents_section(rlft_csv: Path, elo_csv: Path) -> str:
 
 def games_bench_section(bench_md: Path) -> str:
     lines = bench_md.read_text().splitlines()
-    keep = [line for line in lines if line.startswith("|") or line.startswith("**") or line.startswith("Legal-move")]
-    return "\n".join(keep) + "\n"
+    keep = [line for line in lines if line.startswith(("|", "**", "Legal-move", "The policy call"))]
+    return "\n\n".join("\n".join(group) for group in _paragraphs(keep)) + "\n"
+
+
+def _paragraphs(lines: list[str]) -> list[list[str]]:
+    # Table rows stay together; every other kept line is a paragraph of its own.
+    groups: list[list[str]] = []
+    for line in lines:
+        if line.startswith("|") and groups and groups[-1][-1].startswith("|"):
+            groups[-1].append(line)
+        else:
+            groups.append([line])
+    return groups
+
+
+def claims_section(claims_csv: Path, verify_md: Path) -> str:
+    """The claims ledger as evaluated on the committed run, and the last `make verify`."""
+    import pandas as pd
+
+    claims = pd.read_csv(claims_csv)
+    lines = ["| claim | test | measured [95% interval] | test passes | verdict |", "|---|---|---|---|---|"]
+    for claim, group in claims.groupby("claim", sort=True):
+        for k, r in enumerate(group.itertuples()):
+            lines.append(f"| {f'**{claim}** {r.name}' if k == 0 else ''} | {r.test} ({r.expectation}) "
+                         f"| {r.value:.3f} [{r.low:.3f}, {r.high:.3f}] | {r.passed} "
+                         f"| {f'**{r.verdict}**' if k == 0 else ''} |")
+    lines += ["", "Intervals: 95% percentile bootstrap, over positions (metrics), games (ladder, RL scores) or "
+                  "both, as each source table's `method` column says."]
+    if verify_md.exists():
+        lines += ["", verify_md.read_text().splitlines()[0]]
+    return "\n".join(lines) + "\n"
 
 
 def main() -> None:
@@ -139,6 +168,8 @@ def main() -> None:
     if (agents / "ladder" / "elo.csv").exists() or (agents / "agents" / "rlft.csv").exists():
         text = replace_section(text, "default-agents", agents_section(agents / "agents" / "rlft.csv",
                                                                       agents / "ladder" / "elo.csv"))
+    if (agents / "claims.csv").exists():
+        text = replace_section(text, "default-claims", claims_section(agents / "claims.csv", agents / "verify.md"))
     games_bench = REPO / "results" / "bench" / "games.md"
     if games_bench.exists():
         text = replace_section(text, "bench-games", games_bench_section(games_bench))

@@ -227,6 +227,9 @@ class EvaluationConfig:
 
     positions_per_prompt: int
     action_value_nodes: int
+    # Of those, per prompt: the subset on which every agent (rlft, pikl, az) and the simulator are
+    # compared; search agents cost ~30 network calls per position and prompt.
+    agent_positions_per_prompt: int
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -256,6 +259,13 @@ class RlftConfig:
     snapshot_every: int
     snapshot_fraction: float
     eval_games_per_prompt: int
+
+
+@dataclass(frozen=True, kw_only=True)
+class PaperConfig:
+    """The paper built from the run (``paper``): where its PDF is also copied, if anywhere."""
+
+    publish: str | None  # e.g. paper/paper.pdf for the default run; null keeps it in <run>/paper/
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -317,6 +327,7 @@ class Config:
     pikl: PiklConfig
     az: AzConfig
     ladder: LadderConfig
+    paper: PaperConfig
     raw: Mapping[str, Any]
 
     @property
@@ -361,6 +372,7 @@ def from_mapping(raw: Mapping[str, Any], source: str = "config") -> Config:
         az=AzConfig(**d["az"]),
         ladder=LadderConfig(**{**d["ladder"], "anchors": tuple(d["ladder"]["anchors"]),
                                "prompts": None if d["ladder"]["prompts"] is None else tuple(d["ladder"]["prompts"])}),
+        paper=PaperConfig(**d["paper"]),
         raw=d,
     )
 

@@ -64,6 +64,26 @@ class RunPaths:
         return self.root / "evaluation" / "metrics.csv"
 
     @property
+    def claims(self) -> Path:
+        """The claims ledger evaluated on this run (:mod:`simagents.report.claims`)."""
+        return self.root / "claims.csv"
+
+    @property
+    def figures(self) -> Path:
+        """The paper's figures (PDF and PNG) and their captions."""
+        return self.root / "figures"
+
+    @property
+    def paper(self) -> Path:
+        """The paper built from this run: generated LaTeX inputs and the PDF."""
+        return self.root / "paper"
+
+    @property
+    def agent_metrics(self) -> Path:
+        """Every agent and the simulator on one subset of positions, and the beta frontier."""
+        return self.root / "evaluation" / "agent_metrics.csv"
+
+    @property
     def checks(self) -> Path:
         """Pass/fail checks that the simulator learned the population (:mod:`simagents.evaluation.checks`)."""
         return self.root / "evaluation" / "checks.csv"

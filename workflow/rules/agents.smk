@@ -37,13 +37,15 @@ rule rlft_summary:
     input:
         [f"{RUN}/agents/rlft/beta{b}_seed{s}/evaluation.csv" for b in BETAS for s in CFG.rlft.seeds],
     output:
-        str(PATHS.rlft_summary),
+        summary=str(PATHS.rlft_summary),
+        frontier=str(PATHS.rlft_summary.with_name("rlft_frontier.csv")),
     params:
         config=CONFIG_FILE,
     log:
         f"{RUN}/logs/rlft_summary.log",
     shell:
-        "simagents rlft-summary --config {params.config} --out {output} > {log} 2>&1"
+        "simagents rlft-summary --config {params.config} --out {output.summary}"
+        " --frontier {output.frontier} > {log} 2>&1"
 
 
 rule az:

@@ -73,4 +73,5 @@ def all_targets():
     simulators = [str(PATHS.simulator_dir(seed) / "best.pt") for seed in CFG.simulator.seeds]
     return [str(PATHS.summary_json), str(PATHS.summary_md), str(PATHS.positions_meta), *simulators,
             str(PATHS.action_values), str(PATHS.metrics), str(PATHS.checks), str(PATHS.calibration),
-            str(PATHS.rlft_summary), str(PATHS.ladder / "elo.csv")]
+            str(PATHS.rlft_summary), str(PATHS.ladder / "elo.csv"), str(PATHS.agent_metrics),
+            str(PATHS.claims), str(PATHS.paper / "paper.pdf")]

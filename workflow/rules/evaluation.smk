@@ -81,3 +81,4 @@ rule simulator_checks:
     shell:
         "simagents checks --config {params.config} --metrics {input} --out {output.checks}"
         " --calibration {output.calibration} > {log} 2>&1"
+

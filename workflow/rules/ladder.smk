@@ -1,4 +1,4 @@
-# Stage 6, playing strength (SPEC section 5): every agent under each prompt against anchors
+# Stage 7, playing strength (SPEC section 5): every agent under each prompt against anchors
 # (random mover, greedy grabber, Stockfish levels), then one Bradley-Terry fit with bootstrap
 # intervals over games. The PGN is kept beside the tables.
 
@@ -13,6 +13,8 @@ rule ladder:
         elo=str(PATHS.ladder / "elo.csv"),
         games=str(PATHS.ladder / "games.csv"),
         pgn=str(PATHS.ladder / "games.pgn"),
+        resamples=str(PATHS.ladder / "elo_resamples.parquet"),
+        statistics=str(PATHS.ladder / "statistics.csv"),
     params:
         config=CONFIG_FILE,
         stage=stage_config("seed", "engine", "games", "ladder", "pikl", "az.eval_simulations",

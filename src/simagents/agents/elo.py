@@ -267,7 +267,17 @@ def fit_elo(games: Sequence[GameResult], anchor: str, anchor_rating: float, *, p
 def elo_ladder(games: Sequence[GameResult], anchor: str, anchor_rating: float, *, seed: int,
                resamples: int = 1000, level: float = 0.95, prior_games: float = DEFAULT_PRIOR_GAMES,
                max_iter: int = 200, tol: float = 1e-9) -> list[Rating]:
-    """Ratings in Elo points with percentile-bootstrap intervals over games, best first.
+    """Ratings in Elo points with percentile-bootstrap intervals over games, best first
+    (:func:`elo_ladder_resamples` without the resamples)."""
+    return elo_ladder_resamples(games, anchor, anchor_rating, seed=seed, resamples=resamples, level=level,
+                                prior_games=prior_games, max_iter=max_iter, tol=tol)[0]
+
+
+def elo_ladder_resamples(games: Sequence[GameResult], anchor: str, anchor_rating: float, *, seed: int,
+                         resamples: int = 1000, level: float = 0.95, prior_games: float = DEFAULT_PRIOR_GAMES,
+                         max_iter: int = 200, tol: float = 1e-9) -> tuple[list[Rating], pd.DataFrame]:
+    """Ratings in Elo points with percentile-bootstrap intervals over games, best first, and every
+    resample's ratings (``[resamples, players]``, Elo points, one column per player).
 
     The point estimates are :func:`fit_elo` on all games with ``prior_games`` virtual draws per
     player against the anchor (default 1). Each bootstrap resample draws the games with
@@ -310,6 +320,10 @@ def elo_ladder(games: Sequence[GameResult], anchor: str, anchor_rating: float, *
     method = (f"percentile bootstrap over games, {resamples} resamples, {level:.0%}; Bradley-Terry maximum "
               f"likelihood anchored at {anchor} = {anchor_rating:g}; prior {prior_games:g} virtual draw(s) "
               f"per player against {anchor}")
+    # Every resample's ratings in Elo points, [resamples, players]: statistics of several ratings
+    # at once (a spread across prompts, a rank correlation) get their intervals from these rows.
+    resampled = pd.DataFrame(anchor_rating + ELO_SCALE * draws, columns=list(data.players))
+    resampled[data.players[a]] = anchor_rating
     ratings = []
     for k, player in enumerate(data.players):
         elo = float(anchor_rating + ELO_SCALE * theta[k])
@@ -318,7 +332,7 @@ def elo_ladder(games: Sequence[GameResult], anchor: str, anchor_rating: float, *
         played = int(data.player_games[k])
         ratings.append(Rating(player, elo, lo, hi, played, float(data.player_points[k] / played),
                               method if k != a else f"{method}; anchor, fixed by definition"))
-    return sorted(ratings, key=lambda rating: (-rating.elo, rating.player))
+    return sorted(ratings, key=lambda rating: (-rating.elo, rating.player)), resampled
 
 
 def ratings_table(ratings: Sequence[Rating]) -> pd.DataFrame:

@@ -25,7 +25,7 @@ import pandas as pd
 from ..config import EngineConfig, Persona
 from ..games import GameSpec, PlayedGame, match_seed, play_games, play_tasks
 from ..policies import GreedyMaterial, Policy, RandomMover
-from .elo import GameResult, elo_ladder, ratings_table
+from .elo import GameResult, elo_ladder_resamples, ratings_table
 
 log = logging.getLogger("simagents")
 
@@ -77,8 +77,9 @@ _setup: _Setup | None = None
 _policies: dict[str, Policy] = {}
 
 
-def build_policy(spec: PlayerSpec, setup: _Setup) -> Policy:
-    """The policy of one player (network players on the CPU, one thread per worker)."""
+def build_policy(spec: PlayerSpec, setup: _Setup | None = None) -> Policy:
+    """The policy of one player (network players on the CPU, one thread per worker); ``setup`` is
+    needed for Stockfish players only."""
     if spec.kind == "random":
         return RandomMover(spec.name)
     if spec.kind == "greedy":
@@ -87,7 +88,7 @@ def build_policy(spec: PlayerSpec, setup: _Setup) -> Policy:
         from ..engine import open_engine
         from ..policies import StockfishPolicy
 
-        assert setup.engine_path is not None
+        assert setup is not None and setup.engine_path is not None
         engine = open_engine(Path(setup.engine_path), setup.engine.threads, setup.engine.hash_mb)
         return StockfishPolicy(engine, spec.name, spec.rating, setup.nodes_per_move)
     from ..models import load_simulator_and_vocabulary
@@ -199,12 +200,53 @@ def play_ladder(players: Sequence[PlayerSpec], tasks: Sequence[list[GameSpec]], 
 
 
 def fit_ladder(games: Sequence[PlayedGame], players: Sequence[PlayerSpec], anchor: str, anchor_rating: float,
-               seed: int, resamples: int) -> pd.DataFrame:
-    """The Elo table: one row per player (agent, prompt, kind, Elo with interval, games, score)."""
+               seed: int, resamples: int) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The Elo table, one row per player (agent, prompt, kind, Elo with interval, games, score), and
+    the bootstrap resamples of every rating (``[resamples, players]``, Elo points)."""
     from ..games import score
 
     results = [GameResult(g.spec.white, g.spec.black, score(g.result, True)) for g in games]
-    table = ratings_table(elo_ladder(results, anchor, anchor_rating, seed=seed, resamples=resamples))
+    ratings, resampled = elo_ladder_resamples(results, anchor, anchor_rating, seed=seed, resamples=resamples)
+    table = ratings_table(ratings)
     info = pd.DataFrame([{"player": p.name, "agent": p.agent, "prompt": p.prompt if not p.is_anchor else "",
                           "kind": p.kind, "nominal": p.rating if p.is_anchor else np.nan} for p in players])
-    return info.merge(table, on="player", how="right")
+    return info.merge(table, on="player", how="right"), resampled
+
+
+def ladder_statistics(table: pd.DataFrame, resampled: pd.DataFrame, level: float = 0.95) -> pd.DataFrame:
+    """Statistics of each prompted agent's ratings across the persona prompts (the prompts named
+    like an anchor), with percentile intervals over the same bootstrap resamples of the games:
+
+    * ``elo_spread``: the highest minus the lowest Elo over those prompts (prompt sensitivity);
+    * ``spearman_persona_elo``: the Spearman rank correlation between the agent's Elo under each
+      persona's prompt and that persona's own Elo as an anchor (does it play as strong as whom
+      the prompt names?).
+
+    ``table``: :func:`fit_ladder`'s Elo table; ``resampled``: its resamples. One row per (agent,
+    statistic): value, low, high, n (persona prompts), method.
+    """
+    from ..evaluation.metrics import spearman
+
+    anchors = set(table.loc[table["kind"].isin(["random", "greedy", "stockfish"]), "player"])
+    prompted = table[table["prompt"].isin(anchors)]
+    alpha = (1.0 - level) / 2.0
+    method = f"percentile bootstrap over games, {len(resampled)} resamples, {level:.0%} (the ladder's resamples)"
+    rows = []
+    for agent, group in prompted.groupby("agent", sort=True):
+        if len(group) < 3:
+            continue
+        own = resampled[list(group["player"])].to_numpy()  # [resamples, prompts]
+        persona = resampled[list(group["prompt"])].to_numpy()
+        point_own = group["elo"].to_numpy(float)
+        point_persona = table.set_index("player").loc[list(group["prompt"]), "elo"].to_numpy(float)
+        statistics = {
+            "elo_spread": (np.ptp(point_own), np.ptp(own, axis=1)),
+            "spearman_persona_elo": (spearman(point_persona, point_own),
+                                     np.array([spearman(p, o) for p, o in zip(persona, own)])),
+        }
+        for name, (value, draws) in statistics.items():
+            draws = draws[~np.isnan(draws)]
+            low, high = np.quantile(draws, [alpha, 1 - alpha]) if draws.size else (np.nan, np.nan)
+            rows.append({"agent": agent, "statistic": name, "value": float(value), "low": float(low),
+                         "high": float(high), "n": len(group), "method": method})
+    return pd.DataFrame(rows, columns=["agent", "statistic", "value", "low", "high", "n", "method"])

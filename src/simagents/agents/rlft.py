@@ -50,7 +50,7 @@ import logging
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Mapping, Sequence
 
 import chess
 import numpy as np
@@ -302,3 +302,28 @@ def evaluation_table(games: Sequence[PlayedGame], run: RlftRun) -> pd.DataFrame:
                      "value": interval.value, "low": interval.low, "high": interval.high, "n": interval.n,
                      "method": interval.method})
     return pd.DataFrame(rows)
+
+
+def score_frontier(scores: Mapping[float, np.ndarray], seed: int, resamples: int = 2000,
+                   level: float = 0.95) -> dict[str, object]:
+    """The Spearman rank correlation between beta and the learner's mean score against the frozen
+    simulator (``scores``: beta -> the learner's points per evaluation game, 0 / 0.5 / 1), with a
+    percentile interval from a stratified bootstrap: each beta's games resampled on their own
+    (the learners' games are independent). Negative when lower betas win more."""
+    from ..evaluation.metrics import spearman
+
+    betas = sorted(scores)
+    if len(betas) < 3:
+        raise ValueError(f"a frontier needs at least 3 betas, got {betas}")
+    arrays = [np.asarray(scores[b], dtype=np.float64) for b in betas]
+    rng = np.random.default_rng(seed)
+    value = spearman(np.array(betas), np.array([a.mean() for a in arrays]))
+    draws = np.array([spearman(np.array(betas), np.array([a[rng.integers(0, a.size, a.size)].mean() for a in arrays]))
+                      for _ in range(resamples)])
+    draws = draws[~np.isnan(draws)]
+    alpha = (1.0 - level) / 2.0
+    low, high = np.quantile(draws, [alpha, 1.0 - alpha]) if draws.size else (np.nan, np.nan)
+    return {"statistic": "spearman_beta_score", "value": value, "low": float(low), "high": float(high),
+            "n": int(sum(a.size for a in arrays)),
+            "method": f"stratified percentile bootstrap over games (each beta's games on their own), "
+                      f"{resamples} resamples, {level:.0%}"}

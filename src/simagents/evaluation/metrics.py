@@ -34,7 +34,21 @@ For prompted policies, rows under ``model_prompt`` labels in parentheses pool pr
   ``cross_entropy`` (one bootstrap over positions for both terms);
 * ``(across prompts)``, ``spearman_strength``: with persona strengths given, the Spearman rank
   correlation between each prompt's strength and the policy's quality under that prompt (minus
-  its expected loss), resampling positions.
+  its expected loss), resampling positions;
+* ``(across prompts)``, ``expected_loss_spread``: the largest minus the smallest mean expected
+  loss over the persona prompts (prompt sensitivity: 0 when every prompt plays alike);
+* ``(across prompts)``, ``decisive_win_min``: the smallest decisive-win rate over the persona
+  prompts (an agent that tries to win everywhere keeps it near 1 under every prompt);
+* ``(across prompts)``, ``calibration_slope`` and ``calibration_max_error``: per data prompt, the
+  policy's mistake probability under that prompt against the observed mistake rate of the moves
+  that prompt's player made (same positions); the least-squares slope of observed on predicted
+  across prompts (1 when calibrated) and the largest absolute gap.
+
+:func:`agent_battery` compares several policies on one subset of positions and adds the
+*frontier* statistics of a family of policies indexed by a number (the RL learners by their KL
+weight beta): ``spearman_beta_<metric>``, the Spearman rank correlation between beta and the
+policy's mean ``<metric>`` (pooled over persona prompts; ``top1`` under the true prompt; ``jsd``
+across prompts), resampling positions, so all learners are compared on the same resample.
 
 Output: a tidy table, one row per (policy, model prompt, data prompt, metric) with value,
 interval, n and the interval's method.
@@ -181,10 +195,13 @@ def jensen_shannon(p: np.ndarray, q: np.ndarray) -> float:
 
 def evaluate_policy(policy: Policy, prompts: Sequence[str], eval_positions: pa.Table,
                     values: Sequence[PositionValues], seed: int = 0,
-                    strengths: Mapping[str, float] | None = None) -> pd.DataFrame:
+                    strengths: Mapping[str, float] | None = None,
+                    per_position_out: dict[str, dict[str, np.ndarray]] | None = None) -> pd.DataFrame:
     """Every metric of ``policy`` under each model prompt in ``prompts`` (see the module docstring).
 
     ``strengths``: a strength per persona prompt (higher is stronger), for ``spearman_strength``.
+    ``per_position_out``: if given, filled with the per-position arrays behind the rows, keyed by
+    model prompt (including ``(true)``) and, for ``jsd``, by ``(across prompts)``.
     """
     played = eval_positions.column("played_action").to_numpy().astype(np.int64)
     data_prompts = np.array(eval_positions.column("own_prompt").to_pylist())
@@ -209,6 +226,28 @@ def evaluate_policy(policy: Policy, prompts: Sequence[str], eval_positions: pa.T
         jsd = np.array([np.mean([jensen_shannon(all_probs[a][i], all_probs[b][i]) for a, b in pairs])
                         for i in range(len(played))])
         rows += _rows(policy.name, ACROSS, ALL, {"jsd": jsd}, everywhere, seed)
+        per_prompt[ACROSS] = {"jsd": jsd}
+        personas = [p for p in prompts if p in set(data_prompts)] or [p for p in prompts if p != "none"]
+        if len(personas) > 1:
+            losses = np.stack([per_prompt[p]["expected_loss"] for p in personas])  # [prompts, positions]
+            decisive = np.stack([per_prompt[p]["decisive_win"] for p in personas])  # NaN off decisive positions
+
+            def spread(idx: np.ndarray) -> float:
+                means = losses[:, idx].mean(axis=1)
+                return float(means.max() - means.min())
+
+            def weakest_decisive(idx: np.ndarray) -> float:
+                chosen = decisive[:, idx]
+                keep = ~np.isnan(chosen[0])
+                return float(chosen[:, keep].mean(axis=1).min()) if keep.any() else float("nan")
+
+            rows.append(_row(policy.name, ACROSS, ALL, "expected_loss_spread",
+                             bootstrap_statistic(spread, len(played), seed=seed + 37, unit="positions")))
+            n_decisive = int((~np.isnan(decisive[0])).sum())
+            if n_decisive:
+                iv = bootstrap_statistic(weakest_decisive, len(played), seed=seed + 41, unit="positions")
+                rows.append(_row(policy.name, ACROSS, ALL, "decisive_win_min",
+                                 Interval(iv.value, iv.low, iv.high, n_decisive, iv.method)))
     if set(data_prompts) <= set(prompts) and len(set(data_prompts)) > 1:
         # The true and shuffled prompts reuse the distributions computed above: no extra calls.
         shuffled = np.random.default_rng(seed + 17).permutation(data_prompts)
@@ -218,6 +257,7 @@ def evaluate_policy(policy: Policy, prompts: Sequence[str], eval_positions: pa.T
             for label, (a, b) in {f"{TRUE} - none": (TRUE, "none"), f"none - {SHUFFLED}": ("none", SHUFFLED)}.items():
                 diffs = {m: per_prompt[a][m] - per_prompt[b][m] for m in ("top1", "cross_entropy")}
                 rows += _rows(policy.name, label, ALL, diffs, everywhere, seed + 29)
+        rows += _calibration_rows(policy.name, per_prompt[TRUE]["p_mistake"], values, played, data_prompts, seed)
     ranked = [p for p in prompts if strengths is not None and p in strengths]
     if len(ranked) >= 3:
         strength = np.array([strengths[p] for p in ranked])  # type: ignore[index]
@@ -228,16 +268,62 @@ def evaluate_policy(policy: Policy, prompts: Sequence[str], eval_positions: pa.T
 
         iv = bootstrap_statistic(correlation, len(played), seed=seed + 31, unit="positions")
         rows.append(_row(policy.name, ACROSS, ALL, "spearman_strength", iv))
+    if per_position_out is not None:
+        per_position_out.update(per_prompt)
     return pd.DataFrame(rows, columns=COLUMNS)
 
 
+def _calibration_rows(policy: str, predicted: np.ndarray, values: Sequence[PositionValues], played: np.ndarray,
+                      data_prompts: np.ndarray, seed: int) -> list[dict[str, object]]:
+    """Calibration across data prompts: for each, the policy's mistake probability under that
+    prompt (mean over the prompt's positions) against the observed rate of its played moves; the
+    least-squares slope of observed on predicted (1 when calibrated) and the largest absolute gap."""
+    observed = np.array([float(pv.loss[pv.actions == a][0] >= MISTAKE) for pv, a in zip(values, played)])
+    groups = [np.flatnonzero(data_prompts == p) for p in sorted(set(data_prompts))]
+    if len(groups) < 2:
+        return []
+    member = np.full(len(played), -1)
+    for g, idx in enumerate(groups):
+        member[idx] = g
+
+    def rates(idx: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        counts = np.bincount(member[idx], minlength=len(groups)).astype(float)
+        pred = np.bincount(member[idx], weights=predicted[idx], minlength=len(groups))
+        obs = np.bincount(member[idx], weights=observed[idx], minlength=len(groups))
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return pred / counts, obs / counts
+
+    def slope(idx: np.ndarray) -> float:
+        pred, obs = rates(idx)
+        keep = ~np.isnan(pred)
+        x, y = pred[keep], obs[keep]
+        spread = ((x - x.mean()) ** 2).sum()
+        if keep.sum() < 2 or spread <= 1e-12:
+            return float("nan")
+        return float(((x - x.mean()) * (y - y.mean())).sum() / spread)
+
+    def max_error(idx: np.ndarray) -> float:
+        pred, obs = rates(idx)
+        return float(np.nanmax(np.abs(pred - obs)))
+
+    n = len(played)
+    return [_row(policy, ACROSS, ALL, "calibration_slope",
+                 bootstrap_statistic(slope, n, seed=seed + 43, unit="positions")),
+            _row(policy, ACROSS, ALL, "calibration_max_error",
+                 bootstrap_statistic(max_error, n, seed=seed + 47, unit="positions"))]
+
+
 def observed_rates(eval_positions: pa.Table, values: Sequence[PositionValues], seed: int = 0) -> pd.DataFrame:
-    """The data's own behaviour (policy ``played``): loss and mistake rates of the moves really played."""
+    """The data's own behaviour (policy ``played``): loss, mistake and decisive-win rates of the moves
+    really played."""
     played = eval_positions.column("played_action").to_numpy().astype(np.int64)
     data_prompts = np.array(eval_positions.column("own_prompt").to_pylist())
     losses = np.array([pv.loss[int(np.flatnonzero(pv.actions == a)[0])] for pv, a in zip(values, played)])
     per_position = {"expected_loss": losses, "p_inaccuracy": (losses >= INACCURACY).astype(float),
-                    "p_mistake": (losses >= MISTAKE).astype(float), "p_blunder": (losses >= BLUNDER).astype(float)}
+                    "p_mistake": (losses >= MISTAKE).astype(float), "p_blunder": (losses >= BLUNDER).astype(float),
+                    # on decisive positions only: did the player take the mate or winning capture?
+                    "decisive_win": np.array([float(pv.decisive[pv.actions == a][0]) if pv.decisive.any() else np.nan
+                                              for pv, a in zip(values, played)])}
     rows: list[dict[str, object]] = []
     for data_prompt in sorted(set(data_prompts)):
         rows += _rows("played", data_prompt, data_prompt, per_position, data_prompts == data_prompt, seed)
@@ -259,3 +345,85 @@ def metric_battery(eval_positions: pa.Table, action_values: pa.Table, simulators
                for policy in (RandomMover("random_mover"), GreedyMaterial("greedy_grabber"))]
     frames.append(observed_rates(eval_positions, values, seed))
     return pd.concat(frames, ignore_index=True)
+
+
+def agent_subset(eval_positions: pa.Table, action_values: pa.Table, per_prompt: int,
+                 seed: int) -> tuple[pa.Table, pa.Table]:
+    """The first ``per_prompt`` positions of each data prompt in a seeded order (all of a prompt's
+    when it has fewer), with ``position_id`` renumbered 0..n-1 in both tables."""
+    prompts = np.array(eval_positions.column("own_prompt").to_pylist())
+    order = np.random.default_rng(seed).permutation(len(prompts))
+    chosen = np.sort(np.concatenate([order[prompts[order] == p][:per_prompt] for p in sorted(set(prompts))]))
+    renumber = {int(old): new for new, old in enumerate(eval_positions.column("position_id").to_numpy()[chosen])}
+    positions = eval_positions.take(pa.array(chosen))
+    positions = positions.set_column(positions.schema.get_field_index("position_id"), "position_id",
+                                     pa.array(np.arange(len(chosen)), type=positions.schema.field("position_id").type))
+    ids = action_values.column("position_id").to_numpy()
+    keep = np.flatnonzero(np.isin(ids, list(renumber)))
+    values = action_values.take(pa.array(keep))
+    new_ids = np.array([renumber[int(i)] for i in ids[keep]])
+    values = values.set_column(values.schema.get_field_index("position_id"), "position_id",
+                               pa.array(new_ids, type=values.schema.field("position_id").type))
+    return positions, values
+
+
+def frontier_statistics(family: Mapping[str, float], per_position: Mapping[str, dict[str, dict[str, np.ndarray]]],
+                        personas: Sequence[str], seed: int = 0, label: str = "beta") -> pd.DataFrame:
+    """Spearman rank correlations between a family's index (``family``: policy name -> beta) and
+    each policy's mean metric, one bootstrap over positions shared by every policy.
+
+    ``per_position``: policy name -> :func:`evaluate_policy`'s ``per_position_out``. Metrics:
+    ``entropy``, ``expected_loss`` and ``decisive_win`` pooled over the persona prompts, ``top1``
+    under the true prompt, ``jsd`` across prompts. Rows: policy ``<label> family``, model prompt
+    ``(across prompts)``, metric ``spearman_<label>_<metric>``.
+    """
+    names = sorted(family, key=lambda name: family[name])
+    if len(names) < 3:
+        return pd.DataFrame(columns=COLUMNS)
+    index = np.array([family[name] for name in names])
+    # Pool over the persona prompts every policy was evaluated under (all of them unless the
+    # config restricts the prompts), else over no prompt.
+    personas = [p for p in personas if all(p in per_position[n] for n in names)] or ["none"]
+
+    def series(name: str, metric: str) -> np.ndarray:
+        arrays = per_position[name]
+        if metric == "top1":
+            return arrays[TRUE]["top1"]
+        if metric == "jsd":
+            return arrays[ACROSS]["jsd"]
+        # NaN where the metric is undefined (decisive_win off decisive positions): dropped below.
+        return np.stack([arrays[p][metric] for p in personas]).mean(axis=0)
+
+    rows = []
+    for k, metric in enumerate(("entropy", "top1", "jsd", "expected_loss", "decisive_win")):
+        if any(metric == "top1" and TRUE not in per_position[n] or metric == "jsd" and ACROSS not in per_position[n]
+               for n in names):
+            continue
+        table = np.stack([series(name, metric) for name in names])  # [policies, positions]
+        defined = ~np.isnan(table).any(axis=0)
+        table = table[:, defined]
+        if table.shape[1] == 0:
+            continue
+
+        def correlation(idx: np.ndarray, table: np.ndarray = table) -> float:
+            return spearman(index, table[:, idx].mean(axis=1))
+
+        iv = bootstrap_statistic(correlation, table.shape[1], seed=seed + 53 + k, unit="positions")
+        rows.append(_row(f"{label} family", ACROSS, ALL, f"spearman_{label}_{metric}", iv))
+    return pd.DataFrame(rows, columns=COLUMNS)
+
+
+def agent_battery(eval_positions: pa.Table, action_values: pa.Table,
+                  policies: Mapping[str, tuple[Policy, Sequence[str]]], family: Mapping[str, float],
+                  seed: int = 0) -> pd.DataFrame:
+    """Every policy of ``policies`` (name -> (policy, model prompts)) on the same positions, and the
+    frontier statistics of ``family`` (policy name -> beta) across them."""
+    values = position_values(eval_positions, action_values)
+    data_prompts = sorted(set(eval_positions.column("own_prompt").to_pylist()))
+    frames, arrays = [], {}
+    for name, (policy, prompts) in policies.items():
+        arrays[name] = {}
+        frames.append(evaluate_policy(policy, prompts, eval_positions, values, seed, per_position_out=arrays[name]))
+    frames.append(frontier_statistics({n: b for n, b in family.items() if n in arrays}, arrays, data_prompts, seed))
+    frames.append(observed_rates(eval_positions, values, seed))
+    return pd.concat([f for f in frames if len(f)], ignore_index=True)

@@ -16,6 +16,7 @@ one that never stopped (tested).
 
 from __future__ import annotations
 
+import copy
 import json
 import logging
 import math
@@ -163,8 +164,12 @@ def train_simulator(positions_dir: Path, out_dir: Path, network: NetworkConfig, 
     step, best, curves = 0, float("inf"), []
 
     last_path, best_path = out_dir / "last.pt", out_dir / "best.pt"
-    state = resumable_state(last_path, lambda s: s["network"] == network.to_dict() and s["train"] == asdict(train),
-                            device)
+    # last.pt carries the best checkpoint too: Snakemake deletes a job's declared outputs (best.pt)
+    # before rerunning it, and a resumed run must still end with the best weights, whether or not
+    # it improves on them after the resume. Checkpoints from before this carried no copy: not resumed.
+    state = resumable_state(last_path, lambda s: s["network"] == network.to_dict() and s["train"] == asdict(train)
+                            and "best_checkpoint" in s, device)
+    best_state: dict | None = None
     if state is not None:
         model.load_state_dict(state["model"])
         optimizer.load_state_dict(state["optimizer"])
@@ -172,15 +177,17 @@ def train_simulator(positions_dir: Path, out_dir: Path, network: NetworkConfig, 
         sampler.set_state(state["sampler_state"])
         torch.set_rng_state(state["torch_rng_state"])
         step, best, curves = int(state["step"]), float(state["best_val_loss"]), list(state["curves"])
+        best_state = state["best_checkpoint"]
         log.info("resumed from %s at step %d", last_path, step)
 
-    def checkpoint(path: Path) -> None:
-        save_checkpoint({
+    def snapshot() -> dict:
+        # Copies, not references: the best checkpoint must not follow the weights as they train on.
+        return copy.deepcopy({
             "model": model.state_dict(), "optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict(),
             "sampler_state": sampler.get_state(), "torch_rng_state": torch.get_rng_state(), "step": step,
             "best_val_loss": best, "curves": curves, "network": network.to_dict(), "train": asdict(train),
             "vocabulary": vocabulary,
-        }, path)
+        })
 
     bar = tqdm(total=train.steps, initial=step, unit="step", desc="training simulator", disable=not progress,
                mininterval=1.0)
@@ -215,10 +222,13 @@ def train_simulator(positions_dir: Path, out_dir: Path, network: NetworkConfig, 
             bar.set_postfix(val_loss=f"{metrics['val_loss']:.3f}", acc=f"{metrics['val_accuracy']:.3f}", refresh=False)
             if metrics["val_loss"] < best:
                 best = metrics["val_loss"]
-                checkpoint(best_path)
+                best_state = snapshot()
+                save_checkpoint(best_state, best_path)
         if step % train.checkpoint_every == 0 or step == train.steps:
-            checkpoint(last_path)
+            save_checkpoint({**snapshot(), "best_checkpoint": best_state}, last_path)
     bar.close()
+    if best_state is not None and not best_path.exists():
+        save_checkpoint(best_state, best_path)  # deleted since it was written (a rerun of a finished job)
     elapsed = time.perf_counter() - started
     pd.DataFrame(curves).to_csv(out_dir / "curves.csv", index=False, float_format="%.6f")
     if best_path.exists():

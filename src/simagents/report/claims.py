@@ -1,0 +1,227 @@
+"""The claims ledger: every claim of the paper decided by tests on a run's tables.
+
+The ledger (``config/claims.yaml``, format in its header) lists claims C1-C6 of SPEC section 2,
+each with one or more tests. A test selects one row of one of the run's tables and compares the
+row's 95% interval with a threshold fixed in the ledger. :func:`evaluate_claims` returns one row
+per test (claim, test, the measurement with its interval, the expectation, pass or fail) with
+the claim's verdict repeated on each of its rows: ``supported`` when every test passes, ``not
+supported`` when one fails, ``not testable`` when a measurement is missing or undefined.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Mapping
+
+import pandas as pd
+import yaml
+
+from ..config import Config
+from ..paths import RunPaths, format_beta
+
+SUPPORTED, NOT_SUPPORTED, NOT_TESTABLE = "supported", "not supported", "not testable"
+CLAIM_COLUMNS = ["claim", "name", "test", "source", "selection", "value", "low", "high", "n", "expectation",
+                 "passed", "verdict", "method"]
+LEDGER_VERSION = 1
+_TESTS = ("above", "below", "within", "near")
+
+
+class LedgerError(ValueError):
+    """The ledger file is malformed (the message names the claim and the key)."""
+
+
+@dataclass(frozen=True)
+class Test:
+    label: str
+    source: str
+    where: dict[str, str]
+    kind: str  # one of _TESTS
+    threshold: Any  # a number, a [low, high] pair, or {"of": {...}, "tolerance": t}
+
+
+@dataclass(frozen=True)
+class Claim:
+    id: str
+    name: str
+    statement: str
+    figure: str
+    tests: tuple[Test, ...]
+
+
+def source_paths(paths: RunPaths) -> dict[str, Path]:
+    """Where each ledger source lives in a run."""
+    return {"metrics": paths.metrics, "agent_metrics": paths.agent_metrics,
+            "ladder_statistics": paths.ladder / "statistics.csv",
+            "rlft_frontier": paths.rlft_summary.with_name("rlft_frontier.csv")}
+
+
+def load_ledger(path: Path) -> list[Claim]:
+    """Read and check the ledger; a :class:`LedgerError` says what is wrong and where."""
+    try:
+        raw = yaml.safe_load(Path(path).read_text())
+    except (OSError, yaml.YAMLError) as error:
+        raise LedgerError(f"{path}: cannot read the claims ledger: {error}") from None
+    if not isinstance(raw, dict) or raw.get("version") != LEDGER_VERSION:
+        raise LedgerError(f"{path}: expected a mapping with version: {LEDGER_VERSION} and a claims list")
+    claims = []
+    for k, entry in enumerate(raw.get("claims") or []):
+        where = f"{path}: claims[{k}]"
+        for key in ("id", "name", "statement", "figure", "tests"):
+            if key not in entry:
+                raise LedgerError(f"{where}: missing key {key!r}")
+        tests = []
+        for j, test in enumerate(entry["tests"]):
+            at = f"{where} ({entry['id']}), tests[{j}]"
+            kinds = [t for t in _TESTS if t in test]
+            if len(kinds) != 1:
+                raise LedgerError(f"{at}: give exactly one of {', '.join(_TESTS)}")
+            if test.get("source") not in ("metrics", "agent_metrics", "ladder_statistics", "rlft_frontier"):
+                raise LedgerError(f"{at}: unknown source {test.get('source')!r}")
+            if not isinstance(test.get("where"), dict) or "label" not in test:
+                raise LedgerError(f"{at}: needs a label and a where mapping")
+            tests.append(Test(test["label"], test["source"], {str(a): str(b) for a, b in test["where"].items()},
+                              kinds[0], test[kinds[0]]))
+        claims.append(Claim(str(entry["id"]), entry["name"], " ".join(str(entry["statement"]).split()),
+                            entry["figure"], tuple(tests)))
+    if not claims:
+        raise LedgerError(f"{path}: no claims")
+    return claims
+
+
+def placeholders(config: Config) -> dict[str, str]:
+    """Values of the ledger's placeholders for a run (see the ledger's header)."""
+    betas = sorted(config.rlft.betas)
+    rlft_seed = config.rlft.seeds[0]
+    values = {"simulator": f"simulator_seed{config.simulator.seeds[0]}", "az": f"az_seed{config.az.seed}",
+              "rlft_lowest": f"rlft_beta{format_beta(betas[0])}_seed{rlft_seed}",
+              "rlft_highest": f"rlft_beta{format_beta(betas[-1])}_seed{rlft_seed}",
+              "pikl_lowest": f"pikl_lambda{format_beta(min(config.pikl.lambdas))}_seed{config.simulator.seeds[0]}",
+              "random": "random"}
+    if config.data.source == "synthetic":
+        values["random"] = next((p.name for p in config.data.synthetic.personas if p.kind == "random"), "random")
+    return values
+
+
+def _normalise(source: str, frame: pd.DataFrame) -> pd.DataFrame:
+    # Every source as rows with a ``metric`` column and value/low/high/n/method.
+    if "statistic" in frame.columns:
+        frame = frame.rename(columns={"statistic": "metric"})
+    return frame
+
+
+def _select(tables: Mapping[str, pd.DataFrame], source: str, where: Mapping[str, str],
+            values: Mapping[str, str]) -> tuple[pd.Series | None, str]:
+    resolved = {key: value.format(**values) for key, value in where.items()}
+    selection = ", ".join(f"{k}={v}" for k, v in resolved.items())
+    frame = tables.get(source)
+    if frame is None:
+        return None, selection
+    mask = pd.Series(True, index=frame.index)
+    for key, value in resolved.items():
+        if key not in frame.columns:
+            return None, selection
+        mask &= frame[key].astype(str) == value
+    rows = frame[mask]
+    if len(rows) > 1:
+        raise LedgerError(f"{source}: {selection} matches {len(rows)} rows; add keys to `where`")
+    return (rows.iloc[0] if len(rows) else None), selection
+
+
+def _judge(test: Test, row: pd.Series, tables: Mapping[str, pd.DataFrame],
+           values: Mapping[str, str]) -> tuple[bool | None, str]:
+    low, high = float(row["low"]), float(row["high"])
+    if test.kind == "above":
+        return (None if math.isnan(low) else low > float(test.threshold)), f"95% interval above {test.threshold:g}"
+    if test.kind == "below":
+        return (None if math.isnan(high) else high < float(test.threshold)), f"95% interval below {test.threshold:g}"
+    if test.kind == "within":
+        a, b = (float(x) for x in test.threshold)
+        return (None if math.isnan(low) or math.isnan(high) else a <= low and high <= b), \
+            f"95% interval within [{a:g}, {b:g}]"
+    reference, selection = _select(tables, test.threshold["of"]["source"], test.threshold["of"]["where"], values)
+    tolerance = float(test.threshold["tolerance"])
+    if reference is None or math.isnan(float(reference["value"])):
+        return None, f"95% interval within {tolerance:g} of ({selection}): missing"
+    centre = float(reference["value"])
+    ok = None if math.isnan(low) or math.isnan(high) else centre - tolerance <= low and high <= centre + tolerance
+    name = test.threshold["of"]["where"].get("policy") or selection
+    return ok, f"95% interval within {tolerance:g} of {centre:.3f} ({name}'s value)"
+
+
+def evaluate_claims(claims: list[Claim], tables: Mapping[str, pd.DataFrame],
+                    values: Mapping[str, str]) -> pd.DataFrame:
+    """One row per test (see the module docstring). ``tables``: source name -> table; a missing
+    source or row makes the test, and its claim, not testable."""
+    tables = {name: _normalise(name, frame) for name, frame in tables.items()}
+    rows = []
+    for claim in claims:
+        results = []
+        for test in claim.tests:
+            row, selection = _select(tables, test.source, test.where, values)
+            if row is None:
+                passed, expectation = None, f"{test.kind} {test.threshold}: no such row"
+                measured = {"value": math.nan, "low": math.nan, "high": math.nan, "n": 0, "method": "missing"}
+            else:
+                passed, expectation = _judge(test, row, tables, values)
+                measured = {key: row[key] for key in ("value", "low", "high", "n", "method")}
+            results.append(passed)
+            rows.append({"claim": claim.id, "name": claim.name, "test": test.label, "source": test.source,
+                         "selection": selection, **measured, "expectation": expectation,
+                         "passed": {True: "yes", False: "no", None: "n/a"}[passed]})
+        verdict = (NOT_TESTABLE if any(r is None for r in results)
+                   else SUPPORTED if all(results) else NOT_SUPPORTED)
+        for row in rows[len(rows) - len(results):]:
+            row["verdict"] = verdict
+    return pd.DataFrame(rows, columns=CLAIM_COLUMNS)
+
+
+def run_claims(config: Config, ledger: Path) -> pd.DataFrame:
+    """Evaluate the ledger on a run's tables (the ones that exist)."""
+    paths = RunPaths.of(config)
+    tables = {name: pd.read_csv(path) for name, path in source_paths(paths).items() if path.exists()}
+    return evaluate_claims(load_ledger(ledger), tables, placeholders(config))
+
+
+def compare_claims(committed: pd.DataFrame, regenerated: pd.DataFrame) -> tuple[list[str], bool]:
+    """Compare a regenerated claims table with a committed one (``make verify``).
+
+    Every claim must keep its verdict, and every measurement must agree with the committed one
+    within their intervals: the regenerated value inside the committed 95% interval, or, since
+    both are estimates with their own sampling error, the difference no larger than the two
+    intervals' half-widths combined in quadrature (a 95% test that the two estimates measure the
+    same quantity). A measurement undefined in both agrees. The synthetic population's Stockfish
+    personas draw their weaker moves from a clock-seeded generator (Stockfish's limited-strength
+    mode), so a rerun plays other games and the numbers move by about their intervals; on a
+    workflow without that source they are identical. Returns the lines of a Markdown comparison
+    table and whether everything agrees.
+    """
+    ok = list(committed.test) == list(regenerated.test)
+    lines = ["| claim | test | committed [95% interval] | regenerated [95% interval] | agree | verdict |",
+             "|---|---|---|---|---|---|"]
+    if not ok:
+        lines.append("The two tables list different tests: the ledger changed since the committed run.")
+        return lines, False
+    for (_, old), (_, new) in zip(committed.iterrows(), regenerated.iterrows()):
+        agree = _agree(old, new)
+        same = old["verdict"] == new["verdict"]
+        ok &= agree and same
+        lines.append(f"| {old['claim']} | {old['test']} | {old['value']:.4g} [{old['low']:.4g}, {old['high']:.4g}] "
+                     f"| {new['value']:.4g} [{new['low']:.4g}, {new['high']:.4g}] | {'yes' if agree else '**no**'} "
+                     f"| {old['verdict']}{'' if same else ' -> **' + new['verdict'] + '**'} |")
+    return lines, ok
+
+
+def _agree(old: pd.Series, new: pd.Series) -> bool:
+    values = [float(old["value"]), float(new["value"])]
+    if all(math.isnan(v) for v in values):
+        return True
+    if any(math.isnan(v) for v in values):
+        return False
+    if old["low"] - 1e-9 <= values[1] <= old["high"] + 1e-9:
+        return True
+    half = [(float(row["high"]) - float(row["low"])) / 2 for row in (old, new)]
+    if any(math.isnan(h) for h in half):
+        return False
+    return abs(values[1] - values[0]) <= math.hypot(*half) + 1e-9

@@ -1,0 +1,332 @@
+"""The paper's generated inputs: every number of the text as a macro, and the generated tables.
+
+``paper/paper.tex`` never types a result: it writes ``\\sn{key}``, and this module writes the
+value of every key from the run's tables into ``generated/numbers.tex`` (``\\snset{key}{value}``
+lines; ``paper.tex`` defines both commands and stops with an error on an unknown key). Keys
+are lower case with hyphens and dots; an interval's key is the value's key plus ``-ci``.
+
+Also generated: the claims table (``claims_table.tex``), the methods table of the config
+(``config_table.tex``), the measured runtimes (``runtime_table.tex``) and the figure captions.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import re
+import shutil
+import subprocess
+from pathlib import Path
+from typing import Mapping
+
+import pandas as pd
+
+from ..config import Config
+from ..paths import RunPaths, format_beta
+from .figures import FIGURES
+
+_SPECIAL = {"&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#", "_": r"\_", "{": r"\{", "}": r"\}",
+            "~": r"\textasciitilde{}", "^": r"\textasciicircum{}", "\\": r"\textbackslash{}"}
+
+
+def escape(text: object) -> str:
+    """Plain text for LaTeX: special characters escaped."""
+    return "".join(_SPECIAL.get(c, c) for c in str(text))
+
+
+def key(*parts: object) -> str:
+    """A macro key from parts: lower case, anything but letters, digits and dots becomes a hyphen."""
+    return re.sub(r"[^a-z0-9.]+", "-", "-".join(str(p) for p in parts).lower()).strip("-")
+
+
+def number(value: float, digits: int = 2) -> str:
+    """A number as the text prints it: ``digits`` decimals, a proper minus sign, n/a for NaN."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "n/a"
+    text = f"{value:.{digits}f}"
+    return f"$-${text[1:]}" if text.startswith("-") else text
+
+
+def interval(low: float, high: float, digits: int = 2) -> str:
+    return f"[{number(low, digits)}, {number(high, digits)}]"
+
+
+def _put(out: dict[str, str], name: str, row: Mapping[str, object], digits: int = 2) -> None:
+    out[name] = number(float(row["value"]), digits)
+    out[f"{name}-ci"] = interval(float(row["low"]), float(row["high"]), digits)
+    if "n" in row and not pd.isna(row["n"]):
+        out[f"{name}-n"] = f"{int(row['n']):,}"
+
+
+#: Role names of the run's main policies in keys (the text cites roles, not seeds or betas).
+ROLE_KEYS = {"simulator": "sim", "rlft_lowest": "rl-lowest", "rlft_highest": "rl-highest",
+             "pikl_lowest": "pikl-lowest", "az": "az"}
+
+
+def paper_numbers(config: Config, benchmark_dir: Path | None = None) -> dict[str, str]:
+    """Every number the text may cite, by key, from the run's tables (see the module docstring).
+
+    A policy's rows appear under its name and, for the run's main policies, under its role too
+    (:data:`ROLE_KEYS`: ``metric-sim-...`` is the first simulator seed's, ``rl-lowest`` the RL
+    learner with the smallest beta), so the text does not depend on seeds or beta values.
+    """
+    from .claims import placeholders
+
+    paths = RunPaths.of(config)
+    out: dict[str, str] = {}
+    simulator = f"simulator_seed{config.simulator.seeds[0]}"
+    roles = {placeholders(config)[role]: alias for role, alias in ROLE_KEYS.items()}
+    synthetic_run = config.data.source == "synthetic"
+    personas = sorted(config.data.synthetic.personas, key=lambda p: p.rating) if synthetic_run else []
+    engines = [p.name for p in personas if p.kind == "stockfish"]
+    others = [p.name for p in personas if p.kind != "stockfish"]
+    # Prompts by role: the strongest persona's prompt (the highest nominal rating).
+    prompt_roles = {personas[-1].name: "strongest"} if personas else {}
+
+    def names(policy: str) -> list[str]:
+        return [policy] + ([roles[policy]] if policy in roles else [])
+
+    def prompts(prompt: str) -> list[str]:
+        return [prompt] + ([prompt_roles[prompt]] if prompt in prompt_roles else [])
+
+    # The design (config).
+    synthetic = config.data.synthetic
+    out |= {"games": f"{synthetic.games:,}", "personas": str(len(synthetic.personas)),
+            "nodes-per-move": f"{synthetic.nodes_per_move:,}",
+            "eval-positions-per-prompt": f"{config.evaluation.positions_per_prompt:,}",
+            "agent-positions-per-prompt": f"{config.evaluation.agent_positions_per_prompt:,}",
+            "action-value-nodes": f"{config.evaluation.action_value_nodes:,}",
+            "simulator-steps": f"{config.simulator.steps:,}", "simulator-batch": f"{config.simulator.batch_size:,}",
+            "simulator-hidden": str(config.simulator.hidden), "simulator-layers": str(config.simulator.layers),
+            "rlft-iterations": str(config.rlft.iterations), "rlft-games": str(config.rlft.games_per_iteration),
+            "rlft-betas": ", ".join(f"{b:g}" for b in config.rlft.betas),
+            "pikl-lambdas": ", ".join(f"{x:g}" for x in config.pikl.lambdas),
+            "az-iterations": str(config.az.iterations), "az-simulations": str(config.az.simulations),
+            "ladder-games": str(config.ladder.games_per_pairing), "ladder-anchor": escape(config.ladder.anchor),
+            "max-plies": str(config.games.max_plies), "opening-plies": str(config.games.opening_plies)}
+    anchor = next((p for p in synthetic.personas if p.name == config.ladder.anchor), None)
+    out["ladder-anchor-rating"] = str(anchor.rating) if anchor else "n/a"
+    if paths.summary_json.exists():
+        summary = json.loads(paths.summary_json.read_text())
+        out["games-kept"] = f"{summary['games_kept']:,}"
+        out["plies-kept"] = f"{summary['plies_kept']:,}"
+    train = paths.simulator_dir(config.simulator.seeds[0]) / "train.json"
+    if train.exists():
+        info = json.loads(train.read_text())
+        out["simulator-val-loss"] = number(info["best_val_loss"])
+        out["simulator-train-positions"] = f"{info['train_positions']:,}"
+    # Checks and calibration (the simulator learned the population?).
+    if paths.checks.exists():
+        for _, row in pd.read_csv(paths.checks).iterrows():
+            _put(out, key("check", row["check"]), row, 3)
+            out[key("check", row["check"], "verdict")] = escape(row["verdict"])
+    if paths.calibration.exists():
+        calibration = pd.read_csv(paths.calibration)
+        calibration = calibration[calibration["policy"] == simulator] if "policy" in calibration else calibration
+        for _, row in calibration.iterrows():
+            out[key("calibration", row["prompt"], "predicted")] = number(row["predicted"])
+            out[key("calibration", row["prompt"], "observed")] = number(row["observed"])
+        # The engines' prompts against the others' (the text reports the two groups).
+        for group, members in (("engines", engines), ("others", others)):
+            rows = calibration[calibration["prompt"].isin(members)]
+            if len(rows):
+                for column in ("predicted", "observed"):
+                    out[f"calibration-{group}-{column}-min"] = number(rows[column].min())
+                    out[f"calibration-{group}-{column}-max"] = number(rows[column].max())
+                out[f"calibration-{group}-max-gap"] = number((rows["predicted"] - rows["observed"]).abs().max(), 3)
+                out[f"calibration-{group}-names"] = escape(", ".join(rows["prompt"]))
+    # The metric battery (simulator) and the agents.
+    for source, path in (("metric", paths.metrics), ("agent", paths.agent_metrics)):
+        if not path.exists():
+            continue
+        table = pd.read_csv(path)
+        table = table[table["data_prompt"] == "all"]
+        for _, row in table.iterrows():
+            for name in names(row["policy"]):
+                for prompt in prompts(row["model_prompt"]):
+                    _put(out, key(source, name, prompt, row["metric"]), row, 3)
+    # RL learners.
+    if paths.rlft_summary.exists():
+        for _, row in pd.read_csv(paths.rlft_summary).iterrows():
+            for name in names(f"rlft_beta{format_beta(row['beta'])}_seed{int(row['seed'])}"):
+                name = key("rlft", name)
+                out[f"{name}-score"] = number(row["score_vs_frozen"])
+                out[f"{name}-score-ci"] = interval(row["low"], row["high"])
+                out[f"{name}-wins"] = number(row["wins"])
+                out[f"{name}-losses"] = number(row["losses"])
+                out[f"{name}-unconverted"] = number(row["unconverted_draws"])
+                out[f"{name}-entropy-first"] = number(row["entropy_first_iteration"])
+                out[f"{name}-entropy-last"] = number(row["entropy_last_iteration"])
+                out[f"{name}-kl"] = number(row["kl_last_iteration"])
+        out["rl-lowest-beta"] = f"{min(config.rlft.betas):g}"
+        out["rl-highest-beta"] = f"{max(config.rlft.betas):g}"
+    # The ladder.
+    elo = paths.ladder / "elo.csv"
+    if elo.exists():
+        ratings = pd.read_csv(elo)
+        for _, row in ratings.iterrows():
+            prompt = "" if pd.isna(row["prompt"]) else row["prompt"]
+            for agent in names(row["agent"]):
+                name = key("elo", agent, prompt)
+                out[name] = f"{row['elo']:.0f}"
+                out[f"{name}-ci"] = f"[{row['low']:.0f}, {row['high']:.0f}]"
+        # Ranges the text cites: the simulator under the persona prompts, and the engine anchors.
+        under = ratings[(ratings["agent"] == simulator) & ratings["prompt"].isin([p.name for p in personas])]
+        if len(under):
+            low, high = under.loc[under["elo"].idxmin()], under.loc[under["elo"].idxmax()]
+            out |= {"elo-sim-persona-min": f"{low['elo']:.0f}", "elo-sim-persona-min-prompt": escape(low["prompt"]),
+                    "elo-sim-persona-max": f"{high['elo']:.0f}", "elo-sim-persona-max-prompt": escape(high["prompt"])}
+        anchors = ratings[ratings["player"].isin(engines)]
+        if len(anchors):
+            out["elo-engines-min"] = f"{anchors['elo'].min():.0f}"
+            out["elo-engines-max"] = f"{anchors['elo'].max():.0f}"
+    statistics = paths.ladder / "statistics.csv"
+    if statistics.exists():
+        for _, row in pd.read_csv(statistics).iterrows():
+            for agent in names(row["agent"]):
+                _put(out, key("ladder", agent, row["statistic"]), row, 2 if "spearman" in row["statistic"] else 0)
+    # Claims.
+    if paths.claims.exists():
+        claims = pd.read_csv(paths.claims)
+        for claim, group in claims.groupby("claim", sort=True):
+            out[key("claim", claim, "verdict")] = escape(group["verdict"].iloc[0])
+            for k, (_, row) in enumerate(group.iterrows(), start=1):
+                _put(out, key("claim", claim, "test", k), row, 3)
+        verdicts = claims.groupby("claim")["verdict"].first()
+        out["claims-total"] = str(len(verdicts))
+        out["claims-supported"] = str(int((verdicts == "supported").sum()))
+    # Runtimes (the rules' benchmark files).
+    seconds = runtimes(benchmark_dir or paths.root / "benchmarks")
+    if len(seconds):
+        out["runtime-total-minutes"] = f"{seconds['seconds'].sum() / 60:.0f}"
+    for name, caption in FIGURES.items():
+        out[key("caption", name)] = escape(caption)
+    out["simulator-name"] = escape(simulator)
+    return out
+
+
+def runtimes(benchmark_dir: Path) -> pd.DataFrame:
+    """Wall seconds and peak memory of every rule that wrote a ``benchmark:`` file."""
+    rows = []
+    for path in sorted(Path(benchmark_dir).glob("*.tsv")):
+        table = pd.read_csv(path, sep="\t")
+        if len(table):
+            rows.append({"rule": path.stem, "seconds": float(table["s"].iloc[-1]),
+                         "max_rss_mb": float(table["max_rss"].iloc[-1]) if "max_rss" in table else math.nan})
+    return pd.DataFrame(rows, columns=["rule", "seconds", "max_rss_mb"])
+
+
+def claims_table(claims: pd.DataFrame) -> str:
+    """The claims ledger as a LaTeX longtable (captioned, label ``tab:claims``): claim, test,
+    measured value with interval, pass or fail, verdict."""
+    ragged = r">{\raggedright\arraybackslash}"
+    lines = [r"\begin{longtable}{@{}" + "".join(f"{ragged}p{{{w}\linewidth}}" for w in (0.05, 0.44, 0.31, 0.14))
+             + "@{}}",
+             r"\caption{The claims ledger evaluated on this run (generated). A test passes when its 95\% interval "
+             r"clears the threshold fixed in the ledger; a claim is supported when all its tests pass.}"
+             r"\label{tab:claims} \\",
+             r"\toprule claim & test & measured [95\% interval] & verdict \\ \midrule \endhead"]
+    for claim, group in claims.groupby("claim", sort=True):
+        first = True
+        for _, row in group.iterrows():
+            verdict = (r"\textbf{" + escape(row["verdict"]) + "}") if first else ""
+            label = escape(row["test"]) + r" \newline{\footnotesize " + escape(row["expectation"]) + "}"
+            value = f"{number(row['value'], 3)} {interval(row['low'], row['high'], 3)}"
+            mark = {"yes": "pass", "no": "fail"}.get(str(row["passed"]), "n/a")
+            lines.append(f"{escape(claim) if first else ''} & {label} & {value} ({mark}) & {verdict} \\\\")
+            first = False
+        lines.append(r"\midrule")
+    lines[-1] = r"\bottomrule"
+    lines.append(r"\end{longtable}")
+    return "\n".join(lines) + "\n"
+
+
+def config_table(config: Config) -> str:
+    """The methods table: the settings of each stage, from the resolved config."""
+    s, r, a = config.simulator, config.rlft, config.az
+    rows = [
+        ("data", f"{config.data.source}; {config.data.synthetic.games:,} games among "
+                 f"{len(config.data.synthetic.personas)} personas, Stockfish at "
+                 f"{config.data.synthetic.nodes_per_move:,} nodes per move"),
+        ("simulator", f"{s.arch} {s.layers} x {s.hidden}, dropout {s.dropout:g}, prompt dropout {s.prompt_dropout:g}; "
+                      f"{s.steps:,} AdamW steps of {s.batch_size:,}, lr {s.lr:g}"),
+        ("evaluation", f"{config.evaluation.positions_per_prompt:,} test positions per prompt, every legal move "
+                       f"scored at {config.evaluation.action_value_nodes:,} nodes; agents on "
+                       f"{config.evaluation.agent_positions_per_prompt:,} per prompt"),
+        ("games", f"ply cap {config.games.max_plies}, openings: first {config.games.opening_plies} plies of "
+                  "held-out games"),
+        ("rlft", f"beta in {{{', '.join(f'{b:g}' for b in r.betas)}}}; {r.iterations} iterations x "
+                 f"{r.games_per_iteration} games, step size {r.step_size:g}, {r.epochs} epochs"),
+        ("pikl", f"lambda in {{{', '.join(f'{x:g}' for x in config.pikl.lambdas)}}}"),
+        ("az", f"from the {a.init}; {a.iterations} iterations x {a.games_per_iteration} games, "
+               f"{a.simulations} simulations per move, c_puct {a.c_puct:g}"),
+        ("ladder", f"{config.ladder.games_per_pairing} games per pairing against "
+                   f"{', '.join(config.ladder.anchors)}; anchored at {config.ladder.anchor}"),
+    ]
+    body = "\n".join(f"{escape(stage)} & {escape(text)} \\\\" for stage, text in rows)
+    return (r"\begin{tabular}{@{}lp{0.78\linewidth}@{}}" "\n" r"\toprule stage & setting \\ \midrule" "\n"
+            f"{body}\n" r"\bottomrule" "\n" r"\end{tabular}" "\n")
+
+
+def runtime_table(table: pd.DataFrame) -> str:
+    """Measured wall time per rule (the ``benchmark:`` files), longest first, and the sum."""
+    table = table.sort_values("seconds", ascending=False)
+    body = "\n".join(f"{escape(row.rule)} & {row.seconds:,.0f} \\\\" for row in table.itertuples())
+    return (r"\begin{tabular}{@{}lr@{}}" "\n" r"\toprule rule & wall time (s) \\ \midrule" "\n" f"{body}\n"
+            r"\midrule" "\n" f"all rules, one after another & {table['seconds'].sum():,.0f} \\\\\n"
+            r"\bottomrule" "\n" r"\end{tabular}" "\n")
+
+
+def write_generated(config: Config, out_dir: Path) -> list[Path]:
+    """Write ``numbers.tex`` and the generated tables into ``out_dir``."""
+    paths = RunPaths.of(config)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    numbers = paper_numbers(config)
+    files = {
+        "numbers.tex": "% Generated by `simagents paper`: every number of the text. Do not edit.\n"
+                       + "".join(f"\\snset{{{k}}}{{{v}}}\n" for k, v in sorted(numbers.items())),
+        "config_table.tex": config_table(config),
+        "runtime_table.tex": runtime_table(runtimes(paths.root / "benchmarks")),
+    }
+    if paths.claims.exists():
+        files["claims_table.tex"] = claims_table(pd.read_csv(paths.claims))
+    written = []
+    for name, text in files.items():
+        path = out_dir / name
+        path.write_text(text)
+        written.append(path)
+    return written
+
+
+def build_paper(config: Config, source_dir: Path, out_dir: Path, *, compile_pdf: bool = True) -> Path:
+    """Assemble the paper of a run in ``out_dir`` (the LaTeX sources, the generated inputs, the
+    figures) and compile it with latexmk; returns the PDF's path (or the .tex's when not compiling)."""
+    paths = RunPaths.of(config)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    for name in ("paper.tex", "references.bib"):
+        shutil.copy2(source_dir / name, out_dir / name)
+    write_generated(config, out_dir / "generated")
+    figures = out_dir / "figures"
+    figures.mkdir(exist_ok=True)
+    for name in FIGURES:
+        source = paths.figures / f"{name}.pdf"
+        if not source.exists():
+            raise FileNotFoundError(f"{source}: the figure is missing; run `simagents figure` first")
+        shutil.copy2(source, figures / source.name)
+    if not compile_pdf:
+        return out_dir / "paper.tex"
+    latexmk = shutil.which("latexmk")
+    if latexmk is None:
+        raise FileNotFoundError("latexmk not found: run `make setup` (it installs TeX Live's latexmk and the "
+                                "packages the paper needs) or install latexmk and a TeX distribution")
+    # A fixed date makes the PDF depend on its sources only (pdfTeX reads these two variables).
+    env = {**os.environ, "SOURCE_DATE_EPOCH": "0", "FORCE_SOURCE_DATE": "1"}
+    result = subprocess.run([latexmk, "-g", "-pdf", "-interaction=nonstopmode", "-halt-on-error", "-file-line-error",
+                             "paper.tex"], cwd=out_dir, capture_output=True, text=True, env=env)
+    if result.returncode != 0:
+        log = (out_dir / "paper.log").read_text(errors="replace") if (out_dir / "paper.log").exists() else ""
+        errors = [line for line in log.splitlines() if line.startswith("!") or ".tex:" in line][:10]
+        raise RuntimeError(f"latexmk failed in {out_dir} (see paper.log there):\n" + "\n".join(errors or
+                           result.stdout.splitlines()[-20:]))
+    return out_dir / "paper.pdf"

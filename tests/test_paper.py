@@ -1,0 +1,74 @@
+"""The paper: no typed numbers in its results, every macro it uses generated, the LaTeX helpers."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from simagents.report.latex import claims_table, escape, interval, key, number
+
+REPO = Path(__file__).resolve().parents[1]
+PAPER = REPO / "paper" / "paper.tex"
+
+# What may carry digits in prose: generated numbers and their keys, cross-references, citations,
+# claim names (C1-C6), the metric name top-1, inputs and figure files.
+_ALLOWED = [r"\\sn(?:ci)?\{[^}]*\}", r"\btop-1\b", r"\\(?:ref|label|cite[pt]?|citep|citet|input|includegraphics)(?:\[[^]]*\])?\{[^}]*\}",
+            r"\bC[1-6]\b", r"%.*"]
+
+
+def _sections(text: str) -> dict[str, str]:
+    """The abstract and each section's body, by title."""
+    parts = {"abstract": text.split(r"\begin{abstract}")[1].split(r"\end{abstract}")[0]}
+    for match in re.finditer(r"\\section\{([^}]*)\}(.*?)(?=\\section\{|\\bibliographystyle)", text, re.S):
+        parts[match.group(1)] = match.group(2)
+    return parts
+
+
+def numeric_literals(text: str) -> list[str]:
+    """Digits left in ``text`` once macros, references and claim names are removed."""
+    for pattern in _ALLOWED:
+        text = re.sub(pattern, " ", text)
+    text = re.sub(r"\\begin\{(figure|table)\}.*?\\end\{\1\}", " ", text, flags=re.S)  # float layout
+    return re.findall(r"[^\s]*\d[^\s]*", text)
+
+
+@pytest.mark.parametrize("section", ["abstract", "Results", "Discussion"])
+def test_results_text_has_no_typed_numbers(section):
+    sections = _sections(PAPER.read_text())
+    assert section in sections
+    assert numeric_literals(sections[section]) == []
+
+
+def test_the_literal_check_catches_a_typed_number():
+    assert numeric_literals(r"the learner scores 0.62 \sn{rl-score} (C1, Section~\ref{sec:x})") == ["0.62"]
+    assert numeric_literals(r"scores \snci{rlft-rl-lowest-score}, see \citep{maia2}") == []
+
+
+def test_every_number_the_paper_uses_is_generated_by_the_default_run():
+    body = re.sub(r"%.*", "", PAPER.read_text().split(r"\begin{document}")[1])
+    used = set(re.findall(r"\\sn(?:ci)?\{([^}]*)\}", body))
+    numbers = (REPO / "results" / "default" / "paper" / "generated" / "numbers.tex").read_text()
+    defined = set(re.findall(r"\\snset\{([^}]*)\}", numbers))
+    missing = {k for k in used if k not in defined and not (k.endswith("-ci") and k[:-3] in defined)}
+    ci_missing = {k for k in re.findall(r"\\snci\{([^}]*)\}", body) if f"{k}-ci" not in defined}
+    assert not missing and not ci_missing, sorted(missing | ci_missing)
+
+
+def test_committed_pdf_is_the_default_runs():
+    pdf = REPO / "paper" / "paper.pdf"
+    assert pdf.exists() and pdf.read_bytes().startswith(b"%PDF")
+
+
+def test_latex_helpers():
+    assert escape("rlft_beta0 & 5% #1") == r"rlft\_beta0 \& 5\% \#1"
+    assert key("metric", "simulator_seed0", "(across prompts)", "jsd") == "metric-simulator-seed0-across-prompts-jsd"
+    assert number(-0.1234, 3) == "$-$0.123" and number(float("nan")) == "n/a"
+    assert interval(0.1, 0.25) == "[0.10, 0.25]"
+    table = claims_table(pd.DataFrame([{"claim": "C1", "test": "a_b", "expectation": "95% interval above 0",
+                                        "value": 0.5, "low": 0.1, "high": 0.9, "passed": "yes",
+                                        "verdict": "supported"}]))
+    assert r"\label{tab:claims}" in table and r"a\_b" in table and "(pass)" in table
+    assert r"\textbf{supported}" in table
