@@ -10,7 +10,7 @@ import pytest
 
 from simagents.config import load_config
 from simagents.report.claims import (
-    NOT_SUPPORTED, NOT_TESTABLE, SUPPORTED, LedgerError, evaluate_claims, load_ledger, placeholders,
+    NOT_SUPPORTED, NOT_TESTABLE, SUPPORTED, LedgerError, evaluate_claims, ledger_roles, load_ledger,
 )
 
 REPO = Path(__file__).resolve().parents[1]
@@ -132,11 +132,11 @@ def test_the_project_ledger_defines_c1_to_c6_with_known_figures():
     assert [c.id for c in claims] == ["C1", "C2", "C3", "C4", "C5", "C6"]
     assert all(c.tests for c in claims)
     assert {c.figure for c in claims} <= set(FIGURES)
-    values = placeholders(load_config(REPO / "config" / "default.yaml"))
+    values = ledger_roles(load_config(REPO / "config" / "default.yaml"))
     for claim in claims:
         for test in claim.tests:
             for value in test.where.values():
-                value.format(**values)  # every placeholder resolves
+                value.format(**values)  # every {role} resolves
 
 
 def test_committed_default_claims_match_the_ledger():

@@ -40,12 +40,13 @@ rule figure:
     params:
         config=CONFIG_FILE,
         caption=lambda wildcards: FIGURES[wildcards.figure],
+        out_dir=FIGURE_DIR,
     wildcard_constraints:
         figure="|".join(FIGURES),
     log:
         f"{RUN}/logs/figure_{{figure}}.log",
     shell:
-        "simagents figure {wildcards.figure} --config {params.config} --out-dir " + FIGURE_DIR + " > {log} 2>&1"
+        "simagents figure {wildcards.figure} --config {params.config} --out-dir {params.out_dir} > {log} 2>&1"
 
 
 rule paper:
@@ -66,12 +67,13 @@ rule paper:
     params:
         config=CONFIG_FILE,
         out_dir=str(PATHS.paper),
+        source=PAPER_SOURCE,
         publish=f"--publish {CFG.paper.publish}" if CFG.paper.publish else "",
     log:
         f"{RUN}/logs/paper.log",
     benchmark:
         f"{RUN}/benchmarks/paper.tsv"
     shell:
-        "simagents paper --config {params.config} --source " + PAPER_SOURCE + " --out-dir {params.out_dir}"
+        "simagents paper --config {params.config} --source {params.source} --out-dir {params.out_dir}"
         " {params.publish}"
         " > {log} 2>&1"

@@ -90,8 +90,8 @@ def load_ledger(path: Path) -> list[Claim]:
     return claims
 
 
-def placeholders(config: Config) -> dict[str, str]:
-    """Values of the ledger's placeholders for a run (see the ledger's header)."""
+def ledger_roles(config: Config) -> dict[str, str]:
+    """The run's policy and prompt names for the ledger's ``{role}`` fields (see its header)."""
     betas = sorted(config.rlft.betas)
     rlft_seed = config.rlft.seeds[0]
     values = {"simulator": f"simulator_seed{config.simulator.seeds[0]}", "az": f"az_seed{config.az.seed}",
@@ -181,7 +181,7 @@ def run_claims(config: Config, ledger: Path) -> pd.DataFrame:
     """Evaluate the ledger on a run's tables (the ones that exist)."""
     paths = RunPaths.of(config)
     tables = {name: pd.read_csv(path) for name, path in source_paths(paths).items() if path.exists()}
-    return evaluate_claims(load_ledger(ledger), tables, placeholders(config))
+    return evaluate_claims(load_ledger(ledger), tables, ledger_roles(config))
 
 
 def compare_claims(committed: pd.DataFrame, regenerated: pd.DataFrame) -> tuple[list[str], bool]:

@@ -71,12 +71,12 @@ def paper_numbers(config: Config, benchmark_dir: Path | None = None) -> dict[str
     (:data:`ROLE_KEYS`: ``metric-sim-...`` is the first simulator seed's, ``rl-lowest`` the RL
     learner with the smallest beta), so the text does not depend on seeds or beta values.
     """
-    from .claims import placeholders
+    from .claims import ledger_roles
 
     paths = RunPaths.of(config)
     out: dict[str, str] = {}
     simulator = f"simulator_seed{config.simulator.seeds[0]}"
-    roles = {placeholders(config)[role]: alias for role, alias in ROLE_KEYS.items()}
+    roles = {ledger_roles(config)[role]: alias for role, alias in ROLE_KEYS.items()}
     synthetic_run = config.data.source == "synthetic"
     personas = sorted(config.data.synthetic.personas, key=lambda p: p.rating) if synthetic_run else []
     engines = [p.name for p in personas if p.kind == "stockfish"]
