@@ -72,3 +72,11 @@ def test_latex_helpers():
                                         "verdict": "supported"}]))
     assert r"\label{tab:claims}" in table and r"a\_b" in table and "(pass)" in table
     assert r"\textbf{supported}" in table
+
+
+def test_a_figure_without_data_says_so_instead_of_failing():
+    from simagents.report.figures import draw_decisive
+
+    empty = pd.DataFrame(columns=["policy", "model_prompt", "data_prompt", "metric", "value", "low", "high"])
+    fig = draw_decisive({"agent_metrics": empty, "metrics": empty}, "simulator_seed0")
+    assert "no evaluated position" in fig.axes[0].texts[0].get_text()

@@ -226,6 +226,11 @@ def draw_decisive(tables: Mapping[str, pd.DataFrame], simulator: str) -> plt.Fig
     order = sorted(rows["model_prompt"].unique())
     policies = list(dict.fromkeys(rows["policy"]))
     fig, ax = plt.subplots(figsize=(7.4, 3.4))
+    if not policies:  # a small run's positions may hold no mate in one and no winning capture
+        ax.text(0.5, 0.5, "no evaluated position has a mate in one or a winning capture", ha="center",
+                va="center", transform=ax.transAxes)
+        ax.set(xticks=[], yticks=[])
+        return fig
     width = 0.8 / len(policies)
     for k, policy in enumerate(policies):
         group = rows[rows["policy"] == policy].set_index("model_prompt").reindex(order)
