@@ -104,11 +104,9 @@ def ledger_roles(config: Config) -> dict[str, str]:
     return values
 
 
-def _normalise(source: str, frame: pd.DataFrame) -> pd.DataFrame:
+def _normalise(frame: pd.DataFrame) -> pd.DataFrame:
     # Every source as rows with a ``metric`` column and value/low/high/n/method.
-    if "statistic" in frame.columns:
-        frame = frame.rename(columns={"statistic": "metric"})
-    return frame
+    return frame.rename(columns={"statistic": "metric"})
 
 
 def _select(tables: Mapping[str, pd.DataFrame], source: str, where: Mapping[str, str],
@@ -154,7 +152,7 @@ def evaluate_claims(claims: list[Claim], tables: Mapping[str, pd.DataFrame],
                     values: Mapping[str, str]) -> pd.DataFrame:
     """One row per test (see the module docstring). ``tables``: source name -> table; a missing
     source or row makes the test, and its claim, not testable."""
-    tables = {name: _normalise(name, frame) for name, frame in tables.items()}
+    tables = {name: _normalise(frame) for name, frame in tables.items()}
     rows = []
     for claim in claims:
         results = []

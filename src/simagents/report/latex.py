@@ -221,7 +221,7 @@ def claims_table(claims: pd.DataFrame) -> str:
     """The claims ledger as a LaTeX longtable (captioned, label ``tab:claims``): claim, test,
     measured value with interval, pass or fail, verdict."""
     ragged = r">{\raggedright\arraybackslash}"
-    lines = [r"\begin{longtable}{@{}" + "".join(f"{ragged}p{{{w}\linewidth}}" for w in (0.05, 0.44, 0.31, 0.14))
+    lines = [r"\begin{longtable}{@{}" + "".join(rf"{ragged}p{{{w}\linewidth}}" for w in (0.05, 0.44, 0.31, 0.14))
              + "@{}}",
              r"\caption{The claims ledger evaluated on this run (generated). A test passes when its 95\% interval "
              r"clears the threshold fixed in the ledger; a claim is supported when all its tests pass.}"
