@@ -22,6 +22,14 @@ from .paths import RunPaths
 log = logging.getLogger("simagents")
 
 
+def _write_csv(table, path: str | Path) -> Path:
+    """A result table as CSV (6 significant digits), its folder created; returns the path."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    table.to_csv(path, index=False, float_format="%.6g")
+    return path
+
+
 def _workers(value: int | None) -> int:
     from .data.ingest import default_workers
 
@@ -224,9 +232,7 @@ def cmd_metrics(args: argparse.Namespace) -> int:
     table = metric_battery(load_eval_positions(Path(args.positions or paths.eval_positions)),
                            load_action_values(Path(args.action_values or paths.action_values)),
                            simulators, prompts or ["none"], seed=config.seed, strengths=strengths)
-    out = Path(args.out or paths.metrics)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    table.to_csv(out, index=False, float_format="%.6g")
+    out = _write_csv(table, args.out or paths.metrics)
     log.info("%d metric rows written to %s", len(table), out)
     return 0
 
@@ -256,9 +262,7 @@ def cmd_agent_metrics(args: argparse.Namespace) -> int:
     family[f"simulator_seed{config.simulator.seeds[0]}"] = float("inf")
     log.info("agent metrics: %d policies on %d positions", len(policies), positions.num_rows)
     table = agent_battery(positions, values, policies, family, seed=config.seed)
-    out = Path(args.out or paths.agent_metrics)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    table.to_csv(out, index=False, float_format="%.6g")
+    out = _write_csv(table, args.out or paths.agent_metrics)
     log.info("%d metric rows written to %s", len(table), out)
     return 0
 
@@ -269,9 +273,7 @@ def cmd_claims(args: argparse.Namespace) -> int:
     config = load_config(args.config)
     paths = RunPaths.of(config)
     table = run_claims(config, Path(args.ledger))
-    out = Path(args.out or paths.claims)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    table.to_csv(out, index=False, float_format="%.6g")
+    _write_csv(table, args.out or paths.claims)
     for claim, group in table.groupby("claim", sort=True):
         log.info("%s %s: %s", claim, group["name"].iloc[0], group["verdict"].iloc[0])
     return 0
@@ -325,9 +327,8 @@ def cmd_checks(args: argparse.Namespace) -> int:
         random_prompt = next((p.name for p in config.data.synthetic.personas if p.kind == "random"), None)
     checks = simulator_checks(metrics, random_prompt)
     calibration = calibration_table(metrics)
-    for table, out in ((checks, Path(args.out or paths.checks)), (calibration, Path(args.calibration or paths.calibration))):
-        out.parent.mkdir(parents=True, exist_ok=True)
-        table.to_csv(out, index=False, float_format="%.6g")
+    _write_csv(checks, args.out or paths.checks)
+    _write_csv(calibration, args.calibration or paths.calibration)
     for row in checks.itertuples():
         print(f"{row.policy:>16}  {row.check:<24} {row.value:8.4f} [{row.low:.4f}, {row.high:.4f}]  {row.verdict}")
     return 0
@@ -415,9 +416,7 @@ def cmd_rlft_summary(args: argparse.Namespace) -> int:
                          "kl_last_iteration": last.kl,
                          "entropy_last_iteration": last.entropy, "entropy_first_iteration": curves.entropy.iloc[0],
                          "iterations": int(last.iteration), "method": overall["method"]})
-    out = Path(args.out or paths.rlft_summary)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    pd.DataFrame(rows).to_csv(out, index=False, float_format="%.6g")
+    out = _write_csv(pd.DataFrame(rows), args.out or paths.rlft_summary)
     log.info("wrote %s", out)
     if len(points) >= 3:
         frontier = score_frontier({b: np.concatenate(p) for b, p in points.items()},
@@ -426,7 +425,7 @@ def cmd_rlft_summary(args: argparse.Namespace) -> int:
         frontier = {"statistic": "spearman_beta_score", "value": np.nan, "low": np.nan, "high": np.nan,
                     "n": 0, "method": f"not computed: needs at least 3 betas, the config has {len(points)}"}
     frontier_path = Path(args.frontier or out.with_name("rlft_frontier.csv"))
-    pd.DataFrame([frontier]).to_csv(frontier_path, index=False, float_format="%.6g")
+    _write_csv(pd.DataFrame([frontier]), frontier_path)
     log.info("wrote %s", frontier_path)
     return 0
 
@@ -508,9 +507,9 @@ def cmd_ladder(args: argparse.Namespace) -> int:
     table, resampled = fit_ladder(games, players, anchor.name, float(anchor.rating),
                                   seed=match_seed("ladder-fit", config.seed) % 2**32,
                                   resamples=config.ladder.resamples)
-    table.to_csv(out_dir / "elo.csv", index=False, float_format="%.6g")
+    _write_csv(table, out_dir / "elo.csv")
     resampled.to_parquet(out_dir / "elo_resamples.parquet", index=False)
-    ladder_statistics(table, resampled).to_csv(out_dir / "statistics.csv", index=False, float_format="%.6g")
+    _write_csv(ladder_statistics(table, resampled), out_dir / "statistics.csv")
     log.info("ladder: %d games, %d players; Elo table in %s", len(games), len(players), out_dir / "elo.csv")
     return 0
 

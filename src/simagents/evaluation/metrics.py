@@ -385,21 +385,23 @@ def frontier_statistics(family: Mapping[str, float], per_position: Mapping[str, 
     # config restricts the prompts), else over no prompt.
     personas = [p for p in personas if all(p in per_position[n] for n in names)] or ["none"]
 
-    def series(name: str, metric: str) -> np.ndarray:
+    # top1 is read under the true prompt, jsd across prompts; the rest pooled over the personas.
+    pooled_under = {"top1": TRUE, "jsd": ACROSS}
+
+    def series(name: str, metric: str) -> np.ndarray | None:
         arrays = per_position[name]
-        if metric == "top1":
-            return arrays[TRUE]["top1"]
-        if metric == "jsd":
-            return arrays[ACROSS]["jsd"]
+        if metric in pooled_under:
+            key = pooled_under[metric]
+            return arrays[key][metric] if key in arrays else None
         # NaN where the metric is undefined (decisive_win off decisive positions): dropped below.
         return np.stack([arrays[p][metric] for p in personas]).mean(axis=0)
 
     rows = []
     for k, metric in enumerate(("entropy", "top1", "jsd", "expected_loss", "decisive_win")):
-        if any(metric == "top1" and TRUE not in per_position[n] or metric == "jsd" and ACROSS not in per_position[n]
-               for n in names):
+        columns = [series(name, metric) for name in names]
+        if any(column is None for column in columns):  # a policy evaluated without that view
             continue
-        table = np.stack([series(name, metric) for name in names])  # [policies, positions]
+        table = np.stack(columns)  # [policies, positions]
         defined = ~np.isnan(table).any(axis=0)
         table = table[:, defined]
         if table.shape[1] == 0:
