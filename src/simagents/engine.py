@@ -8,6 +8,7 @@ that says how to install one.
 
 from __future__ import annotations
 
+import concurrent.futures
 import os
 import platform
 import shutil
@@ -17,6 +18,10 @@ from pathlib import Path
 import chess.engine
 
 ENV_VAR = "SIMAGENTS_STOCKFISH"
+#: What a call into an engine raises when its process died or misbehaved. SimpleEngine shuts its
+#: event loop down when the process exits, which cancels the pending call: the caller then sees
+#: CancelledError instead of EngineTerminatedError.
+ENGINE_FAILURES = (chess.engine.EngineTerminatedError, chess.engine.EngineError, concurrent.futures.CancelledError)
 DEBIAN_PATH = "/usr/games/stockfish"
 
 INSTALL_HINT = (

@@ -8,12 +8,17 @@ generator, so a game's moves do not depend on how games are batched.
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
-from typing import Protocol, Sequence
+from typing import Callable, Protocol, Sequence
 
 import chess
 import chess.engine
 import numpy as np
+
+from .engine import ENGINE_FAILURES
+
+log = logging.getLogger(__name__)
 
 #: Material values in pawns, the usual 1/3/3/5/9 (king not capturable).
 PIECE_VALUES = {chess.PAWN: 1, chess.KNIGHT: 3, chess.BISHOP: 3, chess.ROOK: 5, chess.QUEEN: 9, chess.KING: 0}
@@ -112,32 +117,162 @@ class GreedyMaterial:
         pass
 
 
-class StockfishPolicy:
-    """Stockfish at a given strength: its chosen move as a point mass.
+#: Stockfish 15.1 weakens its play by searching four lines (MultiPV) and adding a random push to
+#: each line's score before taking the best; these are that mechanism's constants.
+SKILL_MULTIPV = 4
+#: The most the random term can add, in centipawns (Stockfish: one pawn).
+SKILL_MAX_DELTA_CP = 100
+#: Mate scores as centipawns when ranking lines (Stockfish's VALUE_MATE order of magnitude).
+MATE_SCORE_CP = 32000
 
-    Strength is limited with ``UCI_LimitStrength``/``UCI_Elo`` and a node budget per move.
-    Stockfish's strength limiting draws its random choice from a generator seeded by the clock,
-    so its moves are not reproducible run to run; the rest of a game (pairings, openings, the
-    other players) is.
+
+@dataclass(frozen=True)
+class SkillLevel:
+    """Stockfish's strength limit (``UCI_Elo``), re-implemented with an explicit random source.
+
+    Stockfish 15.1 maps a rating to a skill level ``level = clamp(((elo - 1346.6) / 143.4) **
+    (1 / 0.806), 0, 20)``, searches to depth ``1 + int(level)`` with four principal variations and
+    picks the line maximising ``score_i + int((weakness * (top - score_i) + delta * u_i) / 128)``
+    with ``weakness = 120 - 2 * level``, ``delta = min(top - score_4, one pawn)`` and ``u_i``
+    uniform on ``{0, ..., int(weakness) - 1}`` (later lines win ties). Inside the engine ``u_i``
+    comes from a generator seeded by the clock, which no UCI option controls, so its moves cannot
+    be reproduced. Here the same rule is turned into the exact distribution over the (at most four)
+    lines' first moves (:meth:`move_probabilities`); the game runner samples it with each game's
+    seeded generator, so persona games are reproducible and the persona's move distribution is
+    known, not only sampled. Scores are centipawns from the mover's point of view.
     """
 
-    def __init__(self, engine: chess.engine.SimpleEngine, name: str, elo: int | None, nodes_per_move: int) -> None:
+    level: float
+
+    @staticmethod
+    def from_elo(elo: int) -> "SkillLevel":
+        return SkillLevel(min(max((elo - 1346.6) / 143.4, 0.0) ** (1 / 0.806), 20.0))
+
+    @property
+    def limited(self) -> bool:
+        """Level 20 is full strength: the engine's best move, no weakening."""
+        return self.level < 20.0
+
+    @property
+    def depth(self) -> int:
+        """The search depth at which the weakened move is picked (plies)."""
+        return 1 + int(self.level)
+
+    @property
+    def weakness(self) -> float:
+        return 120.0 - 2.0 * self.level
+
+    def move_probabilities(self, scores_cp: Sequence[int]) -> np.ndarray:
+        """P(line i is played) for lines sorted best first: ``scores_cp`` int [k], 1 <= k <= 4.
+
+        Exact: for each value the pushed score of line i can take, the chance that every earlier
+        line stays at or below it and every later line stays strictly below it (later lines win
+        ties, as in Stockfish's loop), summed over the ``int(weakness)`` equally likely draws.
+        """
+        scores = np.asarray(scores_cp, dtype=np.int64)
+        k = len(scores)
+        if k == 0:
+            raise ValueError("no lines to choose from")
+        if np.any(np.diff(scores) > 0):
+            raise ValueError(f"lines must be sorted best first, got scores {scores.tolist()}")
+        draws = np.arange(int(self.weakness), dtype=np.float64)  # u in {0, ..., int(weakness) - 1}
+        top = int(scores[0])
+        delta = min(top - int(scores[-1]), SKILL_MAX_DELTA_CP)
+        # pushed[i, u]: line i's score plus its push for draw u (Stockfish truncates toward zero;
+        # every push is non-negative).
+        pushed = scores[:, None] + np.floor((self.weakness * (top - scores)[:, None] + delta * draws[None, :])
+                                            / 128.0).astype(np.int64)
+        sorted_pushed = np.sort(pushed, axis=1)
+        n = pushed.shape[1]
+        probs = np.empty(k)
+        for i in range(k):
+            win = np.ones(n)
+            for j in range(k):
+                if j == i:
+                    continue
+                side = "right" if j < i else "left"  # earlier: <= value; later: < value
+                win *= np.searchsorted(sorted_pushed[j], pushed[i], side=side) / n
+            probs[i] = win.mean()
+        return probs / probs.sum()
+
+
+class StockfishPolicy:
+    """Stockfish at a given strength (``elo``; None for full strength) with a node budget per move.
+
+    A limited strength is the distribution of :class:`SkillLevel` over the engine's four best
+    lines; full strength is a point mass on the engine's move. Every search starts from a cleared
+    hash and history (python-chess sends ``ucinewgame`` for a new game object) with one search
+    thread, so the distribution is a function of the position alone: not of batching, worker,
+    earlier searches or restarts. An engine that dies is restarted once and the position searched
+    again (a second death in a row is an error).
+    """
+
+    def __init__(self, open_engine: Callable[[], chess.engine.SimpleEngine], name: str, elo: int | None,
+                 nodes_per_move: int) -> None:
         self.name = name
-        self.engine = engine
-        self.limit = chess.engine.Limit(nodes=nodes_per_move)
-        if elo is not None:
-            engine.configure({"UCI_LimitStrength": True, "UCI_Elo": elo})
+        self._open_engine = open_engine
+        self._engine: chess.engine.SimpleEngine | None = None
+        self.skill = SkillLevel.from_elo(elo) if elo is not None else SkillLevel(20.0)
+        self.nodes_per_move = nodes_per_move
+        self.restarts = 0
+
+    @property
+    def engine(self) -> chess.engine.SimpleEngine:
+        if self._engine is None:
+            self._engine = self._open_engine()
+        return self._engine
+
+    def _lines(self, board: chess.Board) -> list[tuple[chess.Move, int]]:
+        """The engine's lines as ``(first move, centipawns for the mover)``, best first."""
+        if self.skill.limited:
+            limit = chess.engine.Limit(depth=self.skill.depth, nodes=self.nodes_per_move)
+            multipv = SKILL_MULTIPV
+        else:
+            limit, multipv = chess.engine.Limit(nodes=self.nodes_per_move), 1
+        for attempt in (0, 1):
+            try:
+                infos = self.engine.analyse(board, limit, multipv=multipv, game=object())
+                break
+            except ENGINE_FAILURES:
+                self._discard_engine()
+                if attempt == 1:
+                    raise
+                self.restarts += 1
+                log.warning("%s: Stockfish died searching %s; restarted, searching again", self.name, board.fen())
+        lines = [(info["pv"][0], info["score"].pov(board.turn).score(mate_score=MATE_SCORE_CP))
+                 for info in infos if info.get("pv") and info.get("score") is not None]
+        if not lines:
+            raise RuntimeError(f"{self.name}: engine returned no move for {board.fen()}")
+        # Lines of an unfinished last iteration can be out of order; sort as Stockfish does (stable).
+        return sorted(lines, key=lambda line: -line[1])
+
+    def distribution(self, board: chess.Board) -> MoveDistribution:
+        moves = list(board.legal_moves)
+        lines = self._lines(board)
+        chance = dict.fromkeys(moves, 0.0)
+        line_probs = self.skill.move_probabilities([cp for _, cp in lines]) if self.skill.limited else [1.0]
+        for (move, _), p in zip(lines, line_probs):
+            if move not in chance:
+                raise RuntimeError(f"{self.name}: engine line starts with {move.uci()}, not legal in {board.fen()}")
+            chance[move] += float(p)
+        return MoveDistribution(tuple(moves), np.array([chance[m] for m in moves]))
 
     def distributions(self, boards: Sequence[chess.Board], own_prompts: Sequence[str],
                       opponent_prompts: Sequence[str]) -> list[MoveDistribution]:
-        result = []
-        for board in boards:
-            moves = list(board.legal_moves)
-            chosen = self.engine.play(board, self.limit).move
-            if chosen is None:
-                raise RuntimeError(f"{self.name}: engine returned no move for {board.fen()}")
-            result.append(MoveDistribution.point_mass(moves, chosen))
-        return result
+        return [self.distribution(board) for board in boards]
+
+    def _discard_engine(self) -> None:
+        engine, self._engine = self._engine, None
+        if engine is not None:
+            try:
+                engine.close()
+            except Exception:  # the process is gone already; closing is best effort
+                pass
 
     def close(self) -> None:
-        self.engine.quit()
+        engine, self._engine = self._engine, None
+        if engine is not None:
+            try:
+                engine.quit()
+            except (*ENGINE_FAILURES, TimeoutError):
+                engine.close()

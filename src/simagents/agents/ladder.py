@@ -13,6 +13,7 @@ nominal rating (``UCI_Elo``), with percentile-bootstrap intervals over games.
 
 from __future__ import annotations
 
+import functools
 import logging
 import multiprocessing.util
 from dataclasses import dataclass, field
@@ -89,8 +90,8 @@ def build_policy(spec: PlayerSpec, setup: _Setup | None = None) -> Policy:
         from ..policies import StockfishPolicy
 
         assert setup is not None and setup.engine_path is not None
-        engine = open_engine(Path(setup.engine_path), setup.engine.threads, setup.engine.hash_mb)
-        return StockfishPolicy(engine, spec.name, spec.rating, setup.nodes_per_move)
+        start = functools.partial(open_engine, Path(setup.engine_path), setup.engine.threads, setup.engine.hash_mb)
+        return StockfishPolicy(start, spec.name, spec.rating, setup.nodes_per_move)
     from ..models import load_simulator_and_vocabulary
     from ..models.policy import SimulatorPolicy
 

@@ -1,12 +1,12 @@
 """The synthetic population: named agents playing games among themselves.
 
 The population is the config's personas: Stockfish at several ``UCI_Elo`` strengths (a node
-limit per move), a uniform random mover (a non-agent) and a greedy material-grabber (an agent
+limit per move, weakened by a seeded re-implementation of the engine's own skill rule), a uniform random mover (a non-agent) and a greedy material-grabber (an agent
 with a different goal). Every ordered pair of personas (self-pairs included if asked) gets the
 same number of games, give or take one, so colours are balanced. Games run in worker processes,
 each with its own engines; game ``i`` is seeded by ``(seed, i)``, so the schedule, colours,
-random openings and the random and greedy players' choices are reproducible (Stockfish's
-strength limiting is not: see :class:`~simagents.policies.StockfishPolicy`).
+random openings and every player's choices are reproducible, Stockfish's included (see
+:class:`~simagents.policies.SkillLevel`).
 
 Output: a PGN file with lichess-style headers plus persona tags, read back by the PGN reader
 (so the default path exercises it); the data summary scores each persona against each other.
@@ -15,6 +15,7 @@ Output: a PGN file with lichess-style headers plus persona tags, read back by th
 from __future__ import annotations
 
 import datetime as _dt
+import functools
 import hashlib
 import multiprocessing.util
 from dataclasses import dataclass
@@ -75,8 +76,8 @@ def _make_policy(persona: Persona, setup: _WorkerSetup) -> Policy:
     if persona.kind == "greedy":
         return GreedyMaterial(persona.name)
     assert setup.engine_path is not None
-    engine = open_engine(Path(setup.engine_path), setup.engine.threads, setup.engine.hash_mb)
-    return StockfishPolicy(engine, persona.name, persona.rating, setup.nodes_per_move)
+    start = functools.partial(open_engine, Path(setup.engine_path), setup.engine.threads, setup.engine.hash_mb)
+    return StockfishPolicy(start, persona.name, persona.rating, setup.nodes_per_move)
 
 
 def _init_worker(setup: _WorkerSetup) -> None:

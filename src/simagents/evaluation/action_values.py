@@ -44,7 +44,6 @@ deleted at the end. An engine that dies is restarted and its chunk retried (up t
 
 from __future__ import annotations
 
-import concurrent.futures
 import hashlib
 import json
 import logging
@@ -65,7 +64,7 @@ from tqdm import tqdm
 
 from .. import __version__
 from ..encoding import move_to_action
-from ..engine import open_engine
+from ..engine import ENGINE_FAILURES, open_engine
 from .win_chances import move_losses, win_chances
 
 log = logging.getLogger(__name__)
@@ -86,9 +85,6 @@ MAX_RETRIES = 3
 #: python-chess's ordering value for a mate in n: 100000 - n (mated: -100000 + n); above any cp.
 _MATE_SORT_SCORE = 100_000
 _PARTS_FORMAT = "simagents-action-values-parts-v1"
-# What a dying engine raises. SimpleEngine shuts its event loop down when the process exits, which
-# cancels the pending call: the caller then sees CancelledError instead of EngineTerminatedError.
-_ENGINE_ERRORS = (chess.engine.EngineTerminatedError, chess.engine.EngineError, concurrent.futures.CancelledError)
 
 
 @dataclass(frozen=True)
@@ -138,7 +134,7 @@ class _EngineSession:
         try:
             if polite:
                 engine.quit()
-        except (*_ENGINE_ERRORS, TimeoutError):
+        except (*ENGINE_FAILURES, TimeoutError):
             pass
         finally:
             engine.close()
@@ -235,7 +231,7 @@ def _run_chunk(chunk: _Chunk, session: _EngineSession, nodes: int, parts_dir: Pa
         try:
             table, fallback = _evaluate_chunk(chunk, session, nodes)
             break
-        except _ENGINE_ERRORS as error:
+        except ENGINE_FAILURES as error:
             session.close(polite=False)
             if restarts == MAX_RETRIES:
                 raise RuntimeError(f"chunk {chunk.index} (positions {chunk.position_ids[0]}..{chunk.position_ids[-1]}) "

@@ -189,10 +189,10 @@ def compare_claims(committed: pd.DataFrame, regenerated: pd.DataFrame) -> tuple[
     within their intervals: the regenerated value inside the committed 95% interval, or, since
     both are estimates with their own sampling error, the difference no larger than the two
     intervals' half-widths combined in quadrature (a 95% test that the two estimates measure the
-    same quantity). A measurement undefined in both agrees. The synthetic population's Stockfish
-    personas draw their weaker moves from a clock-seeded generator (Stockfish's limited-strength
-    mode), so a rerun plays other games and the numbers move by about their intervals; on a
-    workflow without that source they are identical. Returns the lines of a Markdown comparison
+    same quantity). A measurement undefined in both agrees. On the same machine and software a
+    rerun is identical (every random choice is seeded, the Stockfish personas' included); across
+    machines, floating-point differences in training can move the numbers by about their
+    intervals, which is what this tolerance admits. Returns the lines of a Markdown comparison
     table and whether everything agrees.
     """
     ok = list(committed.test) == list(regenerated.test)
