@@ -7,17 +7,19 @@ Needs a Slurm cluster with job accounting (`tools/slurm/cluster.sh` starts a one
 SLURM_CONF pointing at it. Then, in a scratch folder:
 
 1. the Slurm profile (`workflow/profiles/slurm`) fitted to the cluster's one node: the same rules
-   and keys, every thread count, memory and GPU request capped at what the node has (the profile
-   is sized for a real cluster);
+   and keys, thread counts and memory capped at what the node has, no GPU requests (the profile
+   is sized for a real cluster; the node has no GPU);
 2. the config run through that profile (`--executor slurm`), with the cluster's account and
    partition given as the README says (`--default-resources slurm_account=... slurm_partition=...`,
-   which replaces the profile's default resources), into `slurm/`, and the same config
-   run locally (`--cores` = the node's CPUs, the same threads per rule) into `local/`;
+   which replaces the profile's default resources), into `slurm/`, and, side by side with it,
+   the same config run locally (`--cores` = the node's CPUs, the same threads per rule) into
+   `local/`;
 3. every job Snakemake submitted must be in `sacct` as COMPLETED with exit code 0, and they must
-   be exactly the jobs the dry run planned outside the local rules, rule by rule;
-4. every output of the two runs must be byte-identical, apart from the files that record how long
-   things took (EXCLUDED below, each with its reason); JSON files are compared with their timing
-   fields removed.
+   be exactly the jobs the dry run planned outside the local rules, rule by rule (read from the
+   jobs' comments, which the plugin sets to the rule and wildcards);
+4. every output of the two runs must be byte-identical, apart from what records how long things
+   took: the files of EXCLUDED, the lines of TIMED_LINES and the JSON fields of TIMED_FIELDS
+   (below, each with its reason).
 
 Prints a summary and exits 0 when everything holds, 1 otherwise (the scratch folder is then kept
 for a look at the logs).
@@ -172,7 +174,7 @@ class Run:
 def wait_for_all(runs: list[Run], timeout: float = 1800) -> dict[str, int]:
     """Wait until every run has ended; a run still going after ``timeout`` seconds is stopped."""
     deadline = time.perf_counter() + timeout
-    while any(each.poll() is None for each in runs):
+    while [each.poll() for each in runs].count(None):  # every run polled, so each one's wall time is its own
         if time.perf_counter() > deadline:
             for each in runs:
                 if each.poll() is None:

@@ -121,7 +121,7 @@ show_log() { # the end of a daemon's log, for an error message
 
 start() {
   [ "$(id -u)" -eq 0 ] || die "the test cluster runs as root (slurmd must); run as root or with sudo"
-  local command
+  local command started=$SECONDS
   for command in munged mungekey mariadbd mariadb-install-db mariadb mariadb-admin slurmdbd slurmctld slurmd \
                  sacctmgr sinfo; do
     command -v "$command" >/dev/null || die "$command not found: run bash tools/slurm/install.sh"
@@ -213,6 +213,7 @@ EOF
                                                die "node $HOST did not become idle"; }
   for daemon in $DAEMONS; do pid_of "$daemon" >/dev/null || die "$daemon is not running"; done
   sinfo -N -l >&2
+  say "cluster up after $((SECONDS - started)) s"
 }
 
 case "${1:-}" in
