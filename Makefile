@@ -1,6 +1,7 @@
 # The two commands of the artifact:
 #   make reproduce   set up, then run the whole workflow on config/default.yaml
 #   make test        set up, then run the test suite (which runs the workflow on config/smoke.yaml)
+# and, for the Slurm profile, `make test-slurm` (a one-node Slurm cluster on this machine).
 # Set-up is the same for both and idempotent: a virtual environment in .venv with the pinned
 # Python dependencies, and Stockfish and a small TeX Live from the OS package manager when missing.
 
@@ -10,12 +11,14 @@ CORES ?= all
 CONFIG ?= config/default.yaml
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+SLURM_STAMP := $(VENV)/.installed-slurm
 
-.PHONY: reproduce test setup system-deps bench dry-run lint readme-results verify report help
+.PHONY: reproduce test test-slurm setup system-deps bench dry-run lint readme-results verify report help
 
 help:
 	@echo "make reproduce  - set up and run the workflow on $(CONFIG) (CORES=$(CORES))"
 	@echo "make test       - set up and run the tests (includes the smoke workflow)"
+	@echo "make test-slurm - the smoke workflow through Slurm (a one-node cluster started here), checked against a local run"
 	@echo "make verify     - rerun CONFIG into a scratch folder; compare its claims with the committed ones"
 	@echo "make report     - Snakemake's HTML report of the CONFIG run (results/<run>/report.html)"
 	@echo "make bench      - ingestion, simulator and game-runner benchmarks, written to results/bench/"
@@ -40,6 +43,17 @@ reproduce: setup
 
 test: setup
 	$(BIN)/python -m pytest
+
+# The Slurm executor plugin (the `slurm` extra), the Debian packages of Slurm, slurmdbd, MUNGE and
+# MariaDB, then a private one-node cluster on loopback for the length of the check, which runs
+# config/smoke.yaml through workflow/profiles/slurm and compares it with a local run.
+$(SLURM_STAMP): pyproject.toml $(STAMP)
+	$(BIN)/python -m pip install --quiet -e '.[dev,slurm]'
+	touch $(SLURM_STAMP)
+
+test-slurm: setup $(SLURM_STAMP)
+	@bash tools/slurm/install.sh
+	bash tools/slurm/cluster.sh run $(BIN)/python tools/slurm/check_workflow.py
 
 verify: setup
 	$(BIN)/python tools/verify.py --config $(CONFIG) --cores $(if $(filter all,$(CORES)),$(shell nproc),$(CORES))
