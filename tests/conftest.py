@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -23,6 +25,25 @@ def stockfish() -> Path:
         return find_stockfish()
     except EngineNotFoundError as error:
         pytest.skip(f"Stockfish not installed: {error}")
+
+
+def snakemake(repo: Path, workdir: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess:
+    """Run the workflow in ``workdir`` on 2 cores (``args``: --configfile and the rest)."""
+    command = [sys.executable, "-m", "snakemake", "--snakefile", str(repo / "Snakefile"),
+               "--directory", str(workdir), "--cores", "2", *args]
+    result = subprocess.run(command, capture_output=True, text=True, timeout=600)
+    if check and result.returncode != 0:
+        raise AssertionError(f"snakemake failed ({result.returncode}):\n{result.stdout[-3000:]}\n{result.stderr[-5000:]}")
+    return result
+
+
+@pytest.fixture(scope="session")
+def smoke_run(repo, tmp_path_factory, stockfish) -> Path:
+    """The working directory of one uninterrupted workflow run on config/smoke.yaml (shared by the
+    workflow tests and the fault tests, which compare their interrupted runs with it)."""
+    workdir = tmp_path_factory.mktemp("smoke")
+    snakemake(repo, workdir, "--configfile", str(repo / "config" / "smoke.yaml"))
+    return workdir
 
 
 @pytest.fixture

@@ -3,33 +3,15 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
 import yaml
 
+from conftest import snakemake  # the smoke_run fixture (one uninterrupted run) is in conftest too
 from simagents.positions import SPLITS, load_split
 
 pytestmark = pytest.mark.workflow
-
-
-def snakemake(repo: Path, workdir: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess:
-    command = [sys.executable, "-m", "snakemake", "--snakefile", str(repo / "Snakefile"),
-               "--directory", str(workdir), "--cores", "2", *args]
-    result = subprocess.run(command, capture_output=True, text=True, timeout=600)
-    if check and result.returncode != 0:
-        raise AssertionError(f"snakemake failed ({result.returncode}):\n{result.stdout[-3000:]}\n{result.stderr[-5000:]}")
-    return result
-
-
-@pytest.fixture(scope="module")
-def smoke_run(repo, tmp_path_factory, stockfish):
-    workdir = tmp_path_factory.mktemp("smoke")
-    snakemake(repo, workdir, "--configfile", str(repo / "config" / "smoke.yaml"))
-    return workdir
 
 
 def test_smoke_workflow_produces_the_data_stage(smoke_run):

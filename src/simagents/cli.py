@@ -16,18 +16,17 @@ from typing import Sequence
 
 from . import __version__
 from .config import ConfigError, load_config
+from .data.lichess import DownloadError
 from .engine import EngineNotFoundError, engine_version, find_stockfish
+from .outputs import DISK_ERRNOS, OutputError, make_folder, write_csv, write_parquet, write_text
 from .paths import RunPaths
 
 log = logging.getLogger("simagents")
 
 
 def _write_csv(table, path: str | Path) -> Path:
-    """A result table as CSV (6 significant digits), its folder created; returns the path."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    table.to_csv(path, index=False, float_format="%.6g")
-    return path
+    """A result table as CSV (6 significant digits), atomically, its folder created; returns the path."""
+    return write_csv(table, path, float_format="%.6g")
 
 
 def _workers(value: int | None) -> int:
@@ -57,10 +56,7 @@ def cmd_synthetic(args: argparse.Namespace) -> int:
     pgn_out = Path(args.pgn_out or paths.synthetic_pgn)
     games = generate(config.data.synthetic, config.engine, config.seed, workers=_workers(args.workers),
                      progress=not args.no_progress)
-    pgn_out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = pgn_out.with_name(pgn_out.name + ".part")
-    tmp.write_text(to_pgn(games, config.data.synthetic.personas, config.seed))
-    tmp.replace(pgn_out)
+    write_text(pgn_out, to_pgn(games, config.data.synthetic.personas, config.seed))
     log.info("wrote %d games to %s", len(games), pgn_out)
     return 0
 
@@ -135,7 +131,7 @@ def cmd_summary(args: argparse.Namespace) -> int:
     summary = build_summary(config.data.source, ledger, games, meta, scores, provenance(config, **extra))
     write_json(summary, Path(args.out_json or paths.summary_json))
     out_md = Path(args.out_md or paths.summary_md)
-    out_md.write_text(to_markdown(summary))
+    write_text(out_md, to_markdown(summary))
     print(out_md.read_text())
     return 0
 
@@ -501,14 +497,14 @@ def cmd_ladder(args: argparse.Namespace) -> int:
     games = play_ladder(players, tasks, config.engine, config.ladder.nodes_per_move, config.games.max_plies,
                         workers=_workers(args.workers), progress=not args.no_progress)
     out_dir = Path(args.out_dir or paths.ladder)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    (out_dir / "games.pgn").write_text(to_pgn(games, event="simagents Elo ladder"))
-    games_frame(games).to_csv(out_dir / "games.csv", index=False)
+    make_folder(out_dir)
+    write_text(out_dir / "games.pgn", to_pgn(games, event="simagents Elo ladder"))
+    write_csv(games_frame(games), out_dir / "games.csv")
     table, resampled = fit_ladder(games, players, anchor.name, float(anchor.rating),
                                   seed=match_seed("ladder-fit", config.seed) % 2**32,
                                   resamples=config.ladder.resamples)
     _write_csv(table, out_dir / "elo.csv")
-    resampled.to_parquet(out_dir / "elo_resamples.parquet", index=False)
+    write_parquet(resampled, out_dir / "elo_resamples.parquet")
     _write_csv(ladder_statistics(table, resampled), out_dir / "statistics.csv")
     log.info("ladder: %d games, %d players; Elo table in %s", len(games), len(players), out_dir / "elo.csv")
     return 0
@@ -640,8 +636,17 @@ def main(argv: Sequence[str] | None = None) -> int:
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:
         return int(args.func(args) or 0)
-    except (ConfigError, EngineNotFoundError, FileNotFoundError, ValueError) as error:  # CheckpointError too
+    except (ConfigError, EngineNotFoundError, FileNotFoundError, ValueError,  # CheckpointError too
+            OutputError, DownloadError) as error:
         print(f"simagents {args.command}: error: {error}", file=sys.stderr)
+        return 2
+    except OSError as error:
+        # A refusal from a writer that does not go through simagents.outputs (a library's own
+        # file, a worker's): still one line naming the path, not a traceback.
+        if error.errno not in DISK_ERRNOS:
+            raise
+        refused = OutputError(error.errno, error.strerror or str(error), error.filename or "an output")
+        print(f"simagents {args.command}: error: {refused}", file=sys.stderr)
         return 2
 
 

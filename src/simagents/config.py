@@ -9,6 +9,7 @@ Errors name the key by its dotted path and say what was expected.
 from __future__ import annotations
 
 import copy
+import difflib
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -61,14 +62,41 @@ def _fill_defaults(value: Any, node: dict[str, Any], root: dict[str, Any]) -> An
     return value
 
 
+def _schema_keys(node: dict[str, Any], root: dict[str, Any], prefix: str = "") -> list[str]:
+    """Every key the schema knows, as dotted paths (``data.synthetic.nodes_per_move``)."""
+    node = _resolve(node, root)
+    keys = []
+    for key, child in node.get("properties", {}).items():
+        dotted = f"{prefix}.{key}" if prefix else key
+        keys.append(dotted)
+        keys.extend(_schema_keys(child, root, dotted))
+    return keys
+
+
+def _key_hint(unknown: str, prefix: str, allowed: list[str]) -> str | None:
+    """Where an unknown key probably belongs: the same name elsewhere in the schema (a key that
+    moved between sections), or a close spelling here (a renamed key or a typo)."""
+    root = schema()
+    moved = [k for k in _schema_keys(root, root) if k.rsplit(".", 1)[-1] == unknown]
+    if moved:
+        return f"'{unknown}' is now {' or '.join(repr(k) for k in moved)}."
+    close = difflib.get_close_matches(unknown, allowed, n=1, cutoff=0.6)
+    if close:
+        return f"Did you mean '{prefix + '.' if prefix else ''}{close[0]}'?"
+    return None
+
+
 def _describe(error: jsonschema.ValidationError) -> str:
     path = ".".join(str(p) for p in error.absolute_path) or "<top level>"
     if error.validator == "additionalProperties":
         allowed = sorted(error.schema.get("properties", {}))
         unknown = sorted(set(error.instance) - set(allowed))
         where = f"under '{path}'" if error.absolute_path else "at the top level"
-        return (f"unknown key {', '.join(repr(u) for u in unknown)} {where}; allowed keys: "
-                f"{', '.join(allowed)} (a key from an older config version? see README 'Configuration')")
+        prefix = ".".join(str(p) for p in error.absolute_path)
+        hints = "".join(f"{h} " for h in (_key_hint(u, prefix, allowed) for u in unknown) if h)
+        return (f"unknown key {', '.join(repr(u) for u in unknown)} {where} (allowed keys: {', '.join(allowed)}). "
+                f"{hints}A key from an older config version or a typo: rename or remove it (README "
+                "'Configuration' lists every key)")
     if error.validator == "type":
         expected = error.validator_value
         expected = [expected] if isinstance(expected, str) else expected

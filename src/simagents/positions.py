@@ -46,6 +46,7 @@ from .encoding import NUM_ACTIONS, encode_raw, packed_legal_masks, uci_moves_to_
 from .encoding.action_space import PACKED_MASK_BYTES
 from .encoding.board import NUM_PIECE_PLANES
 from .encoding.replay import replay_uci
+from .outputs import atomic_output, make_folder, output_error, reserve, write_text
 
 SPLITS = ("train", "val", "test")
 ARRAYS: dict[str, tuple[np.dtype, tuple[int, ...]]] = {
@@ -167,16 +168,18 @@ def build_positions(
     white_score = np.array([{"1-0": 1, "0-1": -1}.get(r, 0) for r in games.column("result").to_pylist()], np.int8)
     assignment = np.array([SPLITS.index(split_of(g, seed, train, val)) for g in ids], dtype=np.int8)
 
-    out_dir.mkdir(parents=True, exist_ok=True)
     expected = {s: int(np.maximum(plies[assignment == k] - skip_plies, 0).sum()) for k, s in enumerate(SPLITS)}
     memmaps: dict[str, dict[str, np.memmap]] = {}
     for s in SPLITS:
-        (out_dir / s).mkdir(exist_ok=True)
-        memmaps[s] = {
-            name: np.lib.format.open_memmap(out_dir / s / f"{name}.npy.part", mode="w+", dtype=dtype,
-                                            shape=(expected[s], *shape))
-            for name, (dtype, shape) in ARRAYS.items()
-        }
+        make_folder(out_dir / s)
+        memmaps[s] = {}
+        for name, (dtype, shape) in ARRAYS.items():
+            part = out_dir / s / f"{name}.npy.mmap.part"
+            try:
+                memmaps[s][name] = np.lib.format.open_memmap(part, mode="w+", dtype=dtype, shape=(expected[s], *shape))
+                reserve(part)  # a full disk fails here, not with SIGBUS halfway through the encoding
+            except OSError as error:
+                raise output_error(error, out_dir / s / f"{name}.npy") or error
     filled = {s: 0 for s in SPLITS}
     failed_rows: list[int] = []
     tasks = []
@@ -213,10 +216,11 @@ def build_positions(
             array.flush()
         del arrays
         for name, (dtype, shape) in ARRAYS.items():
-            part = out_dir / s / f"{name}.npy.part"
+            part = out_dir / s / f"{name}.npy.mmap.part"
             if n != expected[s]:  # games that failed to replay leave a tail: rewrite the exact size
                 data = np.load(part, mmap_mode="r")[:n]
-                np.save(out_dir / s / f"{name}.npy", np.ascontiguousarray(data))
+                with atomic_output(out_dir / s / f"{name}.npy") as tmp, open(tmp, "wb") as handle:
+                    np.save(handle, np.ascontiguousarray(data), allow_pickle=False)  # a path would gain ".npy"
                 part.unlink()
             else:
                 part.replace(out_dir / s / f"{name}.npy")
@@ -238,5 +242,5 @@ def build_positions(
         "code_version": __version__,
         "provenance": provenance or {},
     }
-    (out_dir / "meta.json").write_text(json.dumps(meta, indent=2) + "\n")
+    write_text(out_dir / "meta.json", json.dumps(meta, indent=2) + "\n")
     return meta

@@ -1,6 +1,7 @@
 # Shared set-up: validate the config once, before any rule runs, and name the run's paths.
 import hashlib
 import os
+import shutil
 import sys
 
 import yaml
@@ -9,6 +10,7 @@ from simagents.config import ConfigError, from_mapping
 from simagents.paths import RunPaths
 from simagents.positions import ARRAYS, SPLITS
 
+from snakemake.logging import logger
 from snakemake.utils import update_config
 
 if not workflow.overwrite_configfiles:
@@ -46,6 +48,41 @@ def write_resolved_config():
 
 
 CONFIG_FILE = write_resolved_config()
+
+
+def clear_stale_lock():
+    """Remove a Snakemake lock that a killed run left behind, and mark this run as alive.
+
+    Snakemake locks the working directory with files that a `kill -9` (or a power loss) leaves in
+    place; the next run then stops with "Directory cannot be locked" until someone passes
+    --unlock, which is unsafe while another run is alive. Here every run of this workflow holds a
+    shared flock on .snakemake/simagents.alive for its lifetime (the kernel drops it when the
+    process dies, however it dies). A run that can take it exclusively knows no other run is
+    alive in this folder, so any lock present is stale and is removed. Returns the open file,
+    which must stay referenced for the flock to last.
+    """
+    try:
+        import fcntl
+    except ImportError:  # not POSIX: leave Snakemake's own behaviour (--unlock)
+        return None
+    os.makedirs(".snakemake", exist_ok=True)
+    handle = open(os.path.join(".snakemake", "simagents.alive"), "a")
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        pass  # another run of this workflow is alive here: its locks are real
+    else:
+        locks = os.path.join(".snakemake", "locks")
+        if os.path.isdir(locks) and os.listdir(locks):
+            shutil.rmtree(locks)
+            logger.warning("Removed a stale Snakemake lock left by a run that was killed (no other run of this "
+                           "workflow is alive in this folder).")
+    fcntl.flock(handle, fcntl.LOCK_SH)
+    return handle
+
+
+# Only the main process: job subprocesses parse this file too, while the main run holds its flock.
+ALIVE = clear_stale_lock() if workflow.is_main_process else None
 # Jobs use the environment that runs Snakemake (make reproduce / make test set it up in .venv):
 # its bin folder goes first on PATH, so `simagents` in a rule is the one installed beside it.
 os.environ["PATH"] = os.pathsep.join([os.path.dirname(sys.executable), os.environ.get("PATH", "")])

@@ -32,6 +32,7 @@ from ..games import GameSpec, PlayedGame, match_seed, play_games, score
 from ..models.checkpoint import load_checkpoint, resumable_state, save_checkpoint
 from ..models.network import NetworkConfig, Simulator
 from ..models.policy import SimulatorPolicy
+from ..outputs import write_csv, write_text
 from ..policies import MoveDistribution
 from ..prompts import NONE_TOKEN
 from .fitting import PolicyValueTargets, fit_targets
@@ -194,13 +195,13 @@ def train_az(out_dir: Path, config: AzConfig, run: AzRun, simulator_checkpoint: 
                          "network": network.to_dict(), "vocabulary": vocabulary}, last_path)
     bar.close()
     finished = iteration >= config.iterations
-    pd.DataFrame(curves).to_csv(out_dir / "curves.csv", index=False, float_format="%.6f")
+    write_csv(pd.DataFrame(curves), out_dir / "curves.csv", float_format="%.6f")
     summary = {"iterations": iteration, "finished": finished, "seconds_this_call": time.perf_counter() - started,
                "init": config.init}
     if finished:
         save_checkpoint({"model": model.state_dict(), "network": network.to_dict(), "vocabulary": vocabulary,
                          "az": settings}, out_dir / "final.pt")
-        (out_dir / "az.json").write_text(json.dumps(summary, indent=2) + "\n")
+        write_text(out_dir / "az.json", json.dumps(summary, indent=2) + "\n")
     return summary
 
 

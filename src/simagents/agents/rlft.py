@@ -63,6 +63,7 @@ from ..games import GameSpec, PlayedGame, games_frame, match_seed, play_games, s
 from ..models.checkpoint import load_checkpoint, resumable_state, save_checkpoint
 from ..models.network import NetworkConfig, Simulator
 from ..models.policy import SimulatorPolicy
+from ..outputs import write_csv, write_parquet, write_text
 from ..stats import bootstrap_mean
 from .fitting import PolicyValueTargets, fit_targets, fit_values
 
@@ -271,7 +272,7 @@ def train_rlft(simulator_checkpoint: Path, out_dir: Path, config: RlftConfig, ru
     finished = iteration >= config.iterations
     summary: dict[str, Any] = {"beta": run.beta, "seed": run.seed, "iterations": iteration, "finished": finished,
                                "seconds_this_call": time.perf_counter() - started}
-    pd.DataFrame(curves).to_csv(out_dir / "curves.csv", index=False, float_format="%.6f")
+    write_csv(pd.DataFrame(curves), out_dir / "curves.csv", float_format="%.6f")
     if not finished:
         return summary
     save_checkpoint({"model": model.state_dict(), "network": network.to_dict(), "vocabulary": vocabulary,
@@ -280,12 +281,12 @@ def train_rlft(simulator_checkpoint: Path, out_dir: Path, config: RlftConfig, ru
     eval_games = play_games(evaluation_specs(run, config.eval_games_per_prompt),
                             {LEARNER: learner, FROZEN: frozen}, run.max_plies)
     table = evaluation_table(eval_games, run)
-    table.to_csv(out_dir / "evaluation.csv", index=False, float_format="%.6g")
-    games_frame(eval_games).to_parquet(out_dir / "evaluation_games.parquet", index=False)
+    write_csv(table, out_dir / "evaluation.csv", float_format="%.6g")
+    write_parquet(games_frame(eval_games), out_dir / "evaluation_games.parquet")
     overall = table[table.prompt == "all"].iloc[0]
     summary.update({"score_vs_frozen": float(overall.value), "score_low": float(overall.low),
                     "score_high": float(overall.high)})
-    (out_dir / "rlft.json").write_text(json.dumps(summary, indent=2) + "\n")
+    write_text(out_dir / "rlft.json", json.dumps(summary, indent=2) + "\n")
     return summary
 
 

@@ -31,6 +31,8 @@ from typing import Any, Iterable
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from ..outputs import write_parquet, write_text
+
 GAMES_SCHEMA = pa.schema([
     ("game_id", pa.string()),
     ("source", pa.string()),
@@ -129,11 +131,7 @@ def write_table(table: pa.Table, path: Path, schema: pa.Schema, what: str) -> No
     """Write a parquet table of a known schema atomically (a crash never leaves half a file)."""
     if table.schema != schema:
         raise ValueError(f"{what} has schema {table.schema}, expected {schema}")
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".part")
-    pq.write_table(table, tmp, compression="zstd")
-    tmp.replace(path)
+    write_parquet(table, path, compression="zstd")
 
 
 def read_table(path: Path, schema: pa.Schema, what: str) -> pa.Table:
@@ -156,7 +154,5 @@ def read_games(path: Path) -> pa.Table:
 
 
 def write_json(data: Any, path: Path) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".part")
-    tmp.write_text(json.dumps(data, indent=2, sort_keys=False) + "\n")
-    tmp.replace(path)
+    """Write ``data`` as indented JSON, atomically."""
+    write_text(path, json.dumps(data, indent=2, sort_keys=False) + "\n")

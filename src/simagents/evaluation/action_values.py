@@ -65,6 +65,7 @@ from tqdm import tqdm
 from .. import __version__
 from ..encoding import move_to_action
 from ..engine import ENGINE_FAILURES, open_engine
+from ..outputs import make_folder, write_parquet, write_text
 from .win_chances import move_losses, win_chances
 
 log = logging.getLogger(__name__)
@@ -239,10 +240,7 @@ def _run_chunk(chunk: _Chunk, session: _EngineSession, nodes: int, parts_dir: Pa
             restarts += 1
             log.warning("engine failed on chunk %d (%r); restarting it and retrying (retry %d of %d)",
                         chunk.index, error, restarts, MAX_RETRIES)
-    part = parts_dir / _chunk_name(chunk.index)
-    tmp = part.with_name(part.name + ".tmp")
-    pq.write_table(table, tmp, compression="zstd")
-    tmp.replace(part)
+    write_parquet(table, parts_dir / _chunk_name(chunk.index), compression="zstd")
     return _ChunkReport(chunk.index, len(chunk.position_ids), fallback, restarts)
 
 
@@ -296,11 +294,9 @@ def _prepare_parts_dir(parts_dir: Path, manifest: dict[str, Any]) -> None:
             log.warning("discarding the parts in %s: they were computed with different settings (%s)",
                         parts_dir, ", ".join(changed))
             shutil.rmtree(parts_dir)
-    parts_dir.mkdir(parents=True, exist_ok=True)
+    make_folder(parts_dir)
     if not manifest_path.exists():
-        tmp = manifest_path.with_name(manifest_path.name + ".tmp")
-        tmp.write_text(json.dumps(manifest, indent=2) + "\n")
-        tmp.replace(manifest_path)
+        write_text(manifest_path, json.dumps(manifest, indent=2) + "\n")
 
 
 def compute_action_values(eval_positions: pa.Table, out_path: Path, *, engine_path: Path, nodes: int, workers: int,
@@ -388,10 +384,7 @@ def compute_action_values(eval_positions: pa.Table, out_path: Path, *, engine_pa
     _check_complete(table, position_ids, n_legal)
     metadata = {"simagents": json.dumps({**settings, "code_version": __version__, "positions": len(position_ids)})}
     table = table.replace_schema_metadata(metadata)
-    out_path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out_path.with_name(out_path.name + ".part")
-    pq.write_table(table, tmp, compression="zstd")
-    tmp.replace(out_path)
+    write_parquet(table, out_path, compression="zstd")
     shutil.rmtree(parts_dir)
     return table
 

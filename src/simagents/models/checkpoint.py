@@ -14,6 +14,8 @@ from typing import Any, Callable
 
 import torch
 
+from ..outputs import torch_save
+
 
 log = logging.getLogger("simagents")
 
@@ -23,11 +25,8 @@ class CheckpointError(ValueError):
 
 
 def save_checkpoint(state: dict[str, Any], path: Path) -> None:
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".part")
-    torch.save(state, tmp)
-    tmp.replace(path)
+    """Write a checkpoint atomically; a full or read-only disk is an OutputError naming ``path``."""
+    torch_save(state, path)
 
 
 def load_checkpoint(path: Path, map_location: str | torch.device = "cpu") -> dict[str, Any]:

@@ -31,6 +31,7 @@ import torch
 from tqdm import tqdm
 
 from ..encoding import EncodedBoards, to_planes, unpack_legal_masks
+from ..outputs import write_csv, write_text
 from ..positions import load_split
 from .checkpoint import load_checkpoint, resumable_state, save_checkpoint
 from .network import NetworkConfig, Simulator, masked_log_probs
@@ -230,14 +231,14 @@ def train_simulator(positions_dir: Path, out_dir: Path, network: NetworkConfig, 
     if best_state is not None and not best_path.exists():
         save_checkpoint(best_state, best_path)  # deleted since it was written (a rerun of a finished job)
     elapsed = time.perf_counter() - started
-    pd.DataFrame(curves).to_csv(out_dir / "curves.csv", index=False, float_format="%.6f")
+    write_csv(pd.DataFrame(curves), out_dir / "curves.csv", float_format="%.6f")
     if best_path.exists():
         # The diagnostic of the kept model: a prompt under which a layer is almost all off has
         # lost its gradients (later RL could not move that persona).
         best_model = Simulator(network).to(device)
         best_model.load_state_dict(load_checkpoint(best_path, map_location=device)["model"])
-        active_units(best_model, val_split, val_rows[:ACTIVE_UNITS_POSITIONS], vocabulary, device).to_csv(
-            out_dir / "active_units.csv", index=False, float_format="%.6f")
+        write_csv(active_units(best_model, val_split, val_rows[:ACTIVE_UNITS_POSITIONS], vocabulary, device),
+                  out_dir / "active_units.csv", float_format="%.6f")
     summary = {
         "steps": step, "finished": step >= train.steps, "best_val_loss": best, "device": str(device),
         "train_positions": n_train, "val_positions_scored": int(len(val_rows)),
@@ -245,7 +246,7 @@ def train_simulator(positions_dir: Path, out_dir: Path, network: NetworkConfig, 
         "data_loading_share": loader_seconds / elapsed if elapsed > 0 else None,
         "network": network.to_dict(), "train": asdict(train),
     }
-    (out_dir / "train.json").write_text(json.dumps(summary, indent=2) + "\n")
+    write_text(out_dir / "train.json", json.dumps(summary, indent=2) + "\n")
     return summary
 
 

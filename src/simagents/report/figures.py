@@ -22,6 +22,7 @@ import pandas as pd  # noqa: E402
 import seaborn as sns  # noqa: E402
 
 from ..config import Config  # noqa: E402
+from ..outputs import atomic_output  # noqa: E402
 from ..paths import RunPaths  # noqa: E402
 
 #: name -> caption. The paper and the HTML report both print these.
@@ -291,11 +292,11 @@ def make_figure(name: str, config: Config, out_dir: Path) -> list[Path]:
     except KeyError as error:
         raise FileNotFoundError(f"figure {name}: the run has no table or column {error}; run the stages "
                                 "before the figures") from None
-    out_dir.mkdir(parents=True, exist_ok=True)
     written = []
     for suffix in ("pdf", "png"):
         path = out_dir / f"{name}.{suffix}"
-        fig.savefig(path, metadata={"CreationDate": None} if suffix == "pdf" else None)
+        with atomic_output(path) as tmp:  # the format named: the temporary file's suffix is .part
+            fig.savefig(tmp, format=suffix, metadata={"CreationDate": None} if suffix == "pdf" else None)
         written.append(path)
     plt.close(fig)
     return written

@@ -23,6 +23,7 @@ from typing import Mapping
 import pandas as pd
 
 from ..config import Config
+from ..outputs import write_text
 from ..paths import RunPaths, format_beta
 from .figures import FIGURES
 
@@ -293,9 +294,7 @@ def write_generated(config: Config, out_dir: Path) -> list[Path]:
         files["claims_table.tex"] = claims_table(pd.read_csv(paths.claims))
     written = []
     for name, text in files.items():
-        path = out_dir / name
-        path.write_text(text)
-        written.append(path)
+        written.append(write_text(out_dir / name, text))
     return written
 
 
