@@ -230,6 +230,30 @@ def test_ladder_workers_spawned_as_on_a_gpu_play_the_same_games(tiny_simulator):
     assert [(g.spec, g.moves, g.result) for g in here] == [(g.spec, g.moves, g.result) for g in spawned]
 
 
+def test_the_device_benchmark_runs_and_names_the_device(repo, tmp_path):
+    """benchmarks/gpu.py at toy scale on this machine's default device: both tables, the device
+    named (here the CPU's model, on a GPU machine the GPU's name)."""
+    import json
+    import subprocess
+    import sys
+
+    out = tmp_path / "device.md"
+    done = subprocess.run([sys.executable, str(repo / "benchmarks" / "gpu.py"), "--games", "12", "--boards", "4",
+                           "--max-plies", "12", "--archs", "mlp", "--out", str(out)],
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-3000:]
+    report = json.loads(out.with_suffix(".json").read_text())
+    compute = resolve_compute("auto", "auto")
+    expected = torch.cuda.get_device_name(0) if CUDA else "cores"
+    assert expected in report["machine"]["device_name"] and report["machine"]["device_name"] in out.read_text()
+    assert [r["arch"] for r in report["training"]] == ["mlp"] * len(report["training"])
+    assert compute.precision in {r["precision"] for r in report["training"]}
+    # (the per-step rate is a difference of two short calls at this scale: only its call's own rate is checked)
+    assert all(r["call_positions_per_s"] > 0 and r["steps"] >= 10 for r in report["training"])
+    assert all(r["games_per_s"] > 0 and r["plies"] > 0 for r in report["self_play"])
+    assert "## Self-play" in out.read_text()
+
+
 # --- the same seed, two precisions or two devices ----------------------------------------------
 
 
