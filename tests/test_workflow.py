@@ -173,10 +173,24 @@ def test_default_config_plans_the_data_rules(repo, tmp_path):
         assert f"rule {rule}:" in result.stdout, rule
 
 
-def test_lichess_config_plans_downloads(repo, tmp_path):
+def test_lichess_config_plans_the_paper_at_its_scale(repo, tmp_path):
+    """The paper-scale config's dry run: its months, its three simulator seeds, a learner per
+    (beta, seed), the AlphaZero-style agent from scratch, and every stage through the paper."""
+    from simagents.config import load_config
+
+    config = load_config(repo / "config" / "lichess.yaml")
+    assert config.simulator.arch == "resnet" and len(config.simulator.seeds) == 3
+    assert config.data.filters.rated_only and config.data.filters.exclude_bots and config.az.init == "scratch"
+    assert len(config.rlft.betas) >= 3  # a frontier
     result = snakemake(repo, tmp_path, "--configfile", str(repo / "config" / "lichess.yaml"), "-n")
-    assert result.stdout.count("rule download_lichess:") == 3
-    assert "synthetic_games" not in result.stdout
+    planned = [line.split()[1].rstrip(":") for line in result.stdout.splitlines()
+               if line.startswith(("rule ", "localrule "))]
+    assert planned.count("download_lichess") == len(config.data.lichess.months) == 3
+    assert planned.count("train_simulator") == 3
+    assert planned.count("rlft") == len(config.rlft.betas) * len(config.rlft.seeds) == 12
+    assert {"games_table", "positions", "action_values", "metrics", "az", "ladder", "agent_metrics", "claims",
+            "paper"} <= set(planned)
+    assert "synthetic_games" not in planned
 
 
 def test_pgn_source_through_the_workflow(repo, tmp_path):
