@@ -125,9 +125,13 @@ def train_epoch(positions: Path, work: Path, network: NetworkConfig, train_posit
     _, short = run(f"short-{network.arch}-{compute.precision}", WARMUP_STEPS)
     summary, wall = run(f"epoch-{network.arch}-{compute.precision}", steps)
     per_step = (wall - short) / (steps - WARMUP_STEPS)
+    # train_simulator's loop time (its positions over its rate) and the loader's share of it: the
+    # batch assembly on the host, a floor under a GPU's step time.
+    loop = steps * BATCH / summary["positions_per_second"]
     return {"steps": steps, "positions": steps * BATCH, "wall_s": wall, "fixed_s": short - WARMUP_STEPS * per_step,
             "positions_per_s": BATCH / per_step if per_step > 0 else float("nan"),
-            "call_positions_per_s": summary["positions_per_second"], "loading_share": summary["data_loading_share"]}
+            "call_positions_per_s": summary["positions_per_second"], "loading_share": summary["data_loading_share"],
+            "loading_ms_per_step": 1e3 * summary["data_loading_share"] * loop / steps}
 
 
 def self_play(network: NetworkConfig, compute: Compute, boards: int, max_plies: int) -> dict[str, Any]:
@@ -169,15 +173,18 @@ def _markdown(report: dict[str, Any]) -> str:
         "(their estimate in its own column).",
         "",
         "| network | precision | epoch call wall s | of it fixed costs s | positions/s per step | "
-        "data loading share | lichess simulator, one seed (h) |",
-        "|---|---|---:|---:|---:|---:|---:|",
+        "data loading share | loading ms per step | lichess simulator, one seed (h) |",
+        "|---|---|---:|---:|---:|---:|---:|---:|",
     ]
     for row in report["training"]:
         hours = lichess / row["positions_per_s"] / 3600 if row["positions_per_s"] > 0 else float("nan")
         lines.append(f"| {row['arch']} | {row['precision']} | {row['wall_s']:.1f} | {row['fixed_s']:.1f} | "
-                     f"{row['positions_per_s']:,.0f} | {100 * row['loading_share']:.1f}% | {hours:,.1f} |")
+                     f"{row['positions_per_s']:,.0f} | {100 * row['loading_share']:.1f}% | "
+                     f"{row['loading_ms_per_step']:.1f} | {hours:,.1f} |")
     lines += [
         "",
+        "Loading: `train_simulator`'s time assembling batches on the host (reading the shards, planes, legal-move "
+        "masks) per step of 1,024 positions, which no device makes faster. "
         f"Last column: the lichess config's {lichess:,} positions (`simulator.steps` x `batch_size`) at this "
         "rate, an extrapolation (the lichess data set is far larger than this one: loading from its memory-mapped "
         "shards may be slower than from these, which fit in the page cache).",
