@@ -1,7 +1,7 @@
 """Benchmark: one simulator training epoch and batched self-play, on the device the run would use.
 
     python benchmarks/gpu.py [--device auto] [--precision auto ...] [--archs mlp resnet]
-                             [--games 400] [--boards 64 256] [--max-plies 120] [--out FILE]
+                             [--games 400] [--boards 64 256] [--max-plies 120] [--threads N] [--out FILE]
 
 Written for a GPU (``make bench-gpu``), and it runs the same measurements on the CPU, so that it
 is testable anywhere and its CPU numbers are the baseline a GPU's are compared with. For each
@@ -22,7 +22,13 @@ elsewhere ``fp32``) it measures
   move), prompts ``none`` against ``greedy``, ply cap ``--max-plies``, after a warm-up of a few
   games. Reported: games per second and plies per second. Speed does not depend on the weights,
   only game lengths do, and the games are the same for every device and precision up to
-  sampling differences in the last bits (their ply counts are reported).
+  sampling differences in the last bits (their ply counts are reported);
+* **the agents' phases**, for the default config's network (and on CUDA the lichess one too):
+  one RL fine-tuning iteration at the default config's budgets (32 games against the frozen
+  simulator, improved-policy targets at up to 4,096 visited positions, 16 epochs of fitting,
+  one of the critic), each phase timed, and the AlphaZero-style search's rate (32 boards, 32
+  simulations a move, ply cap 60) with the time of its network calls alone (the search's
+  evaluator on the same 32 boards), from which the rate without them follows.
 
 Every network call goes through :mod:`simagents.models.device`, as in the workflow. The file
 (Markdown, and the same numbers as JSON beside it) names the device: the GPU's name from
@@ -40,10 +46,13 @@ import platform
 import sys
 import tempfile
 import time
+from dataclasses import replace
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+import chess
+import numpy as np
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -56,6 +65,9 @@ from simagents.data.table import GameRecord, records_to_table  # noqa: E402
 from simagents.games import GameSpec, match_seed, play_games  # noqa: E402
 from simagents.models import Compute, NetworkConfig, Simulator, TrainConfig, resolve_compute, train_simulator  # noqa: E402
 from simagents.models.policy import SimulatorPolicy  # noqa: E402
+from simagents.agents.az import AzPolicy  # noqa: E402
+from simagents.agents.fitting import fit_targets, fit_values  # noqa: E402
+from simagents.agents.rlft import RlftRun, _build_targets, _schedule  # noqa: E402
 from simagents.policies import GreedyMaterial, RandomMover  # noqa: E402
 from simagents.positions import build_positions  # noqa: E402
 from simagents.prompts import vocabulary as make_vocabulary  # noqa: E402
@@ -150,6 +162,63 @@ def self_play(network: NetworkConfig, compute: Compute, boards: int, max_plies: 
     return {"boards": boards, "wall_s": wall, "games_per_s": boards / wall, "plies": plies, "plies_per_s": plies / wall}
 
 
+def agent_phases(network: NetworkConfig, compute: Compute, toy: bool = False) -> dict[str, Any]:
+    """Phase times of one RL fine-tuning iteration and the AZ search rate, at the default config's
+    budgets (``toy``: a few games and positions, to test that it runs)."""
+    rlft = load_config(ARCH_CONFIG["mlp"]).rlft
+    if toy:
+        rlft = replace(rlft, games_per_iteration=2, target_positions=32, epochs=1)
+    vocab = make_vocabulary(PROMPTS)
+    torch.manual_seed(0)
+    models = [Simulator(network) for _ in range(3)]
+    for model in models[1:]:
+        model.load_state_dict(models[0].state_dict())
+    learner, frozen, critic = (SimulatorPolicy(m, vocab, name=n, compute=compute)
+                               for m, n in zip(models, ("learner", "frozen", "critic")))
+    run = RlftRun(beta=0.0, seed=0, prompts=("none", *PROMPTS), openings=(("e2e4", "e7e5", "g1f3", "b8c6"),),
+                  max_plies=200)
+    out: dict[str, Any] = {}
+
+    def timed(name: str, call):  # type: ignore[no-untyped-def]
+        _sync(compute)
+        started = time.perf_counter()
+        value = call()
+        _sync(compute)
+        out[f"{name}_s"] = time.perf_counter() - started
+        return value
+
+    specs = _schedule(run, 0, rlft.games_per_iteration, [], 0.0)
+    games = timed("rl_games", lambda: play_games(specs, {"learner": learner, "frozen": frozen}, run.max_plies))
+    targets, _ = timed("rl_targets", lambda: _build_targets(games, learner, frozen, critic, 0.0, rlft.step_size,
+                                                             rlft.target_positions, np.random.default_rng(0), 4))
+    generator = torch.Generator().manual_seed(0)
+    optimizer = torch.optim.AdamW(models[0].parameters(), lr=rlft.lr)
+    timed("rl_fit", lambda: fit_targets(models[0], optimizer, targets, vocab, epochs=rlft.epochs,
+                                        batch_size=rlft.batch_size, value_weight=rlft.value_weight,
+                                        generator=generator, compute=compute))
+    critic_optimizer = torch.optim.AdamW(models[2].parameters(), lr=rlft.critic_lr)
+    timed("rl_critic", lambda: fit_values(models[2], critic_optimizer, targets, vocab, epochs=rlft.critic_epochs,
+                                          batch_size=rlft.batch_size, generator=generator, compute=compute))
+    out.update(rl_games=len(games), rl_plies=sum(g.plies for g in games), rl_target_positions=len(targets.policy_raw),
+               rl_epochs=rlft.epochs)
+    boards, simulations = (4, 4) if toy else (32, 32)
+    player = AzPolicy(learner, simulations, dirichlet_fraction=0.25, temperature_plies=16, noise_seed=1, record={})
+    az_specs = [GameSpec("az", "az", "none", "none", match_seed("bench-az", g), ("e2e4",)) for g in range(boards)]
+    az_games = timed("az", lambda: play_games(az_specs, {"az": player}, 8 if toy else 60))
+    plies = sum(g.plies for g in az_games)
+    start = [chess.Board() for _ in range(boards)]
+    calls = 5 if toy else 50
+    timed("az_network", lambda: [learner.priors_and_values(start, ["none"] * boards, ["none"] * boards)
+                                 for _ in range(calls)])
+    out["az_simulations"] = plies * simulations
+    out["az_simulations_per_s"] = plies * simulations / out["az_s"]
+    # Each simulation step evaluates one leaf per board: (plies x simulations / boards) calls.
+    network_s = out["az_network_s"] / calls * plies * simulations / boards
+    out["az_network_share"] = min(1.0, network_s / out["az_s"])
+    out["az_search_only_per_s"] = plies * simulations / max(out["az_s"] - network_s, 1e-9)
+    return out
+
+
 def _markdown(report: dict[str, Any]) -> str:
     machine = report["machine"]
     lichess = report["lichess_simulator_positions"]
@@ -203,6 +272,24 @@ def _markdown(report: dict[str, Any]) -> str:
         "once per ply whatever the device: on a GPU that CPU work, not the network, bounds plies/s.",
         "",
     ]
+    if report["agents"]:
+        lines += [
+            "## The agents' phases (default config's budgets)",
+            "",
+            "One RL fine-tuning iteration (games against the frozen simulator, targets, policy fit, critic fit) and "
+            "the AlphaZero-style search (32 boards, 32 simulations a move, ply cap 60); \"network share\": the "
+            "time of the search's network calls alone (its evaluator on 32 boards, times the calls the games made).",
+            "",
+            "| network | precision | RL games s (games, plies) | RL targets s (positions) | RL fit s (epochs) | "
+            "RL critic s | AZ simulations/s | AZ network share | AZ simulations/s without it |",
+            "|---|---|---:|---:|---:|---:|---:|---:|---:|",
+        ]
+        for r in report["agents"]:
+            lines.append(f"| {r['arch']} | {r['precision']} | {r['rl_games_s']:.1f} ({r['rl_games']}, {r['rl_plies']}) | "
+                         f"{r['rl_targets_s']:.1f} ({r['rl_target_positions']}) | {r['rl_fit_s']:.1f} ({r['rl_epochs']}) | "
+                         f"{r['rl_critic_s']:.1f} | {r['az_simulations_per_s']:,.0f} | {100 * r['az_network_share']:.0f}% | "
+                         f"{r['az_search_only_per_s']:,.0f} |")
+        lines.append("")
     return "\n".join(lines)
 
 
@@ -215,8 +302,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--games", type=int, default=400, help="random-vs-greedy games behind the training positions")
     parser.add_argument("--boards", type=int, nargs="+", default=[64, 256], help="self-play games at once")
     parser.add_argument("--max-plies", type=int, default=120, help="ply cap of the self-play games")
+    parser.add_argument("--agent-archs", nargs="*", default=None, choices=sorted(ARCH_CONFIG),
+                        help="networks of the agents' phases (default: mlp, and resnet too on CUDA; none: skip)")
+    parser.add_argument("--toy-agents", action="store_true",
+                        help="the agents' phases at toy budgets (tests: proves it runs, measures nothing)")
+    parser.add_argument("--threads", type=int, default=None,
+                        help="torch CPU threads (default: torch's choice; 1 is steadier on a shared machine)")
     parser.add_argument("--out", type=Path, default=None, help="default: results/bench/device-<kind>.md")
     args = parser.parse_args(argv)
+    if args.threads:
+        torch.set_num_threads(args.threads)
     started = time.perf_counter()
     load_before = " / ".join(f"{x:.2f}" for x in os.getloadavg())
     probe = resolve_compute(args.device, "fp32")
@@ -233,8 +328,10 @@ def main(argv: list[str] | None = None) -> int:
                     "platform": platform.platform(), "load_before": load_before},
         "games": args.games, "max_plies": args.max_plies,
         "lichess_simulator_positions": lichess.steps * lichess.batch_size,
-        "training": [], "self_play": [],
+        "training": [], "self_play": [], "agents": [],
     }
+    agent_archs = args.agent_archs if args.agent_archs is not None else (
+        ["mlp", "resnet"] if probe.device.type == "cuda" else ["mlp"])
     with tempfile.TemporaryDirectory(prefix="simagents-bench-") as tmp:
         work = Path(tmp)
         report["train_positions"] = positions_for(args.games, 200, work / "positions")
@@ -251,6 +348,11 @@ def main(argv: list[str] | None = None) -> int:
                     row = self_play(network, compute, boards, args.max_plies)
                     report["self_play"].append({"arch": arch, "precision": compute.precision, **row})
                     print(f"self-play {arch} {compute.precision} x{boards}: {row['games_per_s']:.2f} games/s", flush=True)
+                if arch in agent_archs:
+                    row = agent_phases(network, compute, toy=args.toy_agents)
+                    report["agents"].append({"arch": arch, "precision": compute.precision, **row})
+                    print(f"agents {arch} {compute.precision}: {row['az_simulations_per_s']:,.0f} simulations/s",
+                          flush=True)
     report["seconds"] = time.perf_counter() - started
     text = _markdown(report)
     print(text)

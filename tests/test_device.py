@@ -239,7 +239,7 @@ def test_the_device_benchmark_runs_and_names_the_device(repo, tmp_path):
 
     out = tmp_path / "device.md"
     done = subprocess.run([sys.executable, str(repo / "benchmarks" / "gpu.py"), "--games", "12", "--boards", "4",
-                           "--max-plies", "12", "--archs", "mlp", "--out", str(out)],
+                           "--max-plies", "12", "--archs", "mlp", "--toy-agents", "--out", str(out)],
                           capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr[-3000:]
     report = json.loads(out.with_suffix(".json").read_text())
@@ -251,7 +251,9 @@ def test_the_device_benchmark_runs_and_names_the_device(repo, tmp_path):
     # (the per-step rate is a difference of two short calls at this scale: only its call's own rate is checked)
     assert all(r["call_positions_per_s"] > 0 and r["steps"] >= 10 for r in report["training"])
     assert all(r["games_per_s"] > 0 and r["plies"] > 0 for r in report["self_play"])
-    assert "## Self-play" in out.read_text()
+    assert "## Self-play" in out.read_text() and "## The agents' phases" in out.read_text()
+    assert [r["arch"] for r in report["agents"]] == ["mlp"] * len(report["agents"]) and report["agents"]
+    assert all(r["az_simulations_per_s"] > 0 and r["rl_target_positions"] > 0 for r in report["agents"])
 
 
 # --- the same seed, two precisions or two devices ----------------------------------------------

@@ -137,9 +137,17 @@ def device_bench_section(bench_dir: Path) -> str:
         lines = path.read_text().splitlines()
         device = lines[0].removeprefix("# Device benchmark: ")
         relative = path.relative_to(REPO)
-        keep = [line for line in lines if line.startswith("|")]
-        parts.append(f"**{device}** ([`{relative}`]({relative})):")
-        parts.extend("\n".join(group) for group in _paragraphs(keep))
+        tables: list[list[str]] = []  # each run of table rows in the file, under its section's title
+        heading = ""
+        for previous, line in zip([""] + lines, lines):
+            if line.startswith("## "):
+                heading = line.removeprefix("## ")
+            elif line.startswith("|"):
+                if not previous.startswith("|"):
+                    tables.append([f"*{heading}*", ""])
+                tables[-1].append(line)
+        parts.append(f"**{device}** ([`{relative}`]({relative}), with the command, date and load average):")
+        parts.extend("\n".join(table) for table in tables)
     return "\n\n".join(parts) + "\n"
 
 
