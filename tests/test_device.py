@@ -27,7 +27,7 @@ import pandas as pd
 import pytest
 import torch
 
-from simagents.config import ConfigError, RlftConfig, load_config
+from simagents.config import ConfigError, RlftConfig
 from simagents.models import (CPU, Compute, DeviceError, NetworkConfig, TrainConfig, load_simulator_and_vocabulary,
                               resolve_compute, resolve_device, train_simulator)
 from simagents.models.device import resolve_precision

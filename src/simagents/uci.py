@@ -4,7 +4,9 @@
 commands on standard input and answers on standard output. It plays the move distribution of
 the prompted persona (sampled, seeded by ``--seed``, or the most likely move with ``--argmax``);
 the opponent's prompt is ``--opponent-prompt`` (default ``none``, the population mixture).
-Search limits in ``go`` are accepted and ignored: the simulator does not search.
+Search limits in ``go`` are accepted and ignored: the simulator does not search. The network
+runs on ``--device`` (default the CPU: one board a move gains nothing from a GPU) in
+``--precision``, through :mod:`simagents.models.device`.
 """
 
 from __future__ import annotations
