@@ -13,7 +13,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 SLURM_STAMP := $(VENV)/.installed-slurm
 
-.PHONY: reproduce test test-slurm setup system-deps bench dry-run lint readme-results verify report help
+.PHONY: reproduce test test-slurm setup system-deps bench bench-gpu dry-run lint readme-results verify report help
 
 help:
 	@echo "make reproduce  - set up and run the workflow on $(CONFIG) (CORES=$(CORES))"
@@ -21,7 +21,8 @@ help:
 	@echo "make test-slurm - the smoke workflow through Slurm (a one-node cluster started here), checked against a local run"
 	@echo "make verify     - rerun CONFIG into a scratch folder; compare its claims with the committed ones"
 	@echo "make report     - Snakemake's HTML report of the CONFIG run (results/<run>/report.html)"
-	@echo "make bench      - ingestion, simulator and game-runner benchmarks, written to results/bench/"
+	@echo "make bench      - ingestion, simulator, game-runner and device benchmarks, written to results/bench/"
+	@echo "make bench-gpu  - one simulator epoch and batched self-play on DEVICE (auto: the GPU if any)"
 	@echo "make dry-run    - plan the workflow on CONFIG without running it"
 	@echo "make lint       - snakemake --lint on the smoke config"
 
@@ -67,6 +68,13 @@ bench: setup
 	$(BIN)/python benchmarks/ingest.py --out results/bench/ingest.md
 	$(BIN)/python benchmarks/simulator.py --out results/bench/simulator.md
 	$(BIN)/python benchmarks/games.py --out results/bench/games.md
+	$(MAKE) bench-gpu
+
+# One simulator training epoch and batched self-play on DEVICE (auto: CUDA, then MPS, then the
+# CPU), written to results/bench/device-<cuda|mps|cpu>.md with the device named.
+DEVICE ?= auto
+bench-gpu: setup
+	$(BIN)/python benchmarks/gpu.py --device $(DEVICE)
 
 dry-run: setup
 	$(BIN)/snakemake -n --cores $(CORES) --configfile $(CONFIG)

@@ -107,6 +107,58 @@ def test_smoke_workflow_ends_in_claims_figures_and_a_pdf(smoke_run):
     assert r"\snset{claim-c3-verdict}" in numbers
 
 
+# What a second smoke run with the same seeds may change, and why. Everything else in the run's
+# folder must be byte for byte the same (README "Determinism").
+RERUN_MAY_DIFFER = {
+    ("benchmarks/*.tsv",): "Snakemake's wall times and memory samples of each rule",
+    ("logs/*",): "timestamps, durations and progress lines",
+    ("paper/*.pdf",): "pdfTeX stamps the build time and a document ID into the PDF",
+    tuple(f"paper/*.{suffix}" for suffix in ("aux", "fdb_latexmk", "fls", "log", "out", "bbl", "blg", "toc")):
+        "latexmk's and LaTeX's bookkeeping, with times and paths",
+    ("paper/generated/runtime_table.tex",): "the rules' measured run times, typeset",
+}
+# Keys of JSON files that hold measurements of time, per file pattern; the rest must be equal.
+RERUN_TIMING_KEYS = {
+    "agents/*/*/*.json": {"seconds_this_call"},  # rlft.json and az.json: wall time of the call
+    "simulator/*/train.json": {"positions_per_second", "data_loading_share"},  # throughput, time shares
+}
+
+
+def _may_differ(relative: str) -> bool:
+    from fnmatch import fnmatch
+
+    return any(fnmatch(relative, pattern) for patterns in RERUN_MAY_DIFFER for pattern in patterns)
+
+
+def test_a_second_run_with_the_same_seeds_is_byte_identical(repo, smoke_run, tmp_path_factory):
+    """The smoke workflow run again from nothing in another folder: the same tables (csv,
+    parquet, npy, pgn, the claims, the paper's numbers), figures and checkpoints byte for byte,
+    and the same JSON apart from timing keys. Only RERUN_MAY_DIFFER's files may differ."""
+    from fnmatch import fnmatch
+
+    second = tmp_path_factory.mktemp("smoke_again")
+    snakemake(repo, second, "--configfile", str(repo / "config" / "smoke.yaml"))
+    runs = [folder / "results" / "smoke" for folder in (smoke_run, second)]
+    files = [{str(p.relative_to(run)) for p in run.rglob("*") if p.is_file()} for run in runs]
+    assert files[0] == files[1], f"only in one run: {sorted(files[0] ^ files[1])}"
+    compared, different = [], []
+    for relative in sorted(files[0]):
+        if _may_differ(relative):
+            continue
+        a, b = ((run / relative).read_bytes() for run in runs)
+        timing = next((keys for pattern, keys in RERUN_TIMING_KEYS.items() if fnmatch(relative, pattern)), None)
+        if timing is not None:
+            a, b = ({k: v for k, v in json.loads(x).items() if k not in timing} for x in (a, b))
+        compared.append(relative)
+        if a != b:
+            different.append(relative)
+    assert not different, f"differ between two runs with the same seeds: {different}"
+    # The comparison covered every kind of table the paper is built from.
+    for kind in (".csv", ".parquet", ".npy", ".pgn", ".tex", ".json", ".png", ".pt"):
+        assert any(name.endswith(kind) for name in compared), kind
+    assert {"claims.csv", "paper/generated/numbers.tex", "evaluation/metrics.csv", "ladder/games.pgn"} <= set(compared)
+
+
 def test_html_report(repo, smoke_run):
     snakemake(repo, smoke_run, "--configfile", str(repo / "config" / "smoke.yaml"), "--report", "report.html")
     html = (smoke_run / "report.html").read_text(errors="replace")
@@ -155,10 +207,24 @@ def test_default_config_plans_the_data_rules(repo, tmp_path):
         assert f"rule {rule}:" in result.stdout, rule
 
 
-def test_lichess_config_plans_downloads(repo, tmp_path):
+def test_lichess_config_plans_the_paper_at_its_scale(repo, tmp_path):
+    """The paper-scale config's dry run: its months, its three simulator seeds, a learner per
+    (beta, seed), the AlphaZero-style agent from scratch, and every stage through the paper."""
+    from simagents.config import load_config
+
+    config = load_config(repo / "config" / "lichess.yaml")
+    assert config.simulator.arch == "resnet" and len(config.simulator.seeds) == 3
+    assert config.data.filters.rated_only and config.data.filters.exclude_bots and config.az.init == "scratch"
+    assert len(config.rlft.betas) >= 3  # a frontier
     result = snakemake(repo, tmp_path, "--configfile", str(repo / "config" / "lichess.yaml"), "-n")
-    assert result.stdout.count("rule download_lichess:") == 3
-    assert "synthetic_games" not in result.stdout
+    planned = [line.split()[1].rstrip(":") for line in result.stdout.splitlines()
+               if line.startswith(("rule ", "localrule "))]
+    assert planned.count("download_lichess") == len(config.data.lichess.months) == 3
+    assert planned.count("train_simulator") == 3
+    assert planned.count("rlft") == len(config.rlft.betas) * len(config.rlft.seeds) == 12
+    assert {"games_table", "positions", "action_values", "metrics", "az", "ladder", "agent_metrics", "claims",
+            "paper"} <= set(planned)
+    assert "synthetic_games" not in planned
 
 
 def test_pgn_source_through_the_workflow(repo, tmp_path):

@@ -123,6 +123,34 @@ def games_bench_section(bench_md: Path) -> str:
     return "\n\n".join("\n".join(group) for group in _paragraphs(keep)) + "\n"
 
 
+def device_bench_section(bench_dir: Path) -> str:
+    """The device benchmark's two tables for each device measured (``make bench-gpu``), the GPU
+    first; where no GPU was measured, a line that says so and how to measure one."""
+    parts = []
+    if not (bench_dir / "device-cuda.md").exists():
+        parts.append("GPU: **not measured yet: no GPU was available; run `make bench-gpu` on a machine with "
+                     "one** (it writes `results/bench/device-cuda.md`; `make readme-results` then copies it here).")
+    for kind in ("cuda", "mps", "cpu"):
+        path = bench_dir / f"device-{kind}.md"
+        if not path.exists():
+            continue
+        lines = path.read_text().splitlines()
+        device = lines[0].removeprefix("# Device benchmark: ")
+        relative = path.relative_to(REPO)
+        tables: list[list[str]] = []  # each run of table rows in the file, under its section's title
+        heading = ""
+        for previous, line in zip([""] + lines, lines):
+            if line.startswith("## "):
+                heading = line.removeprefix("## ")
+            elif line.startswith("|"):
+                if not previous.startswith("|"):
+                    tables.append([f"*{heading}*", ""])
+                tables[-1].append(line)
+        parts.append(f"**{device}** ([`{relative}`]({relative}), with the command, date and load average):")
+        parts.extend("\n".join(table) for table in tables)
+    return "\n\n".join(parts) + "\n"
+
+
 def _paragraphs(lines: list[str]) -> list[list[str]]:
     # Table rows stay together; every other kept line is a paragraph of its own.
     groups: list[list[str]] = []
@@ -173,6 +201,8 @@ def main() -> None:
     games_bench = REPO / "results" / "bench" / "games.md"
     if games_bench.exists():
         text = replace_section(text, "bench-games", games_bench_section(games_bench))
+    if any((REPO / "results" / "bench").glob("device-*.md")):
+        text = replace_section(text, "bench-device", device_bench_section(REPO / "results" / "bench"))
     bench = REPO / "results" / "bench" / "ingest.md"
     if bench.exists():
         text = replace_section(text, "bench-ingest", bench_section(bench))

@@ -136,6 +136,14 @@ def cmd_summary(args: argparse.Namespace) -> int:
     return 0
 
 
+def compute_of(config):  # type: ignore[no-untyped-def]
+    """Where this run's networks run and in what precision (``simulator.device``,
+    ``simulator.precision``): the one resolution every network stage goes through."""
+    from .models import resolve_compute
+
+    return resolve_compute(config.simulator.device, config.simulator.precision)
+
+
 def simulator_configs(config, vocabulary_size: int, seed: int):  # type: ignore[no-untyped-def]
     """The network and training settings of one simulator seed, from the run config."""
     from .models import NetworkConfig, TrainConfig
@@ -149,7 +157,7 @@ def simulator_configs(config, vocabulary_size: int, seed: int):  # type: ignore[
                         weight_decay=sim.weight_decay, warmup_steps=sim.warmup_steps,
                         prompt_dropout=sim.prompt_dropout, value_weight=sim.value_weight,
                         eval_every=sim.eval_every, checkpoint_every=sim.checkpoint_every,
-                        val_positions=sim.val_positions, device=sim.device)
+                        val_positions=sim.val_positions, device=sim.device, precision=sim.precision)
     return network, train
 
 
@@ -216,10 +224,11 @@ def cmd_metrics(args: argparse.Namespace) -> int:
     checkpoints = [Path(c) for c in args.checkpoints] if args.checkpoints else [
         paths.simulator_dir(seed) / "best.pt" for seed in config.simulator.seeds]
     simulators, prompts = {}, None
+    compute = compute_of(config)
     for checkpoint in checkpoints:
-        model, vocabulary = load_simulator_and_vocabulary(checkpoint)
+        model, vocabulary = load_simulator_and_vocabulary(checkpoint, compute)
         name = f"simulator_{checkpoint.parent.name}"
-        simulators[name] = SimulatorPolicy(model, vocabulary, name=name)
+        simulators[name] = SimulatorPolicy(model, vocabulary, name=name, compute=compute)
         prompts = [p for p in vocabulary if p != "unknown"] if prompts is None else prompts
     summary_path = Path(args.summary or paths.summary_json)
     strengths = persona_strengths(summary_path) if summary_path.exists() else None
@@ -246,11 +255,12 @@ def cmd_agent_metrics(args: argparse.Namespace) -> int:
                                      load_action_values(Path(args.action_values or paths.action_values)),
                                      config.evaluation.agent_positions_per_prompt, config.seed)
     policies: dict[str, tuple] = {}
+    compute = compute_of(config)
     for spec in ladder_players(config):
         if spec.is_anchor:
             continue
         if spec.agent not in policies:
-            policies[spec.agent] = (build_policy(spec), [])
+            policies[spec.agent] = (build_policy(spec, compute=compute), [])
         policies[spec.agent][1].append(spec.prompt or "none")
     # The frontier of the first RL seed; the simulator it started from is its beta = infinity end
     # (no RL at all), ranked above every beta.
@@ -362,7 +372,6 @@ def _set_threads(threads: int | None) -> None:
 
 def cmd_rlft(args: argparse.Namespace) -> int:
     from .agents.rlft import RlftRun, train_rlft
-    from .models import pick_device
 
     config = load_config(args.config)
     paths = RunPaths.of(config)
@@ -373,7 +382,7 @@ def cmd_rlft(args: argparse.Namespace) -> int:
     out_dir = Path(args.out_dir or paths.rlft_dir(args.beta, args.seed))
     run = RlftRun(beta=args.beta, seed=args.seed, prompts=_prompts_of(simulator),
                   openings=tuple(_openings(config, 256, "rlft")), max_plies=config.games.max_plies)
-    summary = train_rlft(simulator, out_dir, config.rlft, run, device=pick_device(config.simulator.device),
+    summary = train_rlft(simulator, out_dir, config.rlft, run, compute=compute_of(config),
                          progress=not args.no_progress)
     log.info("rlft beta=%g seed=%d: score against the frozen simulator %.3f [%.3f, %.3f]", args.beta, args.seed,
              summary.get("score_vs_frozen", float("nan")), summary.get("score_low", float("nan")),
@@ -428,7 +437,6 @@ def cmd_rlft_summary(args: argparse.Namespace) -> int:
 
 def cmd_az(args: argparse.Namespace) -> int:
     from .agents.az import AzRun, train_az
-    from .models import pick_device
 
     config = load_config(args.config)
     paths = RunPaths.of(config)
@@ -442,7 +450,7 @@ def cmd_az(args: argparse.Namespace) -> int:
         vocabulary = meta["vocabulary"]
         network, _ = simulator_configs(config, len(vocabulary), config.az.seed)
     summary = train_az(out_dir, config.az, run, simulator_checkpoint=simulator if config.az.init == "simulator" else None,
-                       network=network, vocabulary=vocabulary, device=pick_device(config.simulator.device),
+                       network=network, vocabulary=vocabulary, compute=compute_of(config),
                        progress=not args.no_progress)
     log.info("az: %d iterations in %.0f s", summary["iterations"], summary["seconds_this_call"])
     return 0
@@ -495,7 +503,7 @@ def cmd_ladder(args: argparse.Namespace) -> int:
     openings = _openings(config, config.ladder.games_per_pairing, "ladder")
     tasks = schedule(players, config.ladder.games_per_pairing, openings, config.seed)
     games = play_ladder(players, tasks, config.engine, config.ladder.nodes_per_move, config.games.max_plies,
-                        workers=_workers(args.workers), progress=not args.no_progress)
+                        workers=_workers(args.workers), progress=not args.no_progress, compute=compute_of(config))
     out_dir = Path(args.out_dir or paths.ladder)
     make_folder(out_dir)
     write_text(out_dir / "games.pgn", to_pgn(games, event="simagents Elo ladder"))
@@ -513,7 +521,8 @@ def cmd_ladder(args: argparse.Namespace) -> int:
 def cmd_uci(args: argparse.Namespace) -> int:
     from .uci import main as uci_main
 
-    return uci_main(Path(args.checkpoint), args.prompt, args.opponent_prompt, args.temperature, args.argmax, args.seed)
+    return uci_main(Path(args.checkpoint), args.prompt, args.opponent_prompt, args.temperature, args.argmax, args.seed,
+                    device=args.device, precision=args.precision)
 
 
 def cmd_data(args: argparse.Namespace) -> int:
@@ -626,6 +635,10 @@ def build_parser() -> argparse.ArgumentParser:
     choice.add_argument("--temperature", type=float, default=1.0, help="sampling temperature (default 1)")
     choice.add_argument("--argmax", action="store_true", help="always play the most likely move")
     p.add_argument("--seed", type=int, default=0, help="sampling seed")
+    p.add_argument("--device", default="cpu",
+                   help="auto, cpu, cuda, cuda:N or mps (default cpu: one board a move gains nothing from a GPU)")
+    p.add_argument("--precision", default="auto", choices=["auto", "fp32", "bf16"],
+                   help="auto: bf16 autocast on CUDA, fp32 elsewhere")
     return parser
 
 

@@ -104,6 +104,9 @@ def _describe(error: jsonschema.ValidationError) -> str:
         return f"'{path}' must be {names}, got {error.instance!r} ({type(error.instance).__name__})"
     if error.validator == "enum":
         return f"'{path}' must be one of {error.validator_value}, got {error.instance!r}"
+    if error.validator == "pattern":
+        hint = error.schema.get("description")
+        return f"'{path}' must match {error.validator_value!r}{f' ({hint})' if hint else ''}, got {error.instance!r}"
     if error.validator == "required":
         return f"missing required key {error.message.split()[0]} under '{path}'"
     if error.validator == "const" and path == "config_version":
@@ -246,7 +249,8 @@ class SimulatorConfig:
     eval_every: int
     checkpoint_every: int
     val_positions: int
-    device: str
+    device: str  # where every network runs: auto | cpu | cuda | cuda:N | mps (simagents.models.device)
+    precision: Literal["auto", "fp32", "bf16"]  # autocast of forward passes: auto = bf16 on CUDA, fp32 elsewhere
 
 
 @dataclass(frozen=True, kw_only=True)

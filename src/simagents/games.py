@@ -246,19 +246,22 @@ def games_frame(games: Sequence[PlayedGame], names: Mapping[str, str] | None = N
 
 def play_tasks(tasks: Sequence[list[GameSpec]], play_task: Callable[[list[GameSpec]], list[PlayedGame]],
                init_worker: Callable[[Any], None], setup: Any, close: Callable[[], None], workers: int = 1,
-               desc: str = "games", progress: bool = True) -> list[PlayedGame]:
+               desc: str = "games", progress: bool = True, start_method: str = "fork") -> list[PlayedGame]:
     """Play lists of games in ``workers`` forked processes (or in this one), with a progress bar.
 
     Each worker runs ``init_worker(setup)`` once, then ``play_task`` on whole tasks (a task's
     games are batched together by :func:`play_games`; its policies are built once per worker);
     ``close`` releases what a worker built (engines) when it exits, or here after the last task.
     Games come back in task order, so the result does not depend on ``workers``.
+    ``start_method``: ``fork`` (workers inherit the loaded code, the default) or ``spawn`` (fresh
+    interpreters; needed for CUDA, and then ``play_task``, ``init_worker`` and ``setup`` must be
+    importable or picklable).
     """
     bar = tqdm(total=sum(len(t) for t in tasks), unit="games", desc=desc, disable=not progress, mininterval=1.0)
     played: list[PlayedGame] = []
     try:
         if workers > 1:
-            with multiprocessing.get_context("fork").Pool(workers, init_worker, (setup,)) as pool:
+            with multiprocessing.get_context(start_method).Pool(workers, init_worker, (setup,)) as pool:
                 for games in pool.imap(play_task, tasks):
                     played.extend(games)
                     bar.update(len(games))

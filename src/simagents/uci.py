@@ -4,7 +4,9 @@
 commands on standard input and answers on standard output. It plays the move distribution of
 the prompted persona (sampled, seeded by ``--seed``, or the most likely move with ``--argmax``);
 the opponent's prompt is ``--opponent-prompt`` (default ``none``, the population mixture).
-Search limits in ``go`` are accepted and ignored: the simulator does not search.
+Search limits in ``go`` are accepted and ignored: the simulator does not search. The network
+runs on ``--device`` (default the CPU: one board a move gains nothing from a GPU) in
+``--precision``, through :mod:`simagents.models.device`.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ import chess
 import numpy as np
 
 from . import __version__
-from .models import load_simulator_and_vocabulary
+from .models import load_simulator_and_vocabulary, resolve_compute
 from .models.policy import SimulatorPolicy
 
 
@@ -85,8 +87,9 @@ class UciEngine:
 
 
 def main(checkpoint: Path, prompt: str, opponent_prompt: str = "none", temperature: float = 1.0,
-         argmax: bool = False, seed: int = 0) -> int:
-    model, vocabulary = load_simulator_and_vocabulary(checkpoint)
-    policy = SimulatorPolicy(model, vocabulary, temperature=temperature, argmax=argmax)
+         argmax: bool = False, seed: int = 0, device: str = "cpu", precision: str = "auto") -> int:
+    compute = resolve_compute(device, precision)
+    model, vocabulary = load_simulator_and_vocabulary(checkpoint, compute)
+    policy = SimulatorPolicy(model, vocabulary, temperature=temperature, argmax=argmax, compute=compute)
     UciEngine(policy, prompt, opponent_prompt, seed).run()
     return 0

@@ -30,6 +30,7 @@ from tqdm import tqdm
 from ..config import AzConfig
 from ..games import GameSpec, PlayedGame, match_seed, play_games, score
 from ..models.checkpoint import load_checkpoint, resumable_state, save_checkpoint
+from ..models.device import Compute, as_compute
 from ..models.network import NetworkConfig, Simulator
 from ..models.policy import SimulatorPolicy
 from ..outputs import write_csv, write_text
@@ -125,16 +126,18 @@ class AzRun:
 
 def train_az(out_dir: Path, config: AzConfig, run: AzRun, simulator_checkpoint: Path | None = None,
              network: NetworkConfig | None = None, vocabulary: dict[str, int] | None = None,
-             device: torch.device | str = "cpu", progress: bool = True,
+             compute: Compute | torch.device | str = "cpu", progress: bool = True,
              stop_after: int | None = None) -> dict[str, Any]:
     """Self-play training (or resume); writes ``final.pt`` (simulator format), ``last.pt``,
     ``curves.csv`` and ``az.json`` under ``out_dir``.
 
     With ``config.init == "simulator"`` the weights, network and vocabulary come from
     ``simulator_checkpoint``; with ``"scratch"``, ``network`` and ``vocabulary`` are required.
+    ``compute``: device and precision of self-play and fitting (:mod:`simagents.models.device`).
     """
     out_dir.mkdir(parents=True, exist_ok=True)
-    device = torch.device(device)
+    compute = as_compute(compute)
+    device = compute.device
     torch.manual_seed(config.seed)
     if config.init == "simulator":
         if simulator_checkpoint is None:
@@ -162,7 +165,7 @@ def train_az(out_dir: Path, config: AzConfig, run: AzRun, simulator_checkpoint: 
         buffer = _buffer_from_state(saved["buffer"])
         log.info("resumed from %s at iteration %d", last_path, iteration)
 
-    policy = SimulatorPolicy(model, vocabulary, name="az", device=device)
+    policy = SimulatorPolicy(model, vocabulary, name="az", compute=compute)
     bar = tqdm(total=config.iterations, initial=iteration, unit="iter", desc="az self-play", disable=not progress)
     started, done_this_call = time.perf_counter(), 0
     while iteration < config.iterations and (stop_after is None or done_this_call < stop_after):
@@ -181,7 +184,7 @@ def train_az(out_dir: Path, config: AzConfig, run: AzRun, simulator_checkpoint: 
         buffer.keep_last(config.replay_positions)
         generator = torch.Generator().manual_seed(match_seed("az-fit", config.seed, iteration) % 2**63)
         losses = fit_targets(model, optimizer, buffer, vocabulary, epochs=config.epochs, batch_size=config.batch_size,
-                             value_weight=config.value_weight, generator=generator, device=device)
+                             value_weight=config.value_weight, generator=generator, compute=compute)
         iteration += 1
         done_this_call += 1
         white = np.array([score(g.result, True) for g in games])
@@ -197,7 +200,7 @@ def train_az(out_dir: Path, config: AzConfig, run: AzRun, simulator_checkpoint: 
     finished = iteration >= config.iterations
     write_csv(pd.DataFrame(curves), out_dir / "curves.csv", float_format="%.6f")
     summary = {"iterations": iteration, "finished": finished, "seconds_this_call": time.perf_counter() - started,
-               "init": config.init}
+               "init": config.init, **compute.to_dict()}
     if finished:
         save_checkpoint({"model": model.state_dict(), "network": network.to_dict(), "vocabulary": vocabulary,
                          "az": settings}, out_dir / "final.pt")

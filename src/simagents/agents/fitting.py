@@ -7,6 +7,8 @@ positions a game result for the side to move. :func:`fit_targets` minimises
     cross-entropy(target || pi_theta over legal moves) + value_weight * (v_theta - result)^2
 
 by minibatch AdamW, each policy minibatch paired with a value minibatch of the same size.
+Targets are held on the CPU; each minibatch moves to the ``compute`` device, where forward pass
+and loss run under its autocast (:mod:`simagents.models.device`), the backward pass outside it.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ import numpy as np
 import torch
 
 from ..encoding import NUM_ACTIONS, encode_raw, legal_actions, raw_board, to_planes
+from ..models.device import Compute, as_compute
 from ..models.network import Simulator, masked_log_probs
 
 
@@ -68,13 +71,14 @@ class PolicyValueTargets:
 
 def fit_targets(model: Simulator, optimizer: torch.optim.Optimizer, targets: PolicyValueTargets,
                 vocabulary: dict[str, int], *, epochs: int, batch_size: int, value_weight: float,
-                generator: torch.Generator, device: torch.device | str = "cpu") -> dict[str, float]:
+                generator: torch.Generator, compute: Compute | torch.device | str = "cpu") -> dict[str, float]:
     """``epochs`` passes over the policy rows; returns the mean policy and value losses.
 
     Dropout stays off (eval mode, gradients still flow): the targets were computed from the
     network's eval-mode outputs, so the fit must see the same network.
     """
-    device = torch.device(device)
+    compute = as_compute(compute)
+    device = compute.device
     n_policy, n_value = len(targets.policy_raw), len(targets.value_raw)
     if n_policy == 0:
         return {"policy_loss": float("nan"), "value_loss": float("nan")}
@@ -100,17 +104,18 @@ def fit_targets(model: Simulator, optimizer: torch.optim.Optimizer, targets: Pol
         order = torch.randperm(n_policy, generator=generator)
         for start in range(0, n_policy, batch_size):
             rows = order[start:start + batch_size]
-            logits, _ = model(policy_planes[rows].to(device), p_own[rows].to(device), p_opp[rows].to(device))
-            log_probs = masked_log_probs(logits, legal[rows].to(device))
-            target = dense[rows].to(device)
-            policy_loss = -(target * log_probs.masked_fill(target == 0, 0.0)).sum(-1).mean()
-            loss = policy_loss
-            if n_value and value_weight > 0:
-                value_rows = torch.randint(n_value, (len(rows),), generator=generator)
-                value = model.value_only(value_planes[value_rows].to(device), v_own[value_rows].to(device),
-                                         v_opp[value_rows].to(device))
-                value_loss = torch.nn.functional.mse_loss(value, v_result[value_rows].to(device))
-                loss = loss + value_weight * value_loss
+            with compute.autocast():
+                logits, _ = model(policy_planes[rows].to(device), p_own[rows].to(device), p_opp[rows].to(device))
+                log_probs = masked_log_probs(logits, legal[rows].to(device))
+                target = dense[rows].to(device)
+                policy_loss = -(target * log_probs.masked_fill(target == 0, 0.0)).sum(-1).mean()
+                loss = policy_loss
+                if n_value and value_weight > 0:
+                    value_rows = torch.randint(n_value, (len(rows),), generator=generator)
+                    value = model.value_only(value_planes[value_rows].to(device), v_own[value_rows].to(device),
+                                             v_opp[value_rows].to(device))
+                    value_loss = torch.nn.functional.mse_loss(value, v_result[value_rows].to(device))
+                    loss = loss + value_weight * value_loss
                 value_losses.append(float(value_loss.detach()))
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
@@ -122,10 +127,11 @@ def fit_targets(model: Simulator, optimizer: torch.optim.Optimizer, targets: Pol
 
 def fit_values(model: Simulator, optimizer: torch.optim.Optimizer, targets: PolicyValueTargets,
                vocabulary: dict[str, int], *, epochs: int, batch_size: int, generator: torch.Generator,
-               device: torch.device | str = "cpu") -> float:
+               compute: Compute | torch.device | str = "cpu") -> float:
     """``epochs`` passes of squared-error regression of the value head on the value rows alone
     (a critic); returns the mean loss (NaN without value rows)."""
-    device = torch.device(device)
+    compute = as_compute(compute)
+    device = compute.device
     n_value = len(targets.value_raw)
     if n_value == 0:
         return float("nan")
@@ -139,8 +145,9 @@ def fit_values(model: Simulator, optimizer: torch.optim.Optimizer, targets: Poli
         order = torch.randperm(n_value, generator=generator)
         for start in range(0, n_value, batch_size):
             rows = order[start:start + batch_size]
-            value = model.value_only(planes[rows].to(device), own[rows].to(device), opp[rows].to(device))
-            loss = torch.nn.functional.mse_loss(value, result[rows].to(device))
+            with compute.autocast():
+                value = model.value_only(planes[rows].to(device), own[rows].to(device), opp[rows].to(device))
+                loss = torch.nn.functional.mse_loss(value, result[rows].to(device))
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()

@@ -7,6 +7,10 @@ play each other, which fixes the scale between them. Every other player plays ev
 worker processes, one task per player, and within a task all its games run at once through the
 one game runner (network calls batched across boards).
 
+Network players run on the run's device and precision (:mod:`simagents.models.device`). Worker
+processes are forked on the CPU (they inherit the loaded code); on a GPU they are spawned, since
+CUDA cannot be used in a process forked from one that has already asked the driver about it.
+
 The fit (:func:`~simagents.agents.elo.elo_ladder`) is anchored to one Stockfish level at its
 nominal rating (``UCI_Elo``), with percentile-bootstrap intervals over games.
 """
@@ -25,6 +29,7 @@ import pandas as pd
 
 from ..config import EngineConfig, Persona
 from ..games import GameSpec, PlayedGame, match_seed, play_games, play_tasks
+from ..models.device import CPU, Compute
 from ..policies import GreedyMaterial, Policy, RandomMover
 from .elo import GameResult, elo_ladder_resamples, ratings_table
 
@@ -72,15 +77,16 @@ class _Setup:
     engine_path: str | None
     nodes_per_move: int
     max_plies: int
+    compute: Compute = CPU
 
 
 _setup: _Setup | None = None
 _policies: dict[str, Policy] = {}
 
 
-def build_policy(spec: PlayerSpec, setup: _Setup | None = None) -> Policy:
-    """The policy of one player (network players on the CPU, one thread per worker); ``setup`` is
-    needed for Stockfish players only."""
+def build_policy(spec: PlayerSpec, setup: _Setup | None = None, compute: Compute | None = None) -> Policy:
+    """The policy of one player; ``setup`` is needed for Stockfish players only. Network players
+    run on ``compute``, else on ``setup.compute``, else on the CPU in float32."""
     if spec.kind == "random":
         return RandomMover(spec.name)
     if spec.kind == "greedy":
@@ -96,8 +102,9 @@ def build_policy(spec: PlayerSpec, setup: _Setup | None = None) -> Policy:
     from ..models.policy import SimulatorPolicy
 
     assert spec.checkpoint is not None
-    model, vocabulary = load_simulator_and_vocabulary(Path(spec.checkpoint))
-    simulator = SimulatorPolicy(model, vocabulary, name=spec.agent)
+    compute = compute or (setup.compute if setup is not None else CPU)
+    model, vocabulary = load_simulator_and_vocabulary(Path(spec.checkpoint), compute)
+    simulator = SimulatorPolicy(model, vocabulary, name=spec.agent, compute=compute)
     if spec.kind in ("simulator", "rlft"):
         return simulator
     if spec.kind == "pikl":
@@ -180,8 +187,13 @@ def schedule(players: Sequence[PlayerSpec], games_per_pairing: int, openings: Se
 
 
 def play_ladder(players: Sequence[PlayerSpec], tasks: Sequence[list[GameSpec]], engine: EngineConfig,
-                nodes_per_move: int, max_plies: int, workers: int = 1, progress: bool = True) -> list[PlayedGame]:
-    """Play every task (in ``workers`` processes); games come back in task order."""
+                nodes_per_move: int, max_plies: int, workers: int = 1, progress: bool = True,
+                compute: Compute = CPU, start_method: str | None = None) -> list[PlayedGame]:
+    """Play every task (in ``workers`` processes); games come back in task order.
+
+    Network players run on ``compute``. ``start_method`` of the worker processes: by default
+    ``fork`` on the CPU and ``spawn`` on any other device (see the module docstring).
+    """
     names = [p.name for p in players]
     if len(set(names)) != len(names):
         raise ValueError("ladder player names must be unique")
@@ -195,9 +207,11 @@ def play_ladder(players: Sequence[PlayerSpec], tasks: Sequence[list[GameSpec]], 
         for p in players:
             if p.kind == "stockfish":
                 allowed.check(p.rating, f"ladder anchor {p.name!r}")
-    setup = _Setup(tuple(players), engine, engine_path, nodes_per_move, max_plies)
+    setup = _Setup(tuple(players), engine, engine_path, nodes_per_move, max_plies, compute)
+    if start_method is None:
+        start_method = "fork" if compute.device.type == "cpu" else "spawn"
     return play_tasks(tasks, _play_task, _init_worker, setup, _close, workers=workers, desc="ladder",
-                      progress=progress)
+                      progress=progress, start_method=start_method)
 
 
 def fit_ladder(games: Sequence[PlayedGame], players: Sequence[PlayerSpec], anchor: str, anchor_rating: float,

@@ -61,6 +61,7 @@ from tqdm import tqdm
 from ..config import RlftConfig
 from ..games import GameSpec, PlayedGame, games_frame, match_seed, play_games, score
 from ..models.checkpoint import load_checkpoint, resumable_state, save_checkpoint
+from ..models.device import Compute, as_compute
 from ..models.network import NetworkConfig, Simulator
 from ..models.policy import SimulatorPolicy
 from ..outputs import write_csv, write_parquet, write_text
@@ -180,7 +181,7 @@ def _build_targets(games: Sequence[PlayedGame], learner: SimulatorPolicy, frozen
 
 
 def train_rlft(simulator_checkpoint: Path, out_dir: Path, config: RlftConfig, run: RlftRun,
-               device: torch.device | str = "cpu", progress: bool = True,
+               compute: Compute | torch.device | str = "cpu", progress: bool = True,
                stop_after: int | None = None) -> dict[str, Any]:
     """Fine-tune (or resume) one learner; writes ``final.pt``, ``last.pt``, ``curves.csv``,
     ``evaluation.csv``, ``evaluation_games.parquet`` and ``rlft.json`` under ``out_dir``.
@@ -189,9 +190,11 @@ def train_rlft(simulator_checkpoint: Path, out_dir: Path, config: RlftConfig, ru
     ``stop_after`` ends this call after that many iterations (tests of an interruption); a later
     call resumes from ``last.pt``. Game seeds and minibatch orders derive from (seed, beta,
     iteration), so a resumed run ends with the same weights as an uninterrupted one.
+    ``compute``: device and precision of games, targets and fits (:mod:`simagents.models.device`).
     """
     out_dir.mkdir(parents=True, exist_ok=True)
-    device = torch.device(device)
+    compute = as_compute(compute)
+    device = compute.device
     torch.manual_seed(run.seed)
     state = load_checkpoint(simulator_checkpoint, map_location=device)
     network = NetworkConfig(**state["network"])
@@ -224,12 +227,12 @@ def train_rlft(simulator_checkpoint: Path, out_dir: Path, config: RlftConfig, ru
         for k, weights in enumerate(snapshots):
             snap = Simulator(network).to(device)
             snap.load_state_dict(weights)
-            out[f"snapshot{k}"] = SimulatorPolicy(snap, vocabulary, name=f"snapshot{k}", device=device)
+            out[f"snapshot{k}"] = SimulatorPolicy(snap, vocabulary, name=f"snapshot{k}", compute=compute)
         return out
 
-    learner = SimulatorPolicy(model, vocabulary, name=LEARNER, device=device)
-    frozen = SimulatorPolicy(frozen_model, vocabulary, name=FROZEN, device=device)
-    critic = SimulatorPolicy(critic_model, vocabulary, name="critic", device=device)
+    learner = SimulatorPolicy(model, vocabulary, name=LEARNER, compute=compute)
+    frozen = SimulatorPolicy(frozen_model, vocabulary, name=FROZEN, compute=compute)
+    critic = SimulatorPolicy(critic_model, vocabulary, name="critic", compute=compute)
     skip = max((len(o) for o in run.openings), default=0)
     bar = tqdm(total=config.iterations, initial=iteration, unit="iter", desc=f"rlft beta={run.beta:g}",
                disable=not progress)
@@ -247,11 +250,11 @@ def train_rlft(simulator_checkpoint: Path, out_dir: Path, config: RlftConfig, ru
         generator = torch.Generator().manual_seed(match_seed("rlft-fit", run.seed, run.beta, iteration) % 2**63)
         losses = fit_targets(model, optimizer, targets, vocabulary, epochs=config.epochs,
                              batch_size=config.batch_size, value_weight=config.value_weight,
-                             generator=generator, device=device)
+                             generator=generator, compute=compute)
         if config.critic_lr > 0:
             losses["critic_loss"] = fit_values(critic_model, critic_optimizer, targets, vocabulary,
                                                epochs=config.critic_epochs, batch_size=config.batch_size,
-                                               generator=generator, device=device)
+                                               generator=generator, compute=compute)
         iteration += 1
         done_this_call += 1
         if iteration % config.snapshot_every == 0:
@@ -271,7 +274,7 @@ def train_rlft(simulator_checkpoint: Path, out_dir: Path, config: RlftConfig, ru
     bar.close()
     finished = iteration >= config.iterations
     summary: dict[str, Any] = {"beta": run.beta, "seed": run.seed, "iterations": iteration, "finished": finished,
-                               "seconds_this_call": time.perf_counter() - started}
+                               "seconds_this_call": time.perf_counter() - started, **compute.to_dict()}
     write_csv(pd.DataFrame(curves), out_dir / "curves.csv", float_format="%.6f")
     if not finished:
         return summary

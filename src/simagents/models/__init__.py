@@ -1,8 +1,10 @@
-"""The simulator: network, checkpoints, imitation training."""
+"""The simulator: network, checkpoints, imitation training, and where networks run (device, precision)."""
 
 from .checkpoint import CheckpointError, load_checkpoint, save_checkpoint
+from .device import CPU, Compute, DeviceError, resolve_compute, resolve_device
 from .network import NetworkConfig, Simulator, masked_log_probs
-from .train import TrainConfig, load_simulator, load_simulator_and_vocabulary, pick_device, train_simulator
+from .train import TrainConfig, load_simulator, load_simulator_and_vocabulary, train_simulator
 
-__all__ = ["CheckpointError", "NetworkConfig", "Simulator", "TrainConfig", "load_checkpoint", "load_simulator", "load_simulator_and_vocabulary",
-           "masked_log_probs", "pick_device", "save_checkpoint", "train_simulator"]
+__all__ = ["CPU", "CheckpointError", "Compute", "DeviceError", "NetworkConfig", "Simulator", "TrainConfig",
+           "load_checkpoint", "load_simulator", "load_simulator_and_vocabulary", "masked_log_probs",
+           "resolve_compute", "resolve_device", "save_checkpoint", "train_simulator"]

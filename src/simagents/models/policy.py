@@ -1,4 +1,9 @@
-"""The simulator as a :class:`~simagents.policies.Policy`: prompted, masked, with a temperature."""
+"""The simulator as a :class:`~simagents.policies.Policy`: prompted, masked, with a temperature.
+
+Every network call runs on the policy's :class:`~simagents.models.device.Compute` (device and
+autocast precision); boards are encoded on the CPU and the results come back as float64 NumPy
+arrays, so callers (the game runner, search, the metric battery) never see a device.
+"""
 
 from __future__ import annotations
 
@@ -12,6 +17,7 @@ from ..encoding import encode_boards, encode_raw, legal_actions, raw_board, to_p
 from ..games import terminal_value
 from ..policies import MoveDistribution
 from ..prompts import NONE_TOKEN
+from .device import Compute, as_compute
 from .network import Simulator
 
 
@@ -21,18 +27,24 @@ class SimulatorPolicy:
     ``temperature`` divides the logits (1 = the model's own distribution; ``argmax=True`` puts all
     mass on the most likely legal move). Prompts are tokens of the run's vocabulary; an unknown
     token is an error (it would silently mean nothing to the network).
+
+    ``compute``: where the network runs and in what precision (a
+    :class:`~simagents.models.device.Compute`, or a device for float32 there; default the CPU).
+    The model is moved there.
     """
 
     def __init__(self, model: Simulator, vocabulary: Mapping[str, int], temperature: float = 1.0,
-                 argmax: bool = False, name: str = "simulator", device: str | torch.device = "cpu") -> None:
+                 argmax: bool = False, name: str = "simulator",
+                 compute: Compute | str | torch.device | None = None) -> None:
         if temperature <= 0:
             raise ValueError(f"temperature must be positive, got {temperature!r}")
-        self.model = model.to(device).eval()
+        self.compute = as_compute(compute)
+        self.device = self.compute.device
+        self.model = model.to(self.device).eval()
         self.vocabulary = dict(vocabulary)
         self.temperature = temperature
         self.argmax = argmax
         self.name = name
-        self.device = torch.device(device)
 
     def _ids(self, prompts: Sequence[str]) -> torch.Tensor:
         try:
@@ -50,9 +62,10 @@ class SimulatorPolicy:
         for row, (actions, _) in zip(padded, legal):
             row[:len(actions)] = actions
         planes = torch.from_numpy(to_planes(encode_boards(boards))).to(self.device)
-        logits = self.model.action_logits(planes, self._ids(own_prompts), self._ids(opponent_prompts),
-                                          torch.from_numpy(padded).to(self.device))
-        logits = (logits / self.temperature).double().cpu().numpy()
+        with self.compute.autocast():
+            logits = self.model.action_logits(planes, self._ids(own_prompts), self._ids(opponent_prompts),
+                                              torch.from_numpy(padded).to(self.device))
+        logits = (logits.float() / self.temperature).double().cpu().numpy()
         out = []
         for row, (actions, moves) in zip(logits, legal):
             scores = row[:len(actions)]
@@ -66,10 +79,11 @@ class SimulatorPolicy:
         temperature), and the value head's expected result for the side to move (the shape a
         search evaluator returns, :class:`simagents.agents.mcts.Evaluator`)."""
         planes = torch.from_numpy(to_planes(encode_boards(boards))).to(self.device)
-        logits, value = self.model(planes, self._ids(own_prompts), self._ids(opponent_prompts))
+        with self.compute.autocast():
+            logits, value = self.model(planes, self._ids(own_prompts), self._ids(opponent_prompts))
         if value is None:
             raise ValueError(f"{self.name}: the network has no value head (simulator.value_head: false)")
-        logits = (logits / self.temperature).double().cpu().numpy()
+        logits = (logits.float() / self.temperature).double().cpu().numpy()
         values = value.double().cpu().numpy()
         out = []
         for board, row, v in zip(boards, logits, values):
@@ -96,7 +110,8 @@ class SimulatorPolicy:
         for start in range(0, len(raws), batch_size):
             stop = start + batch_size
             planes = torch.from_numpy(to_planes(encode_raw(raws[start:stop]))).to(self.device)
-            value = self.model.value_only(planes, own_ids[start:stop], opp_ids[start:stop])
+            with self.compute.autocast():
+                value = self.model.value_only(planes, own_ids[start:stop], opp_ids[start:stop])
             out[start:stop] = value.double().cpu().numpy()
         return out
 

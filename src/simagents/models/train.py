@@ -12,6 +12,12 @@ mover) has a reachable optimum, uniform over the legal moves. Determinism:
 batches are drawn from a seeded torch generator whose state, with torch's global RNG and the
 optimizer, is in every checkpoint, so a run killed and resumed ends with the same weights as
 one that never stopped (tested).
+
+Device and precision come from :func:`~simagents.models.device.resolve_compute` (``device`` and
+``precision`` below): forward passes and losses run under its autocast (bf16 on a CUDA GPU by
+default), backward passes and AdamW outside it. Batches and prompt dropout are drawn on the CPU
+from the seeded generator whatever the device, so a GPU run sees the same batches as a CPU run
+of the same seed (network dropout draws from the device's own generator: it differs).
 """
 
 from __future__ import annotations
@@ -34,6 +40,7 @@ from ..encoding import EncodedBoards, to_planes, unpack_legal_masks
 from ..outputs import write_csv, write_text
 from ..positions import load_split
 from .checkpoint import load_checkpoint, resumable_state, save_checkpoint
+from .device import Compute, as_compute, resolve_compute
 from .network import NetworkConfig, Simulator, masked_log_probs
 
 log = logging.getLogger(__name__)
@@ -54,18 +61,8 @@ class TrainConfig:
     eval_every: int = 200
     checkpoint_every: int = 200
     val_positions: int = 20000  # validation positions scored at each evaluation (a fixed subset)
-    device: str = "auto"
-
-
-def pick_device(requested: str = "auto") -> torch.device:
-    """``auto``: CUDA if present, then Apple's MPS, else the CPU."""
-    if requested != "auto":
-        return torch.device(requested)
-    if torch.cuda.is_available():
-        return torch.device("cuda")
-    if getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available():
-        return torch.device("mps")
-    return torch.device("cpu")
+    device: str = "auto"  # auto | cpu | cuda | cuda:N | mps (:func:`~simagents.models.device.resolve_device`)
+    precision: str = "auto"  # auto (bf16 autocast on CUDA, fp32 elsewhere) | fp32 | bf16
 
 
 def batch_tensors(split: dict[str, np.ndarray], rows: np.ndarray,
@@ -96,18 +93,20 @@ def _lr_factor(step: int, warmup: int, total: int) -> float:
 
 
 @torch.no_grad()
-def evaluate(model: Simulator, split: dict[str, np.ndarray], rows: np.ndarray, device: torch.device,
+def evaluate(model: Simulator, split: dict[str, np.ndarray], rows: np.ndarray, compute: Compute | torch.device | str,
              batch_size: int = 4096) -> dict[str, float]:
     """Mean policy loss (nats), top-1 accuracy and value MSE on ``rows``, with the true prompts."""
+    compute = as_compute(compute)
     model.eval()
     loss_sum = correct = value_sq = 0.0
     for start in range(0, len(rows), batch_size):
-        planes, own, opp, move, result, legal = batch_tensors(split, rows[start:start + batch_size], device)
-        logits, value = model(planes, own, opp)
-        loss_sum += float(policy_loss(logits, legal, move, reduction="sum"))
+        planes, own, opp, move, result, legal = batch_tensors(split, rows[start:start + batch_size], compute.device)
+        with compute.autocast():
+            logits, value = model(planes, own, opp)
+            loss_sum += float(policy_loss(logits, legal, move, reduction="sum"))
         correct += float((logits.masked_fill(~legal, float("-inf")).argmax(-1) == move).sum())
         if value is not None:
-            value_sq += float(((value - result) ** 2).sum())
+            value_sq += float(((value.float() - result) ** 2).sum())
     model.train()
     n = max(1, len(rows))
     return {"val_loss": loss_sum / n, "val_accuracy": correct / n, "val_value_mse": value_sq / n}
@@ -118,18 +117,21 @@ ACTIVE_UNITS_POSITIONS = 4096  # validation positions behind active_units.csv
 
 @torch.no_grad()
 def active_units(model: Simulator, split: dict[str, np.ndarray], rows: np.ndarray, vocabulary: dict[str, int],
-                 device: torch.device) -> pd.DataFrame:
+                 compute: Compute | torch.device | str) -> pd.DataFrame:
     """Fraction of active hidden units (positive pre-activation) per layer under each own prompt.
 
     Every position of ``rows`` is scored under each prompt of ``vocabulary`` in turn (the
     opponent's prompt stays the real one). Columns: prompt, layer (0 = first), fraction, positions.
     """
+    compute = as_compute(compute)
     model.eval()
-    planes, _, opponent, *_ = batch_tensors(split, rows, device)
+    planes, _, opponent, *_ = batch_tensors(split, rows, compute.device)
     frame = []
     for prompt, prompt_id in vocabulary.items():
-        own = torch.full((len(rows),), prompt_id, dtype=torch.long, device=device)
-        for layer, fraction in enumerate(model.active_fraction(planes, own, opponent)):
+        own = torch.full((len(rows),), prompt_id, dtype=torch.long, device=compute.device)
+        with compute.autocast():
+            fractions = model.active_fraction(planes, own, opponent)
+        for layer, fraction in enumerate(fractions):
             frame.append({"prompt": prompt, "layer": layer, "fraction": fraction, "positions": len(rows)})
     return pd.DataFrame(frame, columns=["prompt", "layer", "fraction", "positions"])
 
@@ -144,7 +146,9 @@ def train_simulator(positions_dir: Path, out_dir: Path, network: NetworkConfig, 
     simulate an interruption); a later call resumes from ``last.pt``.
     """
     out_dir.mkdir(parents=True, exist_ok=True)
-    device = pick_device(train.device)
+    compute = resolve_compute(train.device, train.precision)
+    device = compute.device
+    log.info("training on %s", compute.describe())
     torch.manual_seed(train.seed)
     train_split, val_split = load_split(positions_dir, "train"), load_split(positions_dir, "val")
     n_train, n_val = len(train_split["move"]), len(val_split["move"])
@@ -177,18 +181,23 @@ def train_simulator(positions_dir: Path, out_dir: Path, network: NetworkConfig, 
         scheduler.load_state_dict(state["scheduler"])
         sampler.set_state(state["sampler_state"])
         torch.set_rng_state(state["torch_rng_state"])
+        if "cuda_rng_state" in state and device.type == "cuda":
+            torch.cuda.set_rng_state(state["cuda_rng_state"].cpu(), device)
         step, best, curves = int(state["step"]), float(state["best_val_loss"]), list(state["curves"])
         best_state = state["best_checkpoint"]
         log.info("resumed from %s at step %d", last_path, step)
 
     def snapshot() -> dict:
         # Copies, not references: the best checkpoint must not follow the weights as they train on.
-        return copy.deepcopy({
+        state = {
             "model": model.state_dict(), "optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict(),
             "sampler_state": sampler.get_state(), "torch_rng_state": torch.get_rng_state(), "step": step,
             "best_val_loss": best, "curves": curves, "network": network.to_dict(), "train": asdict(train),
             "vocabulary": vocabulary,
-        })
+        }
+        if device.type == "cuda":  # dropout masks on a GPU come from its own generator
+            state["cuda_rng_state"] = torch.cuda.get_rng_state(device)
+        return copy.deepcopy(state)
 
     bar = tqdm(total=train.steps, initial=step, unit="step", desc="training simulator", disable=not progress,
                mininterval=1.0)
@@ -203,9 +212,10 @@ def train_simulator(positions_dir: Path, out_dir: Path, network: NetworkConfig, 
         own = own.masked_fill(dropout[0].to(device), 0)  # id 0 is the `none` prompt
         opp = opp.masked_fill(dropout[1].to(device), 0)
         loader_seconds += time.perf_counter() - t0
-        logits, value = model(planes, own, opp)
-        loss = policy_loss(logits, legal, move)
-        total = loss if value is None else loss + train.value_weight * torch.nn.functional.mse_loss(value, result)
+        with compute.autocast():
+            logits, value = model(planes, own, opp)
+            loss = policy_loss(logits, legal, move)
+            total = loss if value is None else loss + train.value_weight * torch.nn.functional.mse_loss(value, result)
         optimizer.zero_grad(set_to_none=True)
         total.backward()
         optimizer.step()
@@ -216,7 +226,7 @@ def train_simulator(positions_dir: Path, out_dir: Path, network: NetworkConfig, 
         running.append(float(loss.detach()))
         bar.update(1)
         if step % train.eval_every == 0 or step == train.steps:
-            metrics = evaluate(model, val_split, val_rows, device)
+            metrics = evaluate(model, val_split, val_rows, compute)
             curves.append({"step": step, "train_loss": float(np.mean(running)), **metrics,
                            "lr": scheduler.get_last_lr()[0]})
             running = []
@@ -237,10 +247,11 @@ def train_simulator(positions_dir: Path, out_dir: Path, network: NetworkConfig, 
         # lost its gradients (later RL could not move that persona).
         best_model = Simulator(network).to(device)
         best_model.load_state_dict(load_checkpoint(best_path, map_location=device)["model"])
-        write_csv(active_units(best_model, val_split, val_rows[:ACTIVE_UNITS_POSITIONS], vocabulary, device),
+        write_csv(active_units(best_model, val_split, val_rows[:ACTIVE_UNITS_POSITIONS], vocabulary, compute),
                   out_dir / "active_units.csv", float_format="%.6f")
     summary = {
         "steps": step, "finished": step >= train.steps, "best_val_loss": best, "device": str(device),
+        "precision": compute.precision,
         "train_positions": n_train, "val_positions_scored": int(len(val_rows)),
         "positions_per_second": positions_seen / elapsed if elapsed > 0 else None,
         "data_loading_share": loader_seconds / elapsed if elapsed > 0 else None,
@@ -250,13 +261,15 @@ def train_simulator(positions_dir: Path, out_dir: Path, network: NetworkConfig, 
     return summary
 
 
-def load_simulator(path: Path, device: str | torch.device = "cpu") -> Simulator:
-    """A trained simulator from a checkpoint, in eval mode."""
+def load_simulator(path: Path, device: Compute | str | torch.device = "cpu") -> Simulator:
+    """A trained simulator from a checkpoint, in eval mode, on ``device`` (or ``compute.device``)."""
     return load_simulator_and_vocabulary(path, device)[0]
 
 
-def load_simulator_and_vocabulary(path: Path, device: str | torch.device = "cpu") -> tuple[Simulator, dict[str, int]]:
-    """A trained simulator (eval mode) and the prompt vocabulary it was trained with."""
+def load_simulator_and_vocabulary(path: Path, device: Compute | str | torch.device = "cpu"
+                                  ) -> tuple[Simulator, dict[str, int]]:
+    """A trained simulator (eval mode, on ``device``) and the prompt vocabulary it was trained with."""
+    device = as_compute(device).device
     state = load_checkpoint(path, map_location=device)
     model = Simulator(NetworkConfig(**state["network"]))
     model.load_state_dict(state["model"])
