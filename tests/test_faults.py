@@ -297,22 +297,16 @@ def random_config(tmp_path) -> Path:
     return path
 
 
-def test_a_read_only_output_folder_stops_the_stage_naming_the_path(random_config, tmp_path):
-    mount = tmp_path / "readonly"
+# A read-only folder, and one page of disk (the population's PGN, about 20 KB, does not fit).
+@pytest.mark.parametrize("options, cause", [("ro,size=1m", "Read-only file system"),
+                                            ("size=4k", "No space left on device")],
+                         ids=["read_only", "full_disk"])
+def test_an_unwritable_output_folder_stops_the_stage_naming_the_path(random_config, tmp_path, options, cause):
+    mount = tmp_path / "out"
     pgn = mount / "synthetic.pgn"
-    result = _with_tmpfs("ro,size=1m", mount, _simagents("synthetic", "--config", str(random_config),
-                                                         "--workers", "1", "--no-progress", "--pgn-out", str(pgn)))
-    _assert_one_line_naming(result, "synthetic", pgn, "Read-only file system")
-    assert _files_left(result) == []
-
-
-def test_a_full_disk_stops_the_stage_naming_the_path_and_leaves_no_partial_file(random_config, tmp_path):
-    mount = tmp_path / "full"
-    pgn = mount / "synthetic.pgn"
-    # One page of disk: the population's PGN (about 20 KB) does not fit.
-    result = _with_tmpfs("size=4k", mount, _simagents("synthetic", "--config", str(random_config),
-                                                      "--workers", "1", "--no-progress", "--pgn-out", str(pgn)))
-    _assert_one_line_naming(result, "synthetic", pgn, "No space left on device")
+    result = _with_tmpfs(options, mount, _simagents("synthetic", "--config", str(random_config),
+                                                    "--workers", "1", "--no-progress", "--pgn-out", str(pgn)))
+    _assert_one_line_naming(result, "synthetic", pgn, cause)
     assert _files_left(result) == []  # not the final name, and the partial .part is gone too
 
 
