@@ -8,6 +8,7 @@ from pathlib import Path
 import chess
 import chess.pgn
 import numpy as np
+import pandas as pd
 import pytest
 import torch
 
@@ -96,7 +97,7 @@ def test_pikl_interpolates_between_the_simulator_and_its_values(tiny_simulator):
 
 # --- RL fine-tuning ------------------------------------------------------------------------------
 
-RLFT = RlftConfig(betas=(0.0, 1.0), seeds=(0,), iterations=2, games_per_iteration=4, target_positions=48,
+RLFT = RlftConfig(betas=(0.0, 1.0), seeds=(0,), iterations=2, games_per_iteration=4, target_positions=48, replay_positions=64,
                   step_size=0.05, epochs=1, batch_size=32, lr=1e-3, value_weight=0.25, critic_lr=1e-4,
                   critic_epochs=1, snapshot_every=1, snapshot_fraction=0.5, eval_games_per_prompt=2)
 
@@ -136,7 +137,9 @@ def test_rlft_runs_resumes_exactly_and_writes_its_outputs(tiny_simulator, tmp_pa
     train_rlft(tiny_simulator, tmp_path / "b", RLFT, _run(0.0), progress=False)
     a = load_checkpoint(tmp_path / "a" / "final.pt")["model"]
     b = load_checkpoint(tmp_path / "b" / "final.pt")["model"]
-    assert all(torch.equal(a[k], b[k]) for k in a)
+    assert all(torch.equal(a[k], b[k]) for k in a)  # the replay buffer was restored too
+    fitted = pd.read_csv(tmp_path / "a" / "curves.csv").fitted_positions.tolist()
+    assert fitted[0] <= RLFT.target_positions < fitted[1] <= RLFT.replay_positions  # earlier targets refitted
     # final.pt is a drop-in simulator; it moved away from the starting weights.
     start = load_checkpoint(tiny_simulator)["model"]
     assert any(not torch.equal(a[k], start[k]) for k in a)

@@ -275,7 +275,7 @@ def test_rl_fits_run_under_bf16_autocast(tiny_simulator, tmp_path):
     precision), here on the CPU: finite losses, the precision recorded in its summary."""
     from simagents.agents.rlft import RlftRun, train_rlft
 
-    config = RlftConfig(betas=(0.1,), seeds=(0,), iterations=1, games_per_iteration=2, target_positions=32,
+    config = RlftConfig(betas=(0.1,), seeds=(0,), iterations=1, games_per_iteration=2, target_positions=32, replay_positions=0,
                         step_size=0.05, epochs=1, batch_size=16, lr=1e-3, value_weight=0.25, critic_lr=1e-4,
                         critic_epochs=1, snapshot_every=1, snapshot_fraction=0.0, eval_games_per_prompt=2)
     run = RlftRun(beta=0.1, seed=0, prompts=("none", "greedy"), openings=(("e2e4",),), max_plies=12)
@@ -321,7 +321,7 @@ def test_agents_train_on_cuda(tiny_simulator, tmp_path):
     from simagents.config import AzConfig
 
     compute = resolve_compute("cuda", "auto")
-    config = RlftConfig(betas=(0.1,), seeds=(0,), iterations=2, games_per_iteration=4, target_positions=64,
+    config = RlftConfig(betas=(0.1,), seeds=(0,), iterations=2, games_per_iteration=4, target_positions=64, replay_positions=0,
                         step_size=0.05, epochs=1, batch_size=16, lr=1e-3, value_weight=0.25, critic_lr=1e-4,
                         critic_epochs=1, snapshot_every=1, snapshot_fraction=0.5, eval_games_per_prompt=2)
     run = RlftRun(beta=0.1, seed=0, prompts=("none", "greedy"), openings=(("e2e4",),), max_plies=16)

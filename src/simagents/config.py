@@ -281,6 +281,7 @@ class RlftConfig:
     iterations: int
     games_per_iteration: int
     target_positions: int
+    replay_positions: int  # 0: fit this iteration's targets only
     step_size: float
     epochs: int
     batch_size: int

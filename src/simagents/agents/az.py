@@ -162,7 +162,7 @@ def train_az(out_dir: Path, config: AzConfig, run: AzRun, simulator_checkpoint: 
         model.load_state_dict(saved["model"])
         optimizer.load_state_dict(saved["optimizer"])
         iteration, curves = int(saved["iteration"]), list(saved["curves"])
-        buffer = _buffer_from_state(saved["buffer"])
+        buffer = PolicyValueTargets.from_state(saved["buffer"])
         log.info("resumed from %s at iteration %d", last_path, iteration)
 
     policy = SimulatorPolicy(model, vocabulary, name="az", compute=compute)
@@ -194,7 +194,7 @@ def train_az(out_dir: Path, config: AzConfig, run: AzRun, simulator_checkpoint: 
                        **losses})
         bar.update(1)
         save_checkpoint({"model": model.state_dict(), "optimizer": optimizer.state_dict(), "iteration": iteration,
-                         "curves": curves, "buffer": _buffer_state(buffer), "settings": settings,
+                         "curves": curves, "buffer": buffer.to_state(), "settings": settings,
                          "network": network.to_dict(), "vocabulary": vocabulary}, last_path)
     bar.close()
     finished = iteration >= config.iterations
@@ -206,33 +206,3 @@ def train_az(out_dir: Path, config: AzConfig, run: AzRun, simulator_checkpoint: 
                          "az": settings}, out_dir / "final.pt")
         write_text(out_dir / "az.json", json.dumps(summary, indent=2) + "\n")
     return summary
-
-
-def _buffer_state(buffer: PolicyValueTargets) -> dict[str, Any]:
-    """The replay buffer as tensors and plain lists (checkpoints load with weights_only=True)."""
-    return {
-        "policy_raw": torch.tensor(np.array(buffer.policy_raw, dtype=np.uint64).view(np.int64)) if buffer.policy_raw else None,
-        "value_raw": torch.tensor(np.array(buffer.value_raw, dtype=np.uint64).view(np.int64)) if buffer.value_raw else None,
-        "policy_own": list(buffer.policy_own), "policy_opp": list(buffer.policy_opp),
-        "value_own": list(buffer.value_own), "value_opp": list(buffer.value_opp),
-        "value_result": list(buffer.value_result),
-        "policy_actions": [torch.from_numpy(a) for a in buffer.policy_actions],
-        "policy_probs": [torch.from_numpy(p) for p in buffer.policy_probs],
-    }
-
-
-def _raws(tensor: torch.Tensor | None) -> list:
-    if tensor is None:
-        return []
-    rows = tensor.numpy().view(np.uint64)
-    return [(int(r[0]), int(r[1]), int(r[2]), int(r[3]), int(r[4]), int(r[5]), int(r[6]), int(r[7]), int(r[8]),
-             int(r[9]), int(r[10]), bool(r[11])) for r in rows]
-
-
-def _buffer_from_state(state: dict[str, Any]) -> PolicyValueTargets:
-    return PolicyValueTargets(
-        policy_raw=_raws(state["policy_raw"]), policy_own=list(state["policy_own"]),
-        policy_opp=list(state["policy_opp"]), policy_actions=[a.numpy() for a in state["policy_actions"]],
-        policy_probs=[p.numpy() for p in state["policy_probs"]], value_raw=_raws(state["value_raw"]),
-        value_own=list(state["value_own"]), value_opp=list(state["value_opp"]),
-        value_result=list(state["value_result"]))

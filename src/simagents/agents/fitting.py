@@ -14,7 +14,7 @@ and loss run under its autocast (:mod:`simagents.models.device`), the backward p
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Sequence
+from typing import Any, Sequence
 
 import chess
 import numpy as np
@@ -67,6 +67,34 @@ class PolicyValueTargets:
         for name in self.__dataclass_fields__:
             values = getattr(self, name)
             del values[: max(0, len(values) - policy_rows)]
+
+    def to_state(self) -> dict[str, Any]:
+        """The rows as tensors and plain lists, for a checkpoint that loads with ``weights_only=True``."""
+        def raws(rows: list) -> torch.Tensor | None:
+            return torch.tensor(np.array(rows, dtype=np.uint64).view(np.int64)) if rows else None
+
+        return {
+            "policy_raw": raws(self.policy_raw), "value_raw": raws(self.value_raw),
+            "policy_own": list(self.policy_own), "policy_opp": list(self.policy_opp),
+            "value_own": list(self.value_own), "value_opp": list(self.value_opp),
+            "value_result": list(self.value_result),
+            "policy_actions": [torch.from_numpy(a) for a in self.policy_actions],
+            "policy_probs": [torch.from_numpy(p) for p in self.policy_probs],
+        }
+
+    @classmethod
+    def from_state(cls, state: dict[str, Any]) -> "PolicyValueTargets":
+        """The inverse of :meth:`to_state`."""
+        def raws(tensor: torch.Tensor | None) -> list:
+            if tensor is None:
+                return []
+            return [(*(int(v) for v in row[:11]), bool(row[11])) for row in tensor.numpy().view(np.uint64)]
+
+        return cls(policy_raw=raws(state["policy_raw"]), policy_own=list(state["policy_own"]),
+                   policy_opp=list(state["policy_opp"]), policy_actions=[a.numpy() for a in state["policy_actions"]],
+                   policy_probs=[p.numpy() for p in state["policy_probs"]], value_raw=raws(state["value_raw"]),
+                   value_own=list(state["value_own"]), value_opp=list(state["value_opp"]),
+                   value_result=list(state["value_result"]))
 
 
 def fit_targets(model: Simulator, optimizer: torch.optim.Optimizer, targets: PolicyValueTargets,

@@ -23,8 +23,11 @@ Method: KL-regularised policy iteration (a form of expert iteration). Each itera
    (``step_size``) is a trust region: at a fixed point pi = pi*, so pi is proportional to
    p_sim * exp(Q / beta), the KL-regularised optimum (greedy in Q at beta = 0);
 3. fits the policy to pi* (cross-entropy over legal moves; the learner's own value head to the
-   results, ``value_weight``), ``epochs`` passes of AdamW; and regresses the critic on the game
-   results of every position played (both sides), at its own learning rate ``critic_lr``.
+   results, ``value_weight``), ``epochs`` passes of AdamW over these targets and, with
+   ``replay_positions`` > 0, the newest targets of earlier iterations up to that many positions
+   (a replay buffer: more distinct positions per step of the fit); and regresses the critic on
+   the game results of every position played this iteration (both sides), at its own learning
+   rate ``critic_lr``.
 
 The critic is a separate copy of the simulator, so the results of the learner's games reach the
 policy through it. It is separate because in a trial a value head shared with the policy, fitted
@@ -211,7 +214,7 @@ def train_rlft(simulator_checkpoint: Path, out_dir: Path, config: RlftConfig, ru
     critic_optimizer = torch.optim.AdamW(critic_model.parameters(), lr=config.critic_lr, weight_decay=0.0)
     settings = {"config": asdict(config), "beta": run.beta, "seed": run.seed, "prompts": list(run.prompts),
                 "max_plies": run.max_plies, "openings": [list(o) for o in run.openings]}
-    iteration, curves, snapshots = 0, [], []
+    iteration, curves, snapshots, replay = 0, [], [], PolicyValueTargets()
     last_path = out_dir / "last.pt"
     saved = resumable_state(last_path, lambda state: state.get("settings") == settings, device)
     if saved is not None:
@@ -220,6 +223,7 @@ def train_rlft(simulator_checkpoint: Path, out_dir: Path, config: RlftConfig, ru
         critic_model.load_state_dict(saved["critic"])
         critic_optimizer.load_state_dict(saved["critic_optimizer"])
         iteration, curves, snapshots = int(saved["iteration"]), list(saved["curves"]), list(saved["snapshots"])
+        replay = PolicyValueTargets.from_state(saved["replay"])
         log.info("resumed from %s at iteration %d", last_path, iteration)
 
     def snapshot_policies() -> dict[str, SimulatorPolicy]:
@@ -247,8 +251,12 @@ def train_rlft(simulator_checkpoint: Path, out_dir: Path, config: RlftConfig, ru
         rng = np.random.default_rng(match_seed("rlft-targets", run.seed, run.beta, iteration))
         targets, stats = _build_targets(games, learner, frozen, critic, run.beta, config.step_size,
                                         config.target_positions, rng, skip)
+        if config.replay_positions > 0:  # the fit also sees the newest targets of earlier iterations
+            replay.extend(targets)
+            replay.keep_last(config.replay_positions)
+        fitted = replay if config.replay_positions > 0 else targets
         generator = torch.Generator().manual_seed(match_seed("rlft-fit", run.seed, run.beta, iteration) % 2**63)
-        losses = fit_targets(model, optimizer, targets, vocabulary, epochs=config.epochs,
+        losses = fit_targets(model, optimizer, fitted, vocabulary, epochs=config.epochs,
                              batch_size=config.batch_size, value_weight=config.value_weight,
                              generator=generator, compute=compute)
         if config.critic_lr > 0:
@@ -262,14 +270,14 @@ def train_rlft(simulator_checkpoint: Path, out_dir: Path, config: RlftConfig, ru
         curves.append({
             "iteration": iteration, "games": len(games), "reward": float(np.mean(2 * points - 1)),
             "score_vs_frozen": float(points[against_frozen].mean()) if against_frozen.any() else float("nan"),
-            "kl": stats["kl"], "entropy": stats["entropy"], **losses,
+            "kl": stats["kl"], "entropy": stats["entropy"], "fitted_positions": len(fitted.policy_raw), **losses,
             "plies": float(np.mean([g.plies for g in games])),
         })
         bar.update(1)
         bar.set_postfix(score=f"{curves[-1]['score_vs_frozen']:.2f}", kl=f"{stats['kl']:.3f}", refresh=False)
         save_checkpoint({"model": model.state_dict(), "optimizer": optimizer.state_dict(), "iteration": iteration,
                          "critic": critic_model.state_dict(), "critic_optimizer": critic_optimizer.state_dict(),
-                         "curves": curves, "snapshots": snapshots, "settings": settings,
+                         "curves": curves, "snapshots": snapshots, "replay": replay.to_state(), "settings": settings,
                          "network": network.to_dict(), "vocabulary": vocabulary}, last_path)
     bar.close()
     finished = iteration >= config.iterations

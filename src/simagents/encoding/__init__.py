@@ -7,6 +7,7 @@ from .action_space import (
     legal_action_mask,
     legal_actions,
     packed_legal_masks,
+    padded_legal_actions,
     unpack_legal_masks,
     move_to_action,
     uci_moves_to_actions,
@@ -15,6 +16,6 @@ from .board import NUM_INPUT_PLANES, EncodedBoards, decode_board, encode_boards,
 
 __all__ = [
     "NUM_ACTIONS", "NUM_INPUT_PLANES", "ActionSpaceError", "EncodedBoards", "action_to_move", "decode_board",
-    "encode_boards", "encode_raw", "legal_action_mask", "legal_actions", "move_to_action", "packed_legal_masks", "raw_board",
+    "encode_boards", "encode_raw", "legal_action_mask", "legal_actions", "move_to_action", "packed_legal_masks", "padded_legal_actions", "raw_board",
     "to_planes", "uci_moves_to_actions", "unpack_legal_masks",
 ]

@@ -18,7 +18,7 @@ promotion is the plain pawn move to the 8th rank.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Final
+from typing import TYPE_CHECKING, Final, Sequence
 
 import chess
 import numpy as np
@@ -31,6 +31,8 @@ _KNIGHT_JUMPS: Final = ((1, 2), (2, 1), (2, -1), (1, -2), (-1, -2), (-2, -1), (-
 # Promotion codes in the lookup table: 0 = none or queen, 1 = knight, 2 = bishop, 3 = rook.
 _UNDERPROMOTIONS: Final = (chess.KNIGHT, chess.BISHOP, chess.ROOK)
 _PROMOTION_CODE: Final = {None: 0, chess.QUEEN: 0, chess.KNIGHT: 1, chess.BISHOP: 2, chess.ROOK: 3}
+#: The same, indexed by python-chess piece type (0 = no promotion; pawn and king never occur).
+_PROMOTION_CODE_OF_PIECE: Final = np.array([0, 0, 1, 2, 3, 0, 0], dtype=np.int64)
 
 
 def _build() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -126,6 +128,29 @@ def legal_actions(board: chess.Board) -> tuple[np.ndarray, list[chess.Move]]:
                        dtype=np.int64).reshape(-1, 3)
     indices = ACTION_LOOKUP[squares[:, 0] ^ flip, squares[:, 1] ^ flip, squares[:, 2]].astype(np.int16)
     return indices, moves
+
+
+def padded_legal_actions(boards: Sequence[chess.Board]) -> tuple[np.ndarray, np.ndarray, list[list[chess.Move]]]:
+    """The legal moves of many boards as one padded table, for a batched network call.
+
+    Returns ``actions`` int64 ``[n, width]`` (row ``i``: :func:`legal_actions` of ``boards[i]``,
+    then zeros; ``width`` = the most legal moves, at least 1), ``counts`` int64 ``[n]`` (legal
+    moves per board) and the moves per board, in the same order as the action indices. Each move
+    is packed into one integer in Python and the table is looked up in one vectorised step, so per
+    board little more than python-chess's move generation is left.
+    """
+    moves = [list(board.legal_moves) for board in boards]
+    counts = np.array([len(m) for m in moves], dtype=np.int64)
+    width = max(int(counts.max(initial=0)), 1)
+    packed = np.fromiter((m.from_square << 9 | m.to_square << 3 | (m.promotion or 0)
+                          for board_moves in moves for m in board_moves), dtype=np.int64, count=int(counts.sum()))
+    # Black's moves are seen mirrored: flip the rank of both squares (xor 56), as legal_actions does.
+    flip = np.repeat(np.array([0 if board.turn == chess.WHITE else 56 for board in boards], dtype=np.int64), counts)
+    actions = np.zeros((len(boards), width), dtype=np.int64)
+    filled = np.arange(width) < counts[:, None]
+    actions[filled] = ACTION_LOOKUP[(packed >> 9) ^ flip, ((packed >> 3) & 63) ^ flip,
+                                    _PROMOTION_CODE_OF_PIECE[packed & 7]]
+    return actions, counts, moves
 
 
 def legal_action_mask(board: chess.Board) -> np.ndarray:

@@ -129,8 +129,13 @@ class _MoveKindHead(nn.Module):
         batch = planes.shape[0]
         own = planes[:, 0:6].reshape(batch, 6, 64)
         opponent = planes[:, 6:12].reshape(batch, 6, 64)
-        mover = own.argmax(1)  # empty squares give 0; only legal moves, which start on a piece, matter
-        captured = torch.where(opponent[:, :5].sum(1) > 0, opponent[:, :5].argmax(1), 5)
+        # The planes are one-hot over piece types, so a weighted sum reads the type of every square
+        # exactly (argmax along the planes did the same at five times the cost). Empty squares give
+        # 0 for the mover (only legal moves, which start on a piece, matter) and 5 (nothing) for
+        # the captured piece; a king is never captured.
+        piece_type = torch.arange(6, dtype=planes.dtype, device=planes.device).view(1, 6, 1)
+        mover = (own * piece_type).sum(1).long()
+        captured = ((opponent[:, :5] * piece_type[:, :5]).sum(1) + 5.0 * (1.0 - opponent[:, :5].sum(1))).long()
         attacked = (nn.functional.conv2d(planes[:, 6:7], self.pawn_kernel, padding=1)
                     + nn.functional.conv2d(planes[:, 7:8], self.knight_kernel, padding=2)).reshape(batch, 64) > 0
         if actions is None:
@@ -195,16 +200,24 @@ class Simulator(nn.Module):
         """The policy logits of the given ``actions`` only, ``[B, L]`` for action indices ``[B, L]``
         (pad rows with any valid index and ignore those entries): ``forward``'s logits gathered
         at ``actions``, computed without the other ~1,800 actions. Playing and search need only
-        the legal moves, and skipping the rest makes a batched CPU call several times cheaper."""
+        the legal moves, and a batch of 64 mid-game boards holds about 600 distinct actions: one
+        product with those rows of the output layer takes half the time of the full product on a
+        CPU core (and a single board's 30-odd rows, a tenth). Same logits as ``forward`` up to
+        float rounding (about 1e-6)."""
         return self._policy_logits(self.features(planes, own, opponent), planes, own, actions)
 
     def _policy_logits(self, x: torch.Tensor, planes: torch.Tensor, own: torch.Tensor,
                        actions: torch.Tensor | None = None) -> torch.Tensor:
         if actions is None:
             logits = self.policy(x)
+        elif actions.shape[0] == 1:  # one board: its own actions' rows of the output layer
+            columns = actions[0]
+            logits = torch.addmm(self.policy.bias[columns], x, self.policy.weight[columns].T)
         else:
-            logits = (torch.bmm(self.policy.weight[actions], x.unsqueeze(-1)).squeeze(-1)
-                      + self.policy.bias[actions])
+            # Many boards share most of their legal actions: one product over the actions that
+            # occur in the batch (a few hundred of the 1,858), then each board picks its own.
+            columns, where = torch.unique(actions, return_inverse=True)
+            logits = torch.addmm(self.policy.bias[columns], x, self.policy.weight[columns].T).gather(1, where)
         if self.move_kinds is not None:
             logits = logits + self.move_kinds(planes, own, actions)
         if self.log_sharpness is not None:

@@ -13,7 +13,7 @@ import chess
 import numpy as np
 import torch
 
-from ..encoding import encode_boards, encode_raw, legal_actions, raw_board, to_planes
+from ..encoding import encode_boards, encode_raw, legal_actions, padded_legal_actions, raw_board, to_planes
 from ..games import terminal_value
 from ..policies import MoveDistribution
 from ..prompts import NONE_TOKEN
@@ -53,24 +53,26 @@ class SimulatorPolicy:
             raise ValueError(f"unknown prompt {error.args[0]!r}; known prompts: {sorted(self.vocabulary)}") from None
 
     @torch.no_grad()
-    def log_probs(self, boards: Sequence[chess.Board], own_prompts: Sequence[str],
-                  opponent_prompts: Sequence[str]) -> list[tuple[list[chess.Move], np.ndarray]]:
-        """Per board: its legal moves and their log-probabilities (float64, at this temperature)."""
-        legal = [legal_actions(board) for board in boards]
-        width = max((len(actions) for actions, _ in legal), default=0)
-        padded = np.zeros((len(boards), max(width, 1)), dtype=np.int64)
-        for row, (actions, _) in zip(padded, legal):
-            row[:len(actions)] = actions
+    def _log_prob_table(self, boards: Sequence[chess.Board], own_prompts: Sequence[str],
+                        opponent_prompts: Sequence[str]) -> tuple[list[list[chess.Move]], np.ndarray, np.ndarray]:
+        """One network call for all boards: the moves per board, their count ``[n]`` and the
+        log-probabilities, float64 ``[n, width]`` (row ``i``: ``boards[i]``'s legal moves in
+        :func:`~simagents.encoding.legal_actions` order, then ``-inf`` padding)."""
+        actions, counts, moves = padded_legal_actions(boards)
         planes = torch.from_numpy(to_planes(encode_boards(boards))).to(self.device)
         with self.compute.autocast():
             logits = self.model.action_logits(planes, self._ids(own_prompts), self._ids(opponent_prompts),
-                                              torch.from_numpy(padded).to(self.device))
-        logits = (logits.float() / self.temperature).double().cpu().numpy()
-        out = []
-        for row, (actions, moves) in zip(logits, legal):
-            scores = row[:len(actions)]
-            out.append((moves, scores - np.logaddexp.reduce(scores)))
-        return out
+                                              torch.from_numpy(actions).to(self.device))
+        logits = (logits.float() / self.temperature).double().cpu()
+        padding = torch.from_numpy(np.arange(actions.shape[1]) >= counts[:, None])
+        log_p = torch.log_softmax(logits.masked_fill(padding, float("-inf")), dim=1).numpy()
+        return moves, counts, log_p
+
+    def log_probs(self, boards: Sequence[chess.Board], own_prompts: Sequence[str],
+                  opponent_prompts: Sequence[str]) -> list[tuple[list[chess.Move], np.ndarray]]:
+        """Per board: its legal moves and their log-probabilities (float64, at this temperature)."""
+        moves, counts, log_p = self._log_prob_table(boards, own_prompts, opponent_prompts)
+        return [(board_moves, row[:count]) for board_moves, row, count in zip(moves, log_p, counts)]
 
     @torch.no_grad()
     def priors_and_values(self, boards: Sequence[chess.Board], own_prompts: Sequence[str],
@@ -149,16 +151,15 @@ class SimulatorPolicy:
 
     def distributions(self, boards: Sequence[chess.Board], own_prompts: Sequence[str],
                       opponent_prompts: Sequence[str]) -> list[MoveDistribution]:
-        result = []
-        for moves, log_p in self.log_probs(boards, own_prompts, opponent_prompts):
-            if self.argmax:
-                probs = np.zeros(len(moves))
-                probs[int(np.argmax(log_p))] = 1.0
-            else:
-                probs = np.exp(log_p)
-                probs /= probs.sum()
-            result.append(MoveDistribution(tuple(moves), probs))
-        return result
+        moves, counts, log_p = self._log_prob_table(boards, own_prompts, opponent_prompts)
+        if self.argmax:
+            probs = np.zeros_like(log_p)
+            probs[np.arange(len(counts)), np.argmax(log_p, axis=1)] = 1.0
+        else:
+            probs = np.exp(log_p)  # padding: exp(-inf) = 0
+            probs /= probs.sum(axis=1, keepdims=True)
+        return [MoveDistribution(tuple(board_moves), row[:count])
+                for board_moves, row, count in zip(moves, probs, counts)]
 
     def close(self) -> None:
         pass
