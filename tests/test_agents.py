@@ -95,6 +95,26 @@ def test_pikl_interpolates_between_the_simulator_and_its_values(tiny_simulator):
         PiKLPolicy(policy, 0.0)
 
 
+
+def test_pikl_takes_its_values_from_the_critic(tiny_simulator):
+    """With a critic, Q comes from the critic's value head and the prior stays the simulator's
+    (the fixed point that rlft's final evaluation plays)."""
+    policy = _policy(tiny_simulator)
+    model, vocabulary = load_simulator_and_vocabulary(tiny_simulator)
+    with torch.no_grad():  # a critic that values every position at 0: Q is 0 but for game ends
+        model.value[-1].weight.zero_()
+        model.value[-1].bias.zero_()
+    flat = SimulatorPolicy(model, vocabulary, name="critic")
+    board = chess.Board()
+    prior = policy.distributions([board], ["greedy"], ["random"])[0]
+    tilted = PiKLPolicy(policy, 0.01).distributions([board], ["greedy"], ["random"])[0]
+    with_flat_critic = PiKLPolicy(policy, 0.01, critic=flat).distributions([board], ["greedy"], ["random"])[0]
+    assert np.allclose(with_flat_critic.probs, prior.probs, atol=1e-9)
+    assert not np.allclose(tilted.probs, prior.probs, atol=1e-3)
+    mate = chess.Board(MATE_IN_ONE)  # exact values still count: the flat critic finds the mate
+    sharp = PiKLPolicy(policy, 1e-3, critic=flat).distributions([mate], ["random"], ["random"])[0]
+    assert sharp.moves[int(np.argmax(sharp.probs))] == chess.Move.from_uci("a1a8")
+
 # --- RL fine-tuning ------------------------------------------------------------------------------
 
 RLFT = RlftConfig(betas=(0.0, 1.0), seeds=(0,), iterations=2, games_per_iteration=4, target_positions=48, replay_positions=64,
@@ -130,7 +150,8 @@ def test_improved_policy_is_the_closed_form(tiny_simulator):
 def test_rlft_runs_resumes_exactly_and_writes_its_outputs(tiny_simulator, tmp_path):
     straight = train_rlft(tiny_simulator, tmp_path / "a", RLFT, _run(0.0), progress=False)
     assert straight["finished"]
-    for name in ("final.pt", "last.pt", "curves.csv", "evaluation.csv", "evaluation_games.parquet", "rlft.json"):
+    for name in ("final.pt", "last.pt", "curves.csv", "evaluation.csv", "evaluation_games.parquet", "rlft.json",
+                 "target_evaluation.csv"):
         assert (tmp_path / "a" / name).exists(), name
     partial = train_rlft(tiny_simulator, tmp_path / "b", RLFT, _run(0.0), progress=False, stop_after=1)
     assert not partial["finished"] and not (tmp_path / "b" / "final.pt").exists()

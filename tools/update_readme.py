@@ -85,15 +85,18 @@ def agents_section(rlft_csv: Path, elo_csv: Path) -> str:
         rlft = pd.read_csv(rlft_csv).sort_values(["beta", "seed"])
         lines += ["RL fine-tuning (`results/default/agents/rlft.csv`): each learner's score against the frozen "
                   "simulator (same prompt on both sides, averaged over prompts, both colours), and the entropy and "
-                  "KL(pi || p_sim) of its moves at the positions it visited, first and last iteration.", "",
+                  "KL(pi || p_sim) of its moves at the positions it visited, first and last iteration. Last "
+                  "column: the policy the learner is fitted to (the frozen simulator tilted by the final critic's "
+                  "one-ply values, pi ~ p_sim exp(Q / beta), greedy in Q at beta = 0), played in the same games.", "",
                   "| beta | seed | score vs frozen simulator [95% interval] | games | won / lost | drawn by stalemate "
-                  "or insufficient material | entropy, first -> last (nats) | KL last (nats) |",
-                  "|---:|---:|---|---:|---|---:|---|---:|"]
+                  "or insufficient material | entropy, first -> last (nats) | KL last (nats) | its target's score |",
+                  "|---:|---:|---|---:|---|---:|---|---:|---|"]
         for r in rlft.itertuples():
             lines.append(f"| {r.beta:g} | {r.seed} | {r.score_vs_frozen:.3f} [{r.low:.3f}, {r.high:.3f}] | {r.games} "
                          f"| {r.wins:.2f} / {r.losses:.2f} | {r.unconverted_draws:.2f} "
                          f"| {r.entropy_first_iteration:.2f} -> {r.entropy_last_iteration:.2f} "
-                         f"| {r.kl_last_iteration:.3f} |")
+                         f"| {r.kl_last_iteration:.3f} "
+                         f"| {r.target_score_vs_frozen:.3f} [{r.target_low:.3f}, {r.target_high:.3f}] |")
         lines += ["", f"Intervals: {rlft.method.iloc[0]}.", ""]
     if elo_csv.exists():
         elo = pd.read_csv(elo_csv)

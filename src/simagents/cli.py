@@ -406,6 +406,8 @@ def cmd_rlft_summary(args: argparse.Namespace) -> int:
         for seed in config.rlft.seeds:
             folder = paths.rlft_dir(beta, seed)
             evaluation = pd.read_csv(folder / "evaluation.csv")
+            target = pd.read_csv(folder / "target_evaluation.csv")
+            target = target[target.prompt == "all"].iloc[0]
             curves = pd.read_csv(folder / "curves.csv")
             games = pd.read_parquet(folder / "evaluation_games.parquet")
             learner = games.white_score.where(games.white == "learner", 1.0 - games.white_score)
@@ -420,7 +422,10 @@ def cmd_rlft_summary(args: argparse.Namespace) -> int:
                          "unconverted_draws": float(games.termination.isin(["stalemate", "insufficient_material"]).mean()),
                          "kl_last_iteration": last.kl,
                          "entropy_last_iteration": last.entropy, "entropy_first_iteration": curves.entropy.iloc[0],
-                         "iterations": int(last.iteration), "method": overall["method"]})
+                         "iterations": int(last.iteration),
+                         # the policy the learner is fitted to, in the same games (agents/rlft.py)
+                         "target_score_vs_frozen": target.value, "target_low": target.low,
+                         "target_high": target.high, "method": overall["method"]})
     out = _write_csv(pd.DataFrame(rows), args.out or paths.rlft_summary)
     log.info("wrote %s", out)
     if len(points) >= 3:

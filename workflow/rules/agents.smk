@@ -16,6 +16,7 @@ rule rlft:
         final=f"{RUN}/agents/rlft/beta{{beta}}_seed{{seed}}/final.pt",
         curves=f"{RUN}/agents/rlft/beta{{beta}}_seed{{seed}}/curves.csv",
         evaluation=f"{RUN}/agents/rlft/beta{{beta}}_seed{{seed}}/evaluation.csv",
+        target_evaluation=f"{RUN}/agents/rlft/beta{{beta}}_seed{{seed}}/target_evaluation.csv",
     params:
         config=CONFIG_FILE,
         stage=stage_config("seed", "games", "rlft", "positions.split"),
@@ -35,7 +36,8 @@ rule rlft:
 
 rule rlft_summary:
     input:
-        [f"{RUN}/agents/rlft/beta{b}_seed{s}/evaluation.csv" for b in BETAS for s in CFG.rlft.seeds],
+        [f"{RUN}/agents/rlft/beta{b}_seed{s}/{table}" for b in BETAS for s in CFG.rlft.seeds
+         for table in ("evaluation.csv", "target_evaluation.csv")],
     output:
         summary=str(PATHS.rlft_summary),
         frontier=str(PATHS.rlft_summary.with_name("rlft_frontier.csv")),

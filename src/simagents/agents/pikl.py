@@ -5,6 +5,10 @@ one-ply value of the move (its value head after the move, exact at mates and dra
 maximiser of ``E_pi[Q] - lambda * KL(pi || p_sim)`` at each position: the same trade-off as RL
 fine-tuning with ``beta = lambda``, solved at decision time instead of by training. Small lambda
 plays for the value head; large lambda plays like the simulator under the prompt.
+
+With a separate ``critic`` the prior stays the simulator's and Q comes from the critic's value
+head: the fixed point of RL fine-tuning (:mod:`simagents.agents.rlft`), which its final
+evaluation plays to show how far the learner's network is from the policy it is fitted to.
 """
 
 from __future__ import annotations
@@ -21,10 +25,12 @@ from ..policies import MoveDistribution
 class PiKLPolicy:
     """A :class:`~simagents.policies.Policy`: the simulator tilted towards its own values."""
 
-    def __init__(self, simulator: SimulatorPolicy, lam: float, name: str | None = None) -> None:
+    def __init__(self, simulator: SimulatorPolicy, lam: float, name: str | None = None,
+                 critic: SimulatorPolicy | None = None) -> None:
         if lam <= 0:
             raise ValueError(f"lambda must be positive, got {lam!r}")
         self.simulator = simulator
+        self.critic = critic if critic is not None else simulator  # whose value head gives Q
         self.lam = lam
         self.name = name or f"pikl_lambda{lam:g}"
 
@@ -32,7 +38,7 @@ class PiKLPolicy:
                   opponent_prompts: Sequence[str]) -> list[tuple[list[chess.Move], np.ndarray]]:
         """Per board: its legal moves and their log-probabilities under the tilted policy."""
         prior = self.simulator.log_probs(boards, own_prompts, opponent_prompts)
-        q_values = self.simulator.one_ply_values(boards, own_prompts, opponent_prompts)
+        q_values = self.critic.one_ply_values(boards, own_prompts, opponent_prompts)
         out = []
         for (moves, log_p), q in zip(prior, q_values):
             tilted = log_p + q / self.lam

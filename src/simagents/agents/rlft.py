@@ -43,7 +43,11 @@ signal, and the closed form makes the KL term exact instead of sampled.
 Curves per iteration (``curves.csv``): mean reward, score against the frozen simulator, KL(pi ||
 p_sim) and entropy at visited positions (both exact over legal moves). A final evaluation plays
 the learner against the frozen simulator under each prompt (both colours, held-out openings,
-both sampling): ``evaluation.csv``, scores with bootstrap intervals over games.
+both sampling): ``evaluation.csv``, scores with bootstrap intervals over games. The same games
+are then played by the policy the learner is fitted to (the frozen simulator tilted by the final
+critic, pi ~ p_sim exp(Q / beta), greedy in Q at beta = 0; :class:`~simagents.agents.pikl.PiKLPolicy`):
+``target_evaluation.csv``. The two scores separate what the critic's values are worth from what
+the learner's network learned of them.
 """
 
 from __future__ import annotations
@@ -70,10 +74,14 @@ from ..models.policy import SimulatorPolicy
 from ..outputs import write_csv, write_parquet, write_text
 from ..stats import bootstrap_mean
 from .fitting import PolicyValueTargets, fit_targets, fit_values
+from .pikl import PiKLPolicy
 
 log = logging.getLogger("simagents")
 
 LEARNER, FROZEN = "learner", "frozen"
+#: The lambda that stands for beta = 0 when the target policy p_sim exp(Q / beta) is played
+#: (greedy in Q): Q differences of 0.01 weigh e^10, so the prior only breaks near-ties.
+GREEDY_LAMBDA = 1e-3
 MAX_SNAPSHOTS = 3  # earlier learners kept in the pool (and in last.pt)
 
 
@@ -297,12 +305,25 @@ def train_rlft(simulator_checkpoint: Path, out_dir: Path, config: RlftConfig, ru
     overall = table[table.prompt == "all"].iloc[0]
     summary.update({"score_vs_frozen": float(overall.value), "score_low": float(overall.low),
                     "score_high": float(overall.high)})
+    # The policy the learner is fitted to, played at decision time in the same games (same seeds,
+    # openings, prompts): the frozen simulator tilted by the final critic's one-ply values,
+    # pi ~ p_sim exp(Q / beta) (greedy in Q at beta = 0). The learner's score below this one is
+    # what its network did not learn; the gap above 0.5 is what the critic's values are worth.
+    target = PiKLPolicy(frozen, max(run.beta, GREEDY_LAMBDA), name="target", critic=critic)
+    target_games = play_games(evaluation_specs(run, config.eval_games_per_prompt),
+                              {LEARNER: target, FROZEN: frozen}, run.max_plies)
+    target_table = evaluation_table(target_games, run, metric="target_score_vs_frozen")
+    write_csv(target_table, out_dir / "target_evaluation.csv", float_format="%.6g")
+    target_overall = target_table[target_table.prompt == "all"].iloc[0]
+    summary.update({"target_score_vs_frozen": float(target_overall.value),
+                    "target_score_low": float(target_overall.low), "target_score_high": float(target_overall.high)})
     write_text(out_dir / "rlft.json", json.dumps(summary, indent=2) + "\n")
     return summary
 
 
-def evaluation_table(games: Sequence[PlayedGame], run: RlftRun) -> pd.DataFrame:
-    """The learner's score against the frozen simulator, overall and per prompt, with intervals."""
+def evaluation_table(games: Sequence[PlayedGame], run: RlftRun, metric: str = "score_vs_frozen") -> pd.DataFrame:
+    """The learner's score against the frozen simulator, overall and per prompt, with intervals
+    (``metric`` names it: the learner's, or its target policy's)."""
     points = learner_scores(games)
     prompts = np.array([g.spec.white_prompt for g in games])
     rows = []
@@ -310,7 +331,7 @@ def evaluation_table(games: Sequence[PlayedGame], run: RlftRun) -> pd.DataFrame:
         chosen = points if prompt == "all" else points[prompts == prompt]
         interval = bootstrap_mean(chosen, seed=match_seed("rlft-eval-ci", run.seed, run.beta, prompt) % 2**32,
                                   unit="games")
-        rows.append({"beta": run.beta, "seed": run.seed, "prompt": prompt, "metric": "score_vs_frozen",
+        rows.append({"beta": run.beta, "seed": run.seed, "prompt": prompt, "metric": metric,
                      "value": interval.value, "low": interval.low, "high": interval.high, "n": interval.n,
                      "method": interval.method})
     return pd.DataFrame(rows)

@@ -160,6 +160,8 @@ def paper_numbers(config: Config, benchmark_dir: Path | None = None) -> dict[str
                 out[f"{name}-entropy-first"] = number(row["entropy_first_iteration"])
                 out[f"{name}-entropy-last"] = number(row["entropy_last_iteration"])
                 out[f"{name}-kl"] = number(row["kl_last_iteration"])
+                out[f"{name}-target-score"] = number(row["target_score_vs_frozen"])
+                out[f"{name}-target-score-ci"] = interval(row["target_low"], row["target_high"])
         out["rl-lowest-beta"] = f"{min(config.rlft.betas):g}"
         out["rl-highest-beta"] = f"{max(config.rlft.betas):g}"
     # The ladder.
