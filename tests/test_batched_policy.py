@@ -4,8 +4,9 @@ The game runner sends every board waiting on a policy in one call
 (:meth:`simagents.models.policy.SimulatorPolicy.distributions`); the pieces that make that call
 cheap must not change what a board gets:
 
-* :func:`~simagents.encoding.padded_legal_actions` is :func:`~simagents.encoding.legal_actions`
-  row by row (both colours, castling, en passant, under-promotions);
+* :func:`~simagents.encoding.padded_legal_actions` maps every legal move as
+  :func:`~simagents.encoding.move_to_action` does, one move at a time (both colours, castling,
+  en passant, under-promotions), and :func:`~simagents.encoding.legal_actions` is its one-board row;
 * :meth:`~simagents.models.network.Simulator.action_logits` gives ``forward``'s logits at the
   legal actions, for one board (its own actions' weights) and for many (the batch's actions);
 * a board's log-probabilities do not depend on the other boards of its batch;
@@ -21,7 +22,7 @@ import numpy as np
 import pytest
 import torch
 
-from simagents.encoding import encode_boards, legal_actions, padded_legal_actions, to_planes
+from simagents.encoding import encode_boards, legal_actions, move_to_action, padded_legal_actions, to_planes
 from simagents.models import NetworkConfig, Simulator
 from simagents.models.policy import SimulatorPolicy
 from simagents.policies import MoveDistribution
@@ -48,16 +49,20 @@ def _boards(count: int, seed: int) -> list[chess.Board]:
     return boards
 
 
-def test_padded_legal_actions_are_legal_actions_row_by_row() -> None:
+def test_padded_legal_actions_map_each_move_as_move_to_action_does() -> None:
     boards = _boards(300, seed=3)
     actions, counts, moves = padded_legal_actions(boards)
     assert actions.shape == (len(boards), counts.max())
     assert any(m.promotion not in (None, chess.QUEEN) for row in moves for m in row)  # under-promotions seen
+    assert any(board.turn == chess.BLACK for board in boards) and any(board.turn == chess.WHITE for board in boards)
     for board, row, count, board_moves in zip(boards, actions, counts, moves):
-        expected_actions, expected_moves = legal_actions(board)
-        np.testing.assert_array_equal(row[:count], expected_actions)
-        assert board_moves == expected_moves
+        assert board_moves == list(board.legal_moves)
+        expected = [move_to_action(move, board.turn) for move in board_moves]
+        np.testing.assert_array_equal(row[:count], expected)
         assert not row[count:].any()
+        one_actions, one_moves = legal_actions(board)
+        assert one_actions.dtype == np.int16 and one_moves == board_moves
+        np.testing.assert_array_equal(one_actions, expected)
     empty, empty_counts, _ = padded_legal_actions([])
     assert empty.shape == (0, 1) and empty_counts.shape == (0,)
 

@@ -120,21 +120,17 @@ def action_to_move(action: int, board: chess.Board) -> chess.Move:
 
 
 def legal_actions(board: chess.Board) -> tuple[np.ndarray, list[chess.Move]]:
-    """Action indices (int16, shape ``[n_legal]``) of the legal moves of ``board``, and the moves."""
-    moves = list(board.legal_moves)
-    flip = 0 if board.turn == chess.WHITE else 56
-    # Gather the squares in Python, look them up in one vectorised index (this runs every ply).
-    squares = np.array([(m.from_square, m.to_square, _PROMOTION_CODE[m.promotion]) for m in moves],
-                       dtype=np.int64).reshape(-1, 3)
-    indices = ACTION_LOOKUP[squares[:, 0] ^ flip, squares[:, 1] ^ flip, squares[:, 2]].astype(np.int16)
-    return indices, moves
+    """Action indices (int16, shape ``[n_legal]``) of the legal moves of ``board``, and the moves
+    (python-chess's order): :func:`padded_legal_actions` of one board."""
+    actions, counts, moves = padded_legal_actions([board])
+    return actions[0, :counts[0]].astype(np.int16), moves[0]
 
 
 def padded_legal_actions(boards: Sequence[chess.Board]) -> tuple[np.ndarray, np.ndarray, list[list[chess.Move]]]:
     """The legal moves of many boards as one padded table, for a batched network call.
 
-    Returns ``actions`` int64 ``[n, width]`` (row ``i``: :func:`legal_actions` of ``boards[i]``,
-    then zeros; ``width`` = the most legal moves, at least 1), ``counts`` int64 ``[n]`` (legal
+    Returns ``actions`` int64 ``[n, width]`` (row ``i``: the action of each legal move of
+    ``boards[i]``, as :func:`move_to_action` maps it, then zeros; ``width`` = the most legal moves, at least 1), ``counts`` int64 ``[n]`` (legal
     moves per board) and the moves per board, in the same order as the action indices. Each move
     is packed into one integer in Python and the table is looked up in one vectorised step, so per
     board little more than python-chess's move generation is left.
@@ -144,7 +140,7 @@ def padded_legal_actions(boards: Sequence[chess.Board]) -> tuple[np.ndarray, np.
     width = max(int(counts.max(initial=0)), 1)
     packed = np.fromiter((m.from_square << 9 | m.to_square << 3 | (m.promotion or 0)
                           for board_moves in moves for m in board_moves), dtype=np.int64, count=int(counts.sum()))
-    # Black's moves are seen mirrored: flip the rank of both squares (xor 56), as legal_actions does.
+    # Black's moves are seen mirrored: flip the rank of both squares (xor 56), as move_to_action does.
     flip = np.repeat(np.array([0 if board.turn == chess.WHITE else 56 for board in boards], dtype=np.int64), counts)
     actions = np.zeros((len(boards), width), dtype=np.int64)
     filled = np.arange(width) < counts[:, None]
