@@ -228,6 +228,22 @@ def test_the_value_head_learns_known_results(tiny_simulator):
     assert values[:2].min() > 0.5 and values[2:].max() < -0.5
 
 
+
+def test_fitting_without_a_value_loss(tiny_simulator):
+    """value_weight 0 (or no value rows) fits the policy alone; the value loss is reported as NaN."""
+    model, vocabulary = load_simulator_and_vocabulary(tiny_simulator)
+    board = chess.Board()
+    n = len(legal_actions(board)[1])
+    optimizer = torch.optim.AdamW(model.parameters(), lr=1e-3)
+    for value_weight, with_values in ((0.0, True), (1.0, False)):
+        targets = PolicyValueTargets()
+        targets.add_policy(board, "none", "none", np.full(n, 1.0 / n))
+        if with_values:
+            targets.add_value(board, "none", "none", 1.0)
+        losses = fit_targets(model, optimizer, targets, vocabulary, epochs=2, batch_size=4,
+                             value_weight=value_weight, generator=torch.Generator().manual_seed(0))
+        assert np.isfinite(losses["policy_loss"]) and np.isnan(losses["value_loss"])
+
 # --- the ladder ----------------------------------------------------------------------------------
 
 PERSONAS = (Persona(name="random", kind="random", rating=400), Persona(name="greedy", kind="greedy", rating=800),

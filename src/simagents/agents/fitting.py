@@ -144,7 +144,7 @@ def fit_targets(model: Simulator, optimizer: torch.optim.Optimizer, targets: Pol
                                              v_opp[value_rows].to(device))
                     value_loss = torch.nn.functional.mse_loss(value, v_result[value_rows].to(device))
                     loss = loss + value_weight * value_loss
-                value_losses.append(float(value_loss.detach()))
+                    value_losses.append(float(value_loss.detach()))
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()
