@@ -297,8 +297,8 @@ def train_rlft(simulator_checkpoint: Path, out_dir: Path, config: RlftConfig, ru
     save_checkpoint({"model": model.state_dict(), "network": network.to_dict(), "vocabulary": vocabulary,
                      "rlft": settings}, out_dir / "final.pt")
     model.eval()
-    eval_games = play_games(evaluation_specs(run, config.eval_games_per_prompt),
-                            {LEARNER: learner, FROZEN: frozen}, run.max_plies)
+    eval_specs = evaluation_specs(run, config.eval_games_per_prompt)
+    eval_games = play_games(eval_specs, {LEARNER: learner, FROZEN: frozen}, run.max_plies)
     table = evaluation_table(eval_games, run)
     write_csv(table, out_dir / "evaluation.csv", float_format="%.6g")
     write_parquet(games_frame(eval_games), out_dir / "evaluation_games.parquet")
@@ -310,8 +310,7 @@ def train_rlft(simulator_checkpoint: Path, out_dir: Path, config: RlftConfig, ru
     # pi ~ p_sim exp(Q / beta) (greedy in Q at beta = 0). The learner's score below this one is
     # what its network did not learn; the gap above 0.5 is what the critic's values are worth.
     target = PiKLPolicy(frozen, max(run.beta, GREEDY_LAMBDA), name="target", critic=critic)
-    target_games = play_games(evaluation_specs(run, config.eval_games_per_prompt),
-                              {LEARNER: target, FROZEN: frozen}, run.max_plies)
+    target_games = play_games(eval_specs, {LEARNER: target, FROZEN: frozen}, run.max_plies)
     target_table = evaluation_table(target_games, run, metric="target_score_vs_frozen")
     write_csv(target_table, out_dir / "target_evaluation.csv", float_format="%.6g")
     target_overall = target_table[target_table.prompt == "all"].iloc[0]

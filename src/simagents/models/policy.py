@@ -87,12 +87,12 @@ class SimulatorPolicy:
             raise ValueError(f"{self.name}: the network has no value head (simulator.value_head: false)")
         logits = (logits.float() / self.temperature).double().cpu().numpy()
         values = value.double().cpu().numpy()
+        actions, counts, moves = padded_legal_actions(boards)
         out = []
-        for board, row, v in zip(boards, logits, values):
-            actions, moves = legal_actions(board)
-            legal = row[actions]
+        for row, board_actions, count, board_moves, v in zip(logits, actions, counts, moves, values):
+            legal = row[board_actions[:count]]
             probs = np.exp(legal - legal.max())
-            out.append((moves, probs / probs.sum(), float(v)))
+            out.append((board_moves, probs / probs.sum(), float(v)))
         return out
 
     @torch.no_grad()
