@@ -23,9 +23,10 @@ Method: KL-regularised policy iteration (a form of expert iteration). Each itera
    (``step_size``) is a trust region: at a fixed point pi = pi*, so pi is proportional to
    p_sim * exp(Q / beta), the KL-regularised optimum (greedy in Q at beta = 0);
 3. fits the policy to pi* (cross-entropy over legal moves; the learner's own value head to the
-   results, ``value_weight``), ``epochs`` passes of AdamW over these targets and, with
-   ``replay_positions`` > 0, the newest targets of earlier iterations up to that many positions
-   (a replay buffer: more distinct positions per step of the fit); and regresses the critic on
+   results, ``value_weight``: 0 in the default config, as no later stage reads that head),
+   ``epochs`` passes of AdamW over these targets and, with ``replay_positions`` > 0, the newest
+   targets of earlier iterations up to that many positions (a replay buffer: more distinct
+   positions per step of the fit); and regresses the critic on
    the game results of every position played this iteration (both sides), at its own learning
    rate ``critic_lr``.
 
