@@ -228,7 +228,6 @@ def test_the_value_head_learns_known_results(tiny_simulator):
     assert values[:2].min() > 0.5 and values[2:].max() < -0.5
 
 
-
 def test_fitting_without_a_value_loss(tiny_simulator):
     """value_weight 0 (or no value rows) fits the policy alone; the value loss is reported as NaN."""
     model, vocabulary = load_simulator_and_vocabulary(tiny_simulator)
@@ -243,6 +242,7 @@ def test_fitting_without_a_value_loss(tiny_simulator):
         losses = fit_targets(model, optimizer, targets, vocabulary, epochs=2, batch_size=4,
                              value_weight=value_weight, generator=torch.Generator().manual_seed(0))
         assert np.isfinite(losses["policy_loss"]) and np.isnan(losses["value_loss"])
+
 
 # --- the ladder ----------------------------------------------------------------------------------
 

@@ -26,9 +26,8 @@ Method: KL-regularised policy iteration (a form of expert iteration). Each itera
    results, ``value_weight``: 0 in the default config, as no later stage reads that head),
    ``epochs`` passes of AdamW over these targets and, with ``replay_positions`` > 0, the newest
    targets of earlier iterations up to that many positions (a replay buffer: more distinct
-   positions per step of the fit); and regresses the critic on
-   the game results of every position played this iteration (both sides), at its own learning
-   rate ``critic_lr``.
+   positions per step of the fit); and regresses the critic on the game results of every
+   position played this iteration (both sides), at its own learning rate ``critic_lr``.
 
 The critic is a separate copy of the simulator, so the results of the learner's games reach the
 policy through it. It is separate because in a trial a value head shared with the policy, fitted

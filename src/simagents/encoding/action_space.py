@@ -130,8 +130,8 @@ def padded_legal_actions(boards: Sequence[chess.Board]) -> tuple[np.ndarray, np.
     """The legal moves of many boards as one padded table, for a batched network call.
 
     Returns ``actions`` int64 ``[n, width]`` (row ``i``: the action of each legal move of
-    ``boards[i]``, as :func:`move_to_action` maps it, then zeros; ``width`` = the most legal moves, at least 1), ``counts`` int64 ``[n]`` (legal
-    moves per board) and the moves per board, in the same order as the action indices. Each move
+    ``boards[i]``, as :func:`move_to_action` maps it, then zeros; ``width`` = the most legal
+    moves, at least 1), ``counts`` int64 ``[n]`` (legal moves per board) and the moves per board, in the same order as the action indices. Each move
     is packed into one integer in Python and the table is looked up in one vectorised step, so per
     board little more than python-chess's move generation is left.
     """
