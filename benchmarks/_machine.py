@@ -10,7 +10,7 @@ from pathlib import Path
 def _version(command: list[str]) -> str:
     """First output line of a tool's version command, or ``?``."""
     try:
-        done = subprocess.run(command, capture_output=True, text=True, timeout=10, input="quit\n")
+        done = subprocess.run(command, capture_output=True, text=True, timeout=10, input="quit\n", check=False)
     except (OSError, subprocess.SubprocessError):
         return "?"
     text = (done.stdout or done.stderr).strip().splitlines()

@@ -32,15 +32,15 @@ import chess
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _machine import _cpu_model  # noqa: E402
+from _machine import _cpu_model
 
-from simagents import __version__  # noqa: E402
-from simagents.config import load_config  # noqa: E402
-from simagents.encoding import legal_actions  # noqa: E402
-from simagents.games import GameSpec, match_seed, play_games  # noqa: E402
-from simagents.models import NetworkConfig, Simulator, load_simulator_and_vocabulary  # noqa: E402
-from simagents.models.policy import SimulatorPolicy  # noqa: E402
-from simagents.prompts import vocabulary as make_vocabulary  # noqa: E402
+from simagents import __version__
+from simagents.config import load_config
+from simagents.encoding import legal_actions
+from simagents.games import GameSpec, match_seed, play_games
+from simagents.models import NetworkConfig, Simulator, load_simulator_and_vocabulary
+from simagents.models.policy import SimulatorPolicy
+from simagents.prompts import vocabulary as make_vocabulary
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -53,9 +53,18 @@ def _policy(checkpoint: Path | None) -> SimulatorPolicy:
     vocabulary = make_vocabulary([p.name for p in config.data.synthetic.personas])
     sim = config.simulator
     torch.manual_seed(0)
-    model = Simulator(NetworkConfig(arch=sim.arch, num_prompts=len(vocabulary), hidden=sim.hidden, layers=sim.layers,
-                                    value_head=sim.value_head, move_features=sim.move_features,
-                                    prompt_temperature=sim.prompt_temperature, lever_gain=sim.lever_gain))
+    model = Simulator(
+        NetworkConfig(
+            arch=sim.arch,
+            num_prompts=len(vocabulary),
+            hidden=sim.hidden,
+            layers=sim.layers,
+            value_head=sim.value_head,
+            move_features=sim.move_features,
+            prompt_temperature=sim.prompt_temperature,
+            lever_gain=sim.lever_gain,
+        )
+    )
     return SimulatorPolicy(model, vocabulary, name="simulator")
 
 
@@ -69,19 +78,27 @@ def main() -> int:
     args = parser.parse_args()
     torch.set_num_threads(1)
     policy = _policy(args.checkpoint)
-    specs = [GameSpec("sim", "sim", "none" if g % 2 else "greedy", "greedy" if g % 2 else "none",
-                      seed=match_seed("bench-games", g)) for g in range(args.games)]
+    specs = [
+        GameSpec(
+            "sim",
+            "sim",
+            "none" if g % 2 else "greedy",
+            "greedy" if g % 2 else "none",
+            seed=match_seed("bench-games", g),
+        )
+        for g in range(args.games)
+    ]
     policies = {"sim": policy}
     times: dict[str, list[float]] = {"batched": [], "one at a time": []}
     reference = None
     for _ in range(args.repeats):
-        for mode in times:
+        for mode, timings in times.items():
             started = time.perf_counter()
             if mode == "batched":
                 games = play_games(specs, policies, args.max_plies)
             else:
                 games = [play_games([spec], policies, args.max_plies)[0] for spec in specs]
-            times[mode].append(time.perf_counter() - started)
+            timings.append(time.perf_counter() - started)
             moves = [g.moves for g in games]
             if reference is None:
                 reference = moves
@@ -105,8 +122,8 @@ def main() -> int:
     owns = ["none"] * len(boards)
     started = time.perf_counter()
     for start in range(0, len(boards), args.games):
-        chunk = boards[start:start + args.games]
-        policy.log_probs(chunk, owns[:len(chunk)], owns[:len(chunk)])
+        chunk = boards[start : start + args.games]
+        policy.log_probs(chunk, owns[: len(chunk)], owns[: len(chunk)])
     call_batched = time.perf_counter() - started
     started = time.perf_counter()
     for board in boards:
@@ -121,10 +138,12 @@ def main() -> int:
         "# Game runner: batched against one board at a time",
         "",
         f"simagents {__version__}, torch {torch.__version__} (1 thread), CPU: {_cpu_model()}.",
-        f"{args.games} games of the simulator against itself (prompts none / greedy), ply cap {args.max_plies}, "
-        f"{plies} plies in all; the same games in both modes (checked move by move). "
-        f"Weights: {args.checkpoint or 'seeded random initialisation of the default CPU network'}. "
-        f"Median of {args.repeats} runs, modes taking turns.",
+        (
+            f"{args.games} games of the simulator against itself (prompts none / greedy), ply cap {args.max_plies}, "
+            f"{plies} plies in all; the same games in both modes (checked move by move). "
+            f"Weights: {args.checkpoint or 'seeded random initialisation of the default CPU network'}. "
+            f"Median of {args.repeats} runs, modes taking turns."
+        ),
         "",
         "| mode | seconds | games/s | plies/s |",
         "|---|---:|---:|---:|",
@@ -132,15 +151,19 @@ def main() -> int:
         "",
         f"**Batched / one at a time: {ratio:.1f}x** (target: at least 5x).",
         "",
-        f"Legal-move generation alone (python-chess, once per position, {len(boards)} positions) takes "
-        f"{floor:.2f} s, {1e6 * floor / max(len(boards), 1):.0f} us a position: both modes pay it, so no batching "
-        f"can make the runner more than {rows[1][1] / floor:.1f}x faster than one board at a time here.",
+        (
+            f"Legal-move generation alone (python-chess, once per position, {len(boards)} positions) takes "
+            f"{floor:.2f} s, {1e6 * floor / max(len(boards), 1):.0f} us a position: both modes pay it, so no batching "
+            f"can make the runner more than {rows[1][1] / floor:.1f}x faster than one board at a time here."
+        ),
         "",
-        f"The policy call alone on the same positions (encoding, network, legal moves; {args.games} boards a call "
-        f"against one): {call_batched:.2f} s against {call_single:.2f} s, **{call_single / call_batched:.1f}x**. "
-        "On a CPU the network's arithmetic grows with the boards (the MLP's matrix products are already "
-        "compute-bound at this width), so batching removes the per-call overhead but not the compute; "
-        "on a GPU the compute of a batch of 64 is no more than that of one board.",
+        (
+            f"The policy call alone on the same positions (encoding, network, legal moves; {args.games} boards a call "
+            f"against one): {call_batched:.2f} s against {call_single:.2f} s, **{call_single / call_batched:.1f}x**. "
+            "On a CPU the network's arithmetic grows with the boards (the MLP's matrix products are already "
+            "compute-bound at this width), so batching removes the per-call overhead but not the compute; "
+            "on a GPU the compute of a batch of 64 is no more than that of one board."
+        ),
         "",
     ]
     text = "\n".join(lines)

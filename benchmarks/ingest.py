@@ -37,25 +37,25 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 import chess
 import chess.pgn
 import numpy as np
 import zstandard
+from _machine import _cpu_model, _version  # sibling module: benchmarks/ is on sys.path
 
 import simagents
-from _machine import _cpu_model, _version  # sibling module: benchmarks/ is on sys.path
+from simagents import positions as positions_module
 from simagents.config import load_config
 from simagents.data import ingest as ingest_module
 from simagents.data.ingest import Sampling, ingest_pgn
 from simagents.data.pgn import HumanFilters, ReadOptions, parse_chunks
 from simagents.encoding.replay import replay_uci_python_chess
-from simagents.prompts import rating_band_names, vocabulary
-from simagents import positions as positions_module
 from simagents.positions import _encode_games as _encode_games_lean  # bound before any patching
 from simagents.positions import build_positions
+from simagents.prompts import rating_band_names, vocabulary
 
 ROOT = Path(__file__).resolve().parents[1]
 MAX_PLIES = 200
@@ -166,13 +166,22 @@ def play_game(index: int, seed: int, engine_path: str | None) -> str:
     parts.append(result)
     white_elo, black_elo = rng.randint(800, 2600), rng.randint(800, 2600)
     tags = [
-        ("Event", "Rated Blitz game"), ("Site", f"https://lichess.org/b{seed % 100:02d}{index:06d}"),
-        ("Date", "2024.01.01"), ("Round", "-"), ("White", f"player{rng.randrange(10**6)}"),
-        ("Black", f"player{rng.randrange(10**6)}"), ("Result", result), ("UTCDate", "2024.01.01"),
+        ("Event", "Rated Blitz game"),
+        ("Site", f"https://lichess.org/b{seed % 100:02d}{index:06d}"),
+        ("Date", "2024.01.01"),
+        ("Round", "-"),
+        ("White", f"player{rng.randrange(10**6)}"),
+        ("Black", f"player{rng.randrange(10**6)}"),
+        ("Result", result),
+        ("UTCDate", "2024.01.01"),
         ("UTCTime", f"{rng.randrange(24):02d}:{rng.randrange(60):02d}:{rng.randrange(60):02d}"),
-        ("WhiteElo", str(white_elo)), ("BlackElo", str(black_elo)),
-        ("WhiteRatingDiff", f"{rng.randint(-9, 9):+d}"), ("BlackRatingDiff", f"{rng.randint(-9, 9):+d}"),
-        ("ECO", "A00"), ("Opening", "?"), ("TimeControl", "180+2"),
+        ("WhiteElo", str(white_elo)),
+        ("BlackElo", str(black_elo)),
+        ("WhiteRatingDiff", f"{rng.randint(-9, 9):+d}"),
+        ("BlackRatingDiff", f"{rng.randint(-9, 9):+d}"),
+        ("ECO", "A00"),
+        ("Opening", "?"),
+        ("TimeControl", "180+2"),
         ("Termination", "Normal" if outcome is not None else "Time forfeit"),
     ]
     header = "".join(f'[{name} "{value}"]\n' for name, value in tags)
@@ -231,8 +240,9 @@ class Pipeline:
     def __init__(self, path: Path, work: Path, band_edges: tuple[int, ...]) -> None:
         self.path = path
         self.work = work
-        self.options = ReadOptions(source="lichess", prompt_mode="rating_band", band_edges=band_edges,
-                                   filters=HumanFilters(min_plies=0))
+        self.options = ReadOptions(
+            source="lichess", prompt_mode="rating_band", band_edges=band_edges, filters=HumanFilters(min_plies=0)
+        )
         self.vocabulary = vocabulary(rating_band_names(band_edges))
         self.table = None
         self.runs = 0
@@ -248,8 +258,16 @@ class Pipeline:
         assert self.table is not None
         self.runs += 1
         out = self.work / f"positions-{self.runs}"
-        meta = build_positions(self.table, self.vocabulary, out, seed=0, skip_plies=0, split=(0.8, 0.1, 0.1),
-                               workers=workers, progress=False)
+        meta = build_positions(
+            self.table,
+            self.vocabulary,
+            out,
+            seed=0,
+            skip_plies=0,
+            split=(0.8, 0.1, 0.1),
+            workers=workers,
+            progress=False,
+        )
         shutil.rmtree(out)
         return sum(split["positions"] for split in meta["splits"].values())
 
@@ -299,8 +317,24 @@ def measure_pgn_extract(binary: str, path: Path, repeats: int) -> float:
     cpus = []
     for _ in range(repeats):
         before = _children_cpu()
-        subprocess.run([binary, "-Wuci", "--nomovenumbers", "--nochecks", "-C", "-N", "-V", "-s", "-w100000",
-                        "-o", os.devnull, str(path)], check=True, stderr=subprocess.DEVNULL)
+        subprocess.run(
+            [
+                binary,
+                "-Wuci",
+                "--nomovenumbers",
+                "--nochecks",
+                "-C",
+                "-N",
+                "-V",
+                "-s",
+                "-w100000",
+                "-o",
+                os.devnull,
+                str(path),
+            ],
+            check=True,
+            stderr=subprocess.DEVNULL,
+        )
         cpus.append(_children_cpu() - before)
     return statistics.median(cpus)
 
@@ -345,13 +379,17 @@ def main(argv: list[str] | None = None) -> int:
                 note = f"generated in {time.perf_counter() - t0:.0f} s"
             shown = cache.resolve().relative_to(ROOT) if cache.resolve().is_relative_to(ROOT) else cache
             if engine:
-                described = (f"{args.games} games played by Stockfish at {'/'.join(map(str, NODES))} nodes a "
-                             f"move against itself or a random-ish mover (15% of sides), after 2-6 random "
-                             f"opening plies, ply cap {MAX_PLIES}; lichess-style tags, `[%clk]` comments in "
-                             f"every other game ({note}; cache `{shown}`)")
+                described = (
+                    f"{args.games} games played by Stockfish at {'/'.join(map(str, NODES))} nodes a "
+                    f"move against itself or a random-ish mover (15% of sides), after 2-6 random "
+                    f"opening plies, ply cap {MAX_PLIES}; lichess-style tags, `[%clk]` comments in "
+                    f"every other game ({note}; cache `{shown}`)"
+                )
             else:
-                described = (f"{args.games} games of a seeded random-ish mover (captures preferred), ply cap "
-                             f"{MAX_PLIES}; lichess-style tags, `[%clk]` comments in every other game ({note})")
+                described = (
+                    f"{args.games} games of a seeded random-ish mover (captures preferred), ply cap "
+                    f"{MAX_PLIES}; lichess-style tags, `[%clk]` comments in every other game ({note})"
+                )
         path = work / "games.pgn"
         path.write_bytes(data)
         digest = hashlib.sha256(data).hexdigest()[:16]
@@ -390,8 +428,9 @@ def main(argv: list[str] | None = None) -> int:
             print("python-chess reference ...", file=sys.stderr)
             with python_chess_paths():
                 plies, wall, cpu = measure(lambda: pipeline.both(1), args.repeats)
-            rows.append(("reference: the same pipeline on python-chess `parse_san`/`push` (before), 1 worker",
-                         plies, wall, cpu))
+            rows.append(
+                ("reference: the same pipeline on python-chess `parse_san`/`push` (before), 1 worker", plies, wall, cpu)
+            )
         extract_cpu = measure_pgn_extract(pgn_extract, path, args.repeats) if pgn_extract else None
     finally:
         shutil.rmtree(work, ignore_errors=True)
@@ -400,51 +439,67 @@ def main(argv: list[str] | None = None) -> int:
     lines = [
         "# Ingestion + encoding benchmark",
         "",
-        f"Command: `python benchmarks/ingest.py {' '.join(argv if argv is not None else sys.argv[1:])}` "
-        f"({time.strftime('%Y-%m-%d %H:%M %Z')}, {time.perf_counter() - started:.0f} s in all).",
+        (
+            f"Command: `python benchmarks/ingest.py {' '.join(argv if argv is not None else sys.argv[1:])}` "
+            f"({time.strftime('%Y-%m-%d %H:%M %Z')}, {time.perf_counter() - started:.0f} s in all)."
+        ),
         "",
-        f"Input: {described}. {games} games, {total_plies} plies ({total_plies / max(games, 1):.0f} a game), "
-        f"{len(data) / 1e6:.1f} MB, sha256 `{digest}`.",
+        (
+            f"Input: {described}. {games} games, {total_plies} plies ({total_plies / max(games, 1):.0f} a game), "
+            f"{len(data) / 1e6:.1f} MB, sha256 `{digest}`."
+        ),
         "",
         "| pipeline | plies/s per CPU second | x plain loop (per core) | wall s | plies/s wall | x plain loop (wall) |",
         "|---|---:|---:|---:|---:|---:|",
     ]
     for label, plies, wall, cpu in rows:
-        lines.append(f"| {label} | {plies / cpu:,.0f} | {plies / cpu / plain_rate:.2f} | {wall:.2f} | "
-                     f"{plies / wall:,.0f} | {plies / wall / (total_plies / rows[0][2]):.2f} |")
+        lines.append(
+            f"| {label} | {plies / cpu:,.0f} | {plies / cpu / plain_rate:.2f} | {wall:.2f} | "
+            f"{plies / wall:,.0f} | {plies / wall / (total_plies / rows[0][2]):.2f} |"
+        )
     if extract_cpu is not None:
-        lines.append(f"| reference: `pgn-extract -Wuci` alone (SAN -> UCI only, no checks, no encoding) | "
-                     f"{total_plies / extract_cpu:,.0f} | {total_plies / extract_cpu / plain_rate:.2f} | | | |")
+        lines.append(
+            f"| reference: `pgn-extract -Wuci` alone (SAN -> UCI only, no checks, no encoding) | "
+            f"{total_plies / extract_cpu:,.0f} | {total_plies / extract_cpu / plain_rate:.2f} | | | |"
+        )
     per_core = total_plies / one_cpu / plain_rate
     lines += [
         "",
-        f"Per core, ingestion + encoding runs at **{per_core:.2f}x** the plain loop "
-        f"(target: at least 2x; {'met' if per_core >= 2 else 'NOT met'}). "
-        f"From 1 to 2 worker processes the wall-clock throughput goes from {total_plies / one_wall:,.0f} to "
-        f"{total_plies / two_wall:,.0f} plies/s (**{one_wall / two_wall:.2f}x**) on {cores} cores.",
+        (
+            f"Per core, ingestion + encoding runs at **{per_core:.2f}x** the plain loop "
+            f"(target: at least 2x; {'met' if per_core >= 2 else 'NOT met'}). "
+            f"From 1 to 2 worker processes the wall-clock throughput goes from {total_plies / one_wall:,.0f} to "
+            f"{total_plies / two_wall:,.0f} plies/s (**{one_wall / two_wall:.2f}x**) on {cores} cores."
+        ),
         "",
-        "How it is measured: each timing is the median of "
-        f"{args.repeats} runs (after one untimed warm-up run) on the same file in the same process. "
-        "\"Per CPU second\" divides the plies by the CPU time of this process plus its worker processes "
-        "and subprocesses (`resource.getrusage(RUSAGE_CHILDREN)`); the plain loop is one process, so its CPU and wall "
-        "times agree. Ingestion is `ingest_pgn` (chunking, tag filters, SAN replay, sampling, the Arrow "
-        "table); encoding is `build_positions` (replay, encoding, writing the `.npy` arrays to a "
-        "temporary folder). Every game is kept (no ply minimum), so all pipelines see the same plies. "
-        "The 2-worker run also counts its parent process, which splits chunks and writes arrays.",
+        (
+            "How it is measured: each timing is the median of "
+            f"{args.repeats} runs (after one untimed warm-up run) on the same file in the same process. "
+            '"Per CPU second" divides the plies by the CPU time of this process plus its worker processes '
+            "and subprocesses (`resource.getrusage(RUSAGE_CHILDREN)`); the plain loop is one process, so its CPU and wall "
+            "times agree. Ingestion is `ingest_pgn` (chunking, tag filters, SAN replay, sampling, the Arrow "
+            "table); encoding is `build_positions` (replay, encoding, writing the `.npy` arrays to a "
+            "temporary folder). Every game is kept (no ply minimum), so all pipelines see the same plies. "
+            "The 2-worker run also counts its parent process, which splits chunks and writes arrays."
+        ),
         "",
-        "Why no pgn-extract: it converts SAN to UCI faster than the lean Python board of "
-        "`simagents.data.san` (last row), but SAN resolution is only part of ingestion's cost (the "
-        "tokenizer, tags and table remain), so it would save a fraction of a microsecond a ply while adding a "
-        "subprocess per batch and a second SAN interpreter whose verdicts differ from python-chess's "
-        "(it reads `exd8` as a queen promotion, which python-chess rejects) and would all need reconciling.",
+        (
+            "Why no pgn-extract: it converts SAN to UCI faster than the lean Python board of "
+            "`simagents.data.san` (last row), but SAN resolution is only part of ingestion's cost (the "
+            "tokenizer, tags and table remain), so it would save a fraction of a microsecond a ply while adding a "
+            "subprocess per batch and a second SAN interpreter whose verdicts differ from python-chess's "
+            "(it reads `exd8` as a queen promotion, which python-chess rejects) and would all need reconciling."
+        ),
         "",
-        "Machine: "
-        f"{cores} cores available ({os.cpu_count()} online), {_cpu_model()}; {platform.platform()}; "
-        f"Python {platform.python_version()}; python-chess {chess.__version__}; numpy {np.__version__}; "
-        f"simagents {simagents.__version__}; "
-        f"Stockfish: {_version([engine]) if engine else 'absent'}; "
-        f"pgn-extract: {_version([pgn_extract, '--version']) if pgn_extract else 'absent'} "
-        "(not used by simagents; timed for reference only).",
+        (
+            "Machine: "
+            f"{cores} cores available ({os.cpu_count()} online), {_cpu_model()}; {platform.platform()}; "
+            f"Python {platform.python_version()}; python-chess {chess.__version__}; numpy {np.__version__}; "
+            f"simagents {simagents.__version__}; "
+            f"Stockfish: {_version([engine]) if engine else 'absent'}; "
+            f"pgn-extract: {_version([pgn_extract, '--version']) if pgn_extract else 'absent'} "
+            "(not used by simagents; timed for reference only)."
+        ),
         "",
     ]
     report = "\n".join(lines)

@@ -46,19 +46,20 @@ import statistics
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import chess
 import chess.engine
 import numpy as np
 import pyarrow as pa
 import torch
+from _machine import _cpu_model, _version  # sibling module: benchmarks/ is on sys.path
 
 import simagents
-from _machine import _cpu_model, _version  # sibling module: benchmarks/ is on sys.path
 from simagents.data.table import GameRecord, records_to_table
 from simagents.encoding import NUM_ACTIONS, NUM_INPUT_PLANES
 from simagents.engine import find_stockfish
@@ -86,14 +87,33 @@ NEVER = 10**9  # eval_every / checkpoint_every: only the final evaluation and ch
 
 def play_table(games: int, seed: int, max_plies: int) -> pa.Table:
     """A games table of random-vs-greedy games, colours alternating (as tests/conftest.py builds it)."""
-    specs = [GameSpec("random", "greedy", "random", "greedy", seed=seed * 100_000 + i) if i % 2 else
-             GameSpec("greedy", "random", "greedy", "random", seed=seed * 100_000 + i) for i in range(games)]
+    specs = [
+        GameSpec("random", "greedy", "random", "greedy", seed=seed * 100_000 + i)
+        if i % 2
+        else GameSpec("greedy", "random", "greedy", "random", seed=seed * 100_000 + i)
+        for i in range(games)
+    ]
     played = play_games(specs, {"random": RandomMover(), "greedy": GreedyMaterial()}, max_plies=max_plies)
-    return records_to_table([
-        GameRecord(game_id=f"g{i:06d}", source="synthetic", white=g.spec.white, black=g.spec.black,
-                   white_rating=None, black_rating=None, white_prompt=g.spec.white_prompt,
-                   black_prompt=g.spec.black_prompt, result=g.result, termination=g.termination,
-                   time_control="-", moves=" ".join(g.moves), plies=g.plies) for i, g in enumerate(played)])
+    return records_to_table(
+        [
+            GameRecord(
+                game_id=f"g{i:06d}",
+                source="synthetic",
+                white=g.spec.white,
+                black=g.spec.black,
+                white_rating=None,
+                black_rating=None,
+                white_prompt=g.spec.white_prompt,
+                black_prompt=g.spec.black_prompt,
+                result=g.result,
+                termination=g.termination,
+                time_control="-",
+                moves=" ".join(g.moves),
+                plies=g.plies,
+            )
+            for i, g in enumerate(played)
+        ]
+    )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -118,8 +138,9 @@ class TrainRun:
 
 
 def train_run(positions_dir: Path, out_dir: Path, network: NetworkConfig, steps: int, seed: int) -> TrainRun:
-    train = TrainConfig(seed=seed, steps=steps, batch_size=BATCH, eval_every=NEVER, checkpoint_every=NEVER,
-                        val_positions=VAL_POSITIONS)
+    train = TrainConfig(
+        seed=seed, steps=steps, batch_size=BATCH, eval_every=NEVER, checkpoint_every=NEVER, val_positions=VAL_POSITIONS
+    )
     if out_dir.exists():
         raise RuntimeError(f"{out_dir} exists: train_simulator would resume from it")
     started, cpu = time.perf_counter(), time.process_time()
@@ -206,8 +227,16 @@ def run_action_values(eval_positions: pa.Table, out_path: Path, engine: Path, no
     run = SearchRun()
     started = time.perf_counter()
     with counting_analyse(run):
-        table = compute_action_values(eval_positions, out_path, engine_path=engine, nodes=nodes, workers=1,
-                                      threads=1, hash_mb=HASH_MB, progress=False)
+        table = compute_action_values(
+            eval_positions,
+            out_path,
+            engine_path=engine,
+            nodes=nodes,
+            workers=1,
+            threads=1,
+            hash_mb=HASH_MB,
+            progress=False,
+        )
     run.wall = time.perf_counter() - started
     run.moves_scored = table.num_rows
     for position, move, cp, mate in zip(*(table.column(c).to_pylist() for c in ("position_id", "move", "cp", "mate"))):
@@ -311,13 +340,24 @@ def main(argv: list[str] | None = None) -> int:
         play_seconds = time.perf_counter() - t0
         t0 = time.perf_counter()
         positions_dir = work / "positions"
-        meta = build_positions(games, vocab, positions_dir, seed=args.seed, skip_plies=2, split=(0.8, 0.1, 0.1),
-                               workers=workers, progress=False)
+        meta = build_positions(
+            games,
+            vocab,
+            positions_dir,
+            seed=args.seed,
+            skip_plies=2,
+            split=(0.8, 0.1, 0.1),
+            workers=workers,
+            progress=False,
+        )
         encode_seconds = time.perf_counter() - t0
         split_sizes = {name: split["positions"] for name, split in meta["splits"].items()}
 
-        print(f"training: {args.steps} + {short_steps} steps, with the compute-only reference before, between "
-              "and after ...", file=sys.stderr)
+        print(
+            f"training: {args.steps} + {short_steps} steps, with the compute-only reference before, between "
+            "and after ...",
+            file=sys.stderr,
+        )
         # The reference runs in three bursts around the two training runs, so that a change of load
         # on the shared machine hits both sides of the ratio.
         bursts = [compute_only(network, args.reference_steps, args.seed)]
@@ -334,10 +374,13 @@ def main(argv: list[str] | None = None) -> int:
         step_share = max(0.0, main_run.loading - short_run.loading) / d_elapsed if d_elapsed > 0 else None
         step_cpu_rate = step_positions / d_cpu if d_cpu > 0 else None
 
-        print(f"action values: {args.positions} positions at {args.nodes} nodes, {args.repeats} repeats ...",
-              file=sys.stderr)
-        eval_positions = select_eval_positions(games, positions_dir, vocab, per_prompt=max(1, args.positions // 2),
-                                               seed=args.seed)
+        print(
+            f"action values: {args.positions} positions at {args.nodes} nodes, {args.repeats} repeats ...",
+            file=sys.stderr,
+        )
+        eval_positions = select_eval_positions(
+            games, positions_dir, vocab, per_prompt=max(1, args.positions // 2), seed=args.seed
+        )
         fens = eval_positions.column("fen").to_pylist()
         legal_moves = int(sum(eval_positions.column("n_legal").to_pylist()))
         methods = ("simagents", "multipv-new", "multipv", "single")
@@ -359,12 +402,18 @@ def main(argv: list[str] | None = None) -> int:
     chosen = {m: median_run(m) for m in methods}
     simagents_runs = runs["simagents"]
     raw_new = runs["multipv-new"][0]
-    identical = sum(same_scores(simagents_runs[0].scores.get(p, {}), raw_new.scores.get(p, {}))
-                    for p in range(len(fens)))
-    deterministic = all(r.scores.keys() == simagents_runs[0].scores.keys()
-                        and all(same_scores(r.scores[p], simagents_runs[0].scores[p])
-                                and same_scores(simagents_runs[0].scores[p], r.scores[p]) for p in r.scores)
-                        for r in simagents_runs[1:])
+    identical = sum(
+        same_scores(simagents_runs[0].scores.get(p, {}), raw_new.scores.get(p, {})) for p in range(len(fens))
+    )
+    deterministic = all(
+        r.scores.keys() == simagents_runs[0].scores.keys()
+        and all(
+            same_scores(r.scores[p], simagents_runs[0].scores[p])
+            and same_scores(simagents_runs[0].scores[p], r.scores[p])
+            for p in r.scores
+        )
+        for r in simagents_runs[1:]
+    )
 
     cores = len(os.sched_getaffinity(0))
     total_plies = int(sum(games.column("plies").to_pylist()))
@@ -372,64 +421,89 @@ def main(argv: list[str] | None = None) -> int:
     lines = [
         "# Simulator training and action-value benchmark",
         "",
-        f"Command: `python benchmarks/simulator.py {' '.join(argv if argv is not None else sys.argv[1:])}` "
-        f"({time.strftime('%Y-%m-%d %H:%M %Z')}, {time.perf_counter() - started:.0f} s in all; "
-        f"load average {load_before} before, {_load()} after).",
+        (
+            f"Command: `python benchmarks/simulator.py {' '.join(argv if argv is not None else sys.argv[1:])}` "
+            f"({time.strftime('%Y-%m-%d %H:%M %Z')}, {time.perf_counter() - started:.0f} s in all; "
+            f"load average {load_before} before, {_load()} after)."
+        ),
         "",
-        f"Data: {args.games} random-vs-greedy games (ply cap {args.max_plies}, {total_plies} plies, played in "
-        f"{play_seconds:.1f} s), encoded by `build_positions` (skip_plies 2, {workers} workers, "
-        f"{encode_seconds:.1f} s) into {split_sizes['train']:,} train / {split_sizes['val']:,} val / "
-        f"{split_sizes['test']:,} test positions (memory-mapped shards in a temporary folder).",
+        (
+            f"Data: {args.games} random-vs-greedy games (ply cap {args.max_plies}, {total_plies} plies, played in "
+            f"{play_seconds:.1f} s), encoded by `build_positions` (skip_plies 2, {workers} workers, "
+            f"{encode_seconds:.1f} s) into {split_sizes['train']:,} train / {split_sizes['val']:,} val / "
+            f"{split_sizes['test']:,} test positions (memory-mapped shards in a temporary folder)."
+        ),
         "",
         "## Training (`train_simulator`)",
         "",
-        f"Network `mlp` {LAYERS} x {HIDDEN}, {len(vocab)} prompts, batch {BATCH}, device "
-        f"`{main_run.summary['device']}`, {torch.get_num_threads()} torch threads; "
-        f"`eval_every`/`checkpoint_every` {NEVER:.0e} (one final evaluation on {VAL_POSITIONS} validation "
-        "positions and one checkpoint).",
+        (
+            f"Network `mlp` {LAYERS} x {HIDDEN}, {len(vocab)} prompts, batch {BATCH}, device "
+            f"`{main_run.summary['device']}`, {torch.get_num_threads()} torch threads; "
+            f"`eval_every`/`checkpoint_every` {NEVER:.0e} (one final evaluation on {VAL_POSITIONS} validation "
+            "positions and one checkpoint)."
+        ),
         "",
-        "| run | steps | wall s (whole call) | positions/s | data loading share | x compute-only | "
-        "positions per CPU s | x compute-only (CPU) |",
+        (
+            "| run | steps | wall s (whole call) | positions/s | data loading share | x compute-only | "
+            "positions per CPU s | x compute-only (CPU) |"
+        ),
         "|---|---:|---:|---:|---:|---:|---:|---:|",
     ]
 
     def rate_cells(rate: float | None, cpu_rate: float | None) -> tuple[str, str, str, str]:
-        return ("n/a" if rate is None else f"{rate:,.0f}", "n/a" if rate is None else f"{rate / reference_rate:.2f}",
-                "n/a" if cpu_rate is None else f"{cpu_rate:,.0f}",
-                "n/a" if cpu_rate is None else f"{cpu_rate / reference_cpu_rate:.2f}")
+        return (
+            "n/a" if rate is None else f"{rate:,.0f}",
+            "n/a" if rate is None else f"{rate / reference_rate:.2f}",
+            "n/a" if cpu_rate is None else f"{cpu_rate:,.0f}",
+            "n/a" if cpu_rate is None else f"{cpu_rate / reference_cpu_rate:.2f}",
+        )
 
-    for label, run in ((f"`train_simulator`, {args.steps} steps (as reported)", main_run),
-                       (f"`train_simulator`, {short_steps} steps (as reported)", short_run)):
+    for label, run in (
+        (f"`train_simulator`, {args.steps} steps (as reported)", main_run),
+        (f"`train_simulator`, {short_steps} steps (as reported)", short_run),
+    ):
         rate, ratio, cpu_rate, cpu_ratio = rate_cells(run.summary["positions_per_second"], run.steps * BATCH / run.cpu)
-        lines.append(f"| {label} | {run.steps} | {run.wall:.1f} | {rate} | {_pct(run.summary['data_loading_share'])} "
-                     f"| {ratio} | {cpu_rate} | {cpu_ratio} |")
+        lines.append(
+            f"| {label} | {run.steps} | {run.wall:.1f} | {rate} | {_pct(run.summary['data_loading_share'])} "
+            f"| {ratio} | {cpu_rate} | {cpu_ratio} |"
+        )
     rate, ratio, cpu_rate, cpu_ratio = rate_cells(step_rate, step_cpu_rate)
-    lines.append(f"| **per step** (the {args.steps}-step run minus the {short_steps}-step run) | "
-                 f"{args.steps - short_steps} | | {rate} | {_pct(step_share)} | {ratio} | {cpu_rate} | {cpu_ratio} |")
+    lines.append(
+        f"| **per step** (the {args.steps}-step run minus the {short_steps}-step run) | "
+        f"{args.steps - short_steps} | | {rate} | {_pct(step_share)} | {ratio} | {cpu_rate} | {cpu_ratio} |"
+    )
     spread = f"{min(b[0] for b in bursts):,.0f}-{max(b[0] for b in bursts):,.0f}"
-    lines.append(f"| reference: forward + backward + AdamW on one in-memory batch (no loading); median of 3 bursts "
-                 f"({spread} positions/s) | 3 x {args.reference_steps} | | {reference_rate:,.0f} | none | 1.00 | "
-                 f"{reference_cpu_rate:,.0f} | 1.00 |")
+    lines.append(
+        f"| reference: forward + backward + AdamW on one in-memory batch (no loading); median of 3 bursts "
+        f"({spread} positions/s) | 3 x {args.reference_steps} | | {reference_rate:,.0f} | none | 1.00 | "
+        f"{reference_cpu_rate:,.0f} | 1.00 |"
+    )
     lines += [
         "",
-        f"Data loading takes **{_pct(share)}** of `train_simulator`'s time "
-        f"({_pct(step_share)} per step, fixed costs removed); target: under 10% "
-        f"(**{'met' if share is not None and share < 0.10 and (step_share is None or step_share < 0.10) else 'NOT met'}**). "
-        f"Per step the loop reaches {'n/a' if step_rate is None else f'{step_rate / reference_rate:.2f}x'} "
-        f"the compute-only rate of the same network by wall time, "
-        f"{'n/a' if step_cpu_rate is None else f'{step_cpu_rate / reference_cpu_rate:.2f}x'} by CPU time "
-        "(the CPU columns count all of this process's threads; they are less sensitive to other jobs on the "
-        "machine but count the threads' spin-waiting).",
+        (
+            f"Data loading takes **{_pct(share)}** of `train_simulator`'s time "
+            f"({_pct(step_share)} per step, fixed costs removed); target: under 10% "
+            f"(**{'met' if share is not None and share < 0.10 and (step_share is None or step_share < 0.10) else 'NOT met'}**). "
+            f"Per step the loop reaches {'n/a' if step_rate is None else f'{step_rate / reference_rate:.2f}x'} "
+            f"the compute-only rate of the same network by wall time, "
+            f"{'n/a' if step_cpu_rate is None else f'{step_cpu_rate / reference_cpu_rate:.2f}x'} by CPU time "
+            "(the CPU columns count all of this process's threads; they are less sensitive to other jobs on the "
+            "machine but count the threads' spin-waiting)."
+        ),
         "",
         "## Action values (`compute_action_values`) against raw Stockfish",
         "",
-        f"{len(fens)} evaluation positions from the test games (`select_eval_positions`, "
-        f"{max(1, args.positions // 2)} per prompt; {legal_moves} legal moves, "
-        f"{legal_moves / max(1, len(fens)):.1f} a position), {args.nodes:,} nodes a position, 1 thread, "
-        f"{HASH_MB} MB hash, 1 worker; median of {args.repeats} runs, engine start to exit.",
+        (
+            f"{len(fens)} evaluation positions from the test games (`select_eval_positions`, "
+            f"{max(1, args.positions // 2)} per prompt; {legal_moves} legal moves, "
+            f"{legal_moves / max(1, len(fens)):.1f} a position), {args.nodes:,} nodes a position, 1 thread, "
+            f"{HASH_MB} MB hash, 1 worker; median of {args.repeats} runs, engine start to exit."
+        ),
         "",
-        "| method | wall s | positions/s | moves scored/s | Stockfish nodes | nodes/s (wall) | "
-        "engine search time / wall | x raw MultiPV (nodes/s) | x raw MultiPV (positions/s) |",
+        (
+            "| method | wall s | positions/s | moves scored/s | Stockfish nodes | nodes/s (wall) | "
+            "engine search time / wall | x raw MultiPV (nodes/s) | x raw MultiPV (positions/s) |"
+        ),
         "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     labels = {
@@ -444,34 +518,41 @@ def main(argv: list[str] | None = None) -> int:
         lines.append(
             f"| {labels[method]} | {run.wall:.2f} | {len(fens) / run.wall:,.1f} | {run.moves_scored / run.wall:,.0f} | "
             f"{run.nodes:,} | {run.nodes / run.wall:,.0f} | {_pct(run.engine_seconds / run.wall)} | "
-            f"{(run.nodes / run.wall) / (base.nodes / base.wall):.2f} | {base.wall / run.wall:.2f} |")
+            f"{(run.nodes / run.wall) / (base.nodes / base.wall):.2f} | {base.wall / run.wall:.2f} |"
+        )
     av = chosen["simagents"]
     lines += [
         "",
-        f"`compute_action_values` reaches **{av.nodes / av.wall:,.0f} nodes/s**, "
-        f"**{(av.nodes / av.wall) / (base.nodes / base.wall):.2f}x** the raw MultiPV search "
-        f"({(av.nodes / av.wall) / (chosen['multipv-new'].nodes / chosen['multipv-new'].wall):.2f}x the raw one "
-        f"with `ucinewgame`, {(av.nodes / av.wall) / (chosen['single'].nodes / chosen['single'].wall):.2f}x "
-        f"a single-PV search) and {len(fens) / av.wall:,.1f} positions/s "
-        f"({av.moves_scored / av.wall:,.0f} moves scored/s). It made {av.searches} searches, "
-        f"{av.searched_alone} of them for a move MultiPV did not report. Scores identical to the raw MultiPV "
-        f"search with `ucinewgame`: {identical} of {len(fens)} positions; identical across its "
-        f"{args.repeats} runs: {'yes' if deterministic else 'NO'}.",
+        (
+            f"`compute_action_values` reaches **{av.nodes / av.wall:,.0f} nodes/s**, "
+            f"**{(av.nodes / av.wall) / (base.nodes / base.wall):.2f}x** the raw MultiPV search "
+            f"({(av.nodes / av.wall) / (chosen['multipv-new'].nodes / chosen['multipv-new'].wall):.2f}x the raw one "
+            f"with `ucinewgame`, {(av.nodes / av.wall) / (chosen['single'].nodes / chosen['single'].wall):.2f}x "
+            f"a single-PV search) and {len(fens) / av.wall:,.1f} positions/s "
+            f"({av.moves_scored / av.wall:,.0f} moves scored/s). It made {av.searches} searches, "
+            f"{av.searched_alone} of them for a move MultiPV did not report. Scores identical to the raw MultiPV "
+            f"search with `ucinewgame`: {identical} of {len(fens)} positions; identical across its "
+            f"{args.repeats} runs: {'yes' if deterministic else 'NO'}."
+        ),
         "",
-        "How it is measured: training rates are `train_simulator`'s own `positions_per_second` and "
-        "`data_loading_share` (its loader time over its elapsed time, which includes the first step, the "
-        "final evaluation and the checkpoints); the per-step row takes the difference of two runs, recovering "
-        "each run's elapsed and loading seconds from those two numbers. CPU seconds are `time.process_time()` around each whole `train_simulator` call (all threads). Stockfish nodes are the `nodes` of "
-        "the last info of each search (the most over the MultiPV lines), summed; inside `compute_action_values` "
-        "they are read by a wrapper around python-chess's `SimpleEngine.analyse`. \"Engine search time\" "
-        "sums Stockfish's reported search `time`; the rest of the wall time is engine start, `ucinewgame`, "
-        "python-chess parsing the info lines and simagents' bookkeeping (parquet parts, checks).",
+        (
+            "How it is measured: training rates are `train_simulator`'s own `positions_per_second` and "
+            "`data_loading_share` (its loader time over its elapsed time, which includes the first step, the "
+            "final evaluation and the checkpoints); the per-step row takes the difference of two runs, recovering "
+            "each run's elapsed and loading seconds from those two numbers. CPU seconds are `time.process_time()` around each whole `train_simulator` call (all threads). Stockfish nodes are the `nodes` of "
+            "the last info of each search (the most over the MultiPV lines), summed; inside `compute_action_values` "
+            'they are read by a wrapper around python-chess\'s `SimpleEngine.analyse`. "Engine search time" '
+            "sums Stockfish's reported search `time`; the rest of the wall time is engine start, `ucinewgame`, "
+            "python-chess parsing the info lines and simagents' bookkeeping (parquet parts, checks)."
+        ),
         "",
-        "Machine: "
-        f"{cores} cores available ({os.cpu_count()} online), {_cpu_model()}; {platform.platform()}; "
-        f"Python {platform.python_version()}; torch {torch.__version__}; python-chess {chess.__version__}; "
-        f"numpy {np.__version__}; simagents {simagents.__version__}; Stockfish: {_version([str(engine)])} "
-        f"(`{engine}`). The machine is shared: compare ratios within this run, not absolute rates across runs.",
+        (
+            "Machine: "
+            f"{cores} cores available ({os.cpu_count()} online), {_cpu_model()}; {platform.platform()}; "
+            f"Python {platform.python_version()}; torch {torch.__version__}; python-chess {chess.__version__}; "
+            f"numpy {np.__version__}; simagents {simagents.__version__}; Stockfish: {_version([str(engine)])} "
+            f"(`{engine}`). The machine is shared: compare ratios within this run, not absolute rates across runs."
+        ),
         "",
     ]
     report = "\n".join(lines)

@@ -29,11 +29,23 @@ def stockfish() -> Path:
 
 def snakemake(repo: Path, workdir: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess:
     """Run the workflow in ``workdir`` on 2 cores (``args``: --configfile and the rest)."""
-    command = [sys.executable, "-m", "snakemake", "--snakefile", str(repo / "Snakefile"),
-               "--directory", str(workdir), "--cores", "2", *args]
+    command = [
+        sys.executable,
+        "-m",
+        "snakemake",
+        "--snakefile",
+        str(repo / "Snakefile"),
+        "--directory",
+        str(workdir),
+        "--cores",
+        "2",
+        *args,
+    ]
     result = subprocess.run(command, capture_output=True, text=True, timeout=600)
     if check and result.returncode != 0:
-        raise AssertionError(f"snakemake failed ({result.returncode}):\n{result.stdout[-3000:]}\n{result.stderr[-5000:]}")
+        raise AssertionError(
+            f"snakemake failed ({result.returncode}):\n{result.stdout[-3000:]}\n{result.stderr[-5000:]}"
+        )
     return result
 
 
@@ -66,14 +78,33 @@ def random_greedy_games(n: int, seed: int = 0, max_plies: int = 60):
     from simagents.games import GameSpec, play_games
     from simagents.policies import GreedyMaterial, RandomMover
 
-    specs = [GameSpec("random", "greedy", "random", "greedy", seed=seed * 1000 + i) if i % 2 else
-             GameSpec("greedy", "random", "greedy", "random", seed=seed * 1000 + i) for i in range(n)]
+    specs = [
+        GameSpec("random", "greedy", "random", "greedy", seed=seed * 1000 + i)
+        if i % 2
+        else GameSpec("greedy", "random", "greedy", "random", seed=seed * 1000 + i)
+        for i in range(n)
+    ]
     played = play_games(specs, {"random": RandomMover(), "greedy": GreedyMaterial()}, max_plies=max_plies)
-    return records_to_table([
-        GameRecord(game_id=f"g{i:03d}", source="synthetic", white=g.spec.white, black=g.spec.black,
-                   white_rating=None, black_rating=None, white_prompt=g.spec.white_prompt,
-                   black_prompt=g.spec.black_prompt, result=g.result, termination=g.termination,
-                   time_control="-", moves=" ".join(g.moves), plies=g.plies) for i, g in enumerate(played)])
+    return records_to_table(
+        [
+            GameRecord(
+                game_id=f"g{i:03d}",
+                source="synthetic",
+                white=g.spec.white,
+                black=g.spec.black,
+                white_rating=None,
+                black_rating=None,
+                white_prompt=g.spec.white_prompt,
+                black_prompt=g.spec.black_prompt,
+                result=g.result,
+                termination=g.termination,
+                time_control="-",
+                moves=" ".join(g.moves),
+                plies=g.plies,
+            )
+            for i, g in enumerate(played)
+        ]
+    )
 
 
 @pytest.fixture(scope="session")
@@ -84,15 +115,41 @@ def tiny_positions(tmp_path_factory) -> Path:
 
     table = random_greedy_games(40)
     out = tmp_path_factory.mktemp("tiny_positions")
-    build_positions(table, vocabulary(["random", "greedy"]), out, seed=0, skip_plies=0, split=(0.7, 0.15, 0.15),
-                    progress=False)
+    build_positions(
+        table, vocabulary(["random", "greedy"]), out, seed=0, skip_plies=0, split=(0.7, 0.15, 0.15), progress=False
+    )
     return out
 
 
 # Byte-level damage that real PGN suffers, used by the fuzz tests of the reader and the fast path.
-PGN_SNIPPETS = [b"{", b"}", b"(", b")", b"[", b"]", b"\n", b"\r\n", b"\n\n", b"%", b";", b"$", b"*", b"--",
-                b"N@f3", b"1-0", b"0-1", b"\xef\xbb\xbf", b"\xb2", b"\xff\xfe", b'[Event "x"]\n', b"e8=K", b"O-O", b"Kg1",
-                b"exd6", b"\x00"]
+PGN_SNIPPETS = [
+    b"{",
+    b"}",
+    b"(",
+    b")",
+    b"[",
+    b"]",
+    b"\n",
+    b"\r\n",
+    b"\n\n",
+    b"%",
+    b";",
+    b"$",
+    b"*",
+    b"--",
+    b"N@f3",
+    b"1-0",
+    b"0-1",
+    b"\xef\xbb\xbf",
+    b"\xb2",
+    b"\xff\xfe",
+    b'[Event "x"]\n',
+    b"e8=K",
+    b"O-O",
+    b"Kg1",
+    b"exd6",
+    b"\x00",
+]
 
 
 def mutate_pgn(draw, data: bytes) -> bytes:
@@ -113,7 +170,7 @@ def mutate_pgn(draw, data: bytes) -> bytes:
         elif kind == "snippet":
             out[position:position] = draw(st.sampled_from(PGN_SNIPPETS))
         elif kind == "delete":
-            del out[position:position + draw(st.integers(1, 20))]
+            del out[position : position + draw(st.integers(1, 20))]
     return bytes(out)
 
 
@@ -124,9 +181,16 @@ def tiny_simulator(tiny_positions, tmp_path_factory) -> Path:
     from simagents.prompts import vocabulary
 
     out = tmp_path_factory.mktemp("tiny_simulator")
-    network = NetworkConfig(num_prompts=len(vocabulary(["random", "greedy"])), hidden=32, layers=2,
-                            move_features=True, prompt_temperature=True, lever_gain=10.0)
-    train = TrainConfig(seed=0, steps=24, batch_size=64, warmup_steps=4, eval_every=8, checkpoint_every=8,
-                        val_positions=200, lr=3e-3)
+    network = NetworkConfig(
+        num_prompts=len(vocabulary(["random", "greedy"])),
+        hidden=32,
+        layers=2,
+        move_features=True,
+        prompt_temperature=True,
+        lever_gain=10.0,
+    )
+    train = TrainConfig(
+        seed=0, steps=24, batch_size=64, warmup_steps=4, eval_every=8, checkpoint_every=8, val_positions=200, lr=3e-3
+    )
     train_simulator(tiny_positions, out, network, train, progress=False)
     return out / "best.pt"

@@ -44,8 +44,15 @@ PAWN_TAKES_QUEEN = "rnb1kbnr/pppp1ppp/8/4p3/3P1q2/4P3/PPP2PPP/RNBQKBNR w KQkq - 
 ONLY_MOVE_GETS_MATED = "k7/8/1K6/8/8/8/8/7R b - - 0 1"  # a8b8, then Rh8#
 PROMOTIONS = "8/1P4k1/8/8/8/8/6K1/8 w - - 0 1"  # b7b8 to Q, R, B, N: four actions
 EN_PASSANT = "8/8/8/3pP3/8/8/k6K/8 w - d6 0 2"  # e5d6 en passant
-HAND_PICKED = [WHITE_MATES_IN_ONE, BLACK_MATES_IN_ONE, PAWN_TAKES_QUEEN, ONLY_MOVE_GETS_MATED, PROMOTIONS,
-               EN_PASSANT, chess.STARTING_FEN]
+HAND_PICKED = [
+    WHITE_MATES_IN_ONE,
+    BLACK_MATES_IN_ONE,
+    PAWN_TAKES_QUEEN,
+    ONLY_MOVE_GETS_MATED,
+    PROMOTIONS,
+    EN_PASSANT,
+    chess.STARTING_FEN,
+]
 # Eight positions for the chunking tests (2 per chunk: 4 chunks).
 EIGHT = HAND_PICKED + ["r1bqkbnr/pppp1ppp/2n5/4p3/4P3/5N2/PPPP1PPP/RNBQKB1R w KQkq - 2 3"]
 
@@ -101,8 +108,9 @@ def test_eval_positions_are_deterministic_and_order_free(built, tmp_path):
     assert not first.equals(select_eval_positions(games, positions, VOCAB, per_prompt=5, seed=12))
     # The same games in reverse order: other row numbers, the same sample.
     reversed_games = games.take(list(range(games.num_rows))[::-1])
-    build_positions(reversed_games, VOCAB, tmp_path / "rev", seed=POSITIONS_SEED, skip_plies=0, split=SPLIT,
-                    progress=False)
+    build_positions(
+        reversed_games, VOCAB, tmp_path / "rev", seed=POSITIONS_SEED, skip_plies=0, split=SPLIT, progress=False
+    )
     assert first.equals(select_eval_positions(reversed_games, tmp_path / "rev", VOCAB, per_prompt=5, seed=11))
 
 
@@ -113,7 +121,7 @@ def test_eval_positions_replay_the_games(built, tmp_path):
     for row in table.to_pylist():
         game = by_id[row["game_id"]]
         board = chess.Board()
-        for uci in game["moves"].split()[:row["ply"]]:
+        for uci in game["moves"].split()[: row["ply"]]:
             board.push_uci(uci)
         assert row["fen"] == board.fen()
         assert row["played_move"] == game["moves"].split()[row["ply"]]
@@ -121,7 +129,8 @@ def test_eval_positions_replay_the_games(built, tmp_path):
         assert row["n_legal"] == board.legal_moves.count() > 0
         white = board.turn == chess.WHITE
         assert (row["own_prompt"], row["opponent_prompt"]) == (
-            (game["white_prompt"], game["black_prompt"]) if white else (game["black_prompt"], game["white_prompt"]))
+            (game["white_prompt"], game["black_prompt"]) if white else (game["black_prompt"], game["white_prompt"])
+        )
         white_score = {"1-0": 1, "0-1": -1, "1/2-1/2": 0}[game["result"]]
         assert row["result"] == (white_score if white else -white_score)
     write_eval_positions(table, tmp_path / "eval.parquet")
@@ -142,8 +151,13 @@ def test_eval_positions_refuse_a_games_table_that_does_not_match(built):
 
 def _positions(fens: list[str]) -> pa.Table:
     """A minimal evaluation-positions table: the columns compute_action_values reads."""
-    return pa.table({"position_id": pa.array(range(len(fens)), pa.int32()), "fen": fens,
-                     "n_legal": pa.array([chess.Board(f).legal_moves.count() for f in fens], pa.int16())})
+    return pa.table(
+        {
+            "position_id": pa.array(range(len(fens)), pa.int32()),
+            "fen": fens,
+            "n_legal": pa.array([chess.Board(f).legal_moves.count() for f in fens], pa.int16()),
+        }
+    )
 
 
 def _run(tmp_path: Path, stockfish: Path, fens: list[str], name: str = "av", **kwargs) -> pa.Table:
@@ -186,7 +200,11 @@ def test_every_legal_move_is_scored_once_from_the_movers_side(reference, tmp_pat
         assert np.array_equal(np.array([r["loss"] for r in rows]), wc.max() - wc)
         assert rows[0]["loss"] == 0.0 and (np.diff(wc) <= 0).all()
     assert sorted(r["move"] for r in _rows(reference, EIGHT.index(PROMOTIONS)) if r["move"].startswith("b7b8")) == [
-        "b7b8b", "b7b8n", "b7b8q", "b7b8r"]
+        "b7b8b",
+        "b7b8n",
+        "b7b8q",
+        "b7b8r",
+    ]
     assert "e5d6" in {r["move"] for r in _rows(reference, EIGHT.index(EN_PASSANT))}
 
 
@@ -317,11 +335,17 @@ def test_an_engine_that_keeps_dying_fails_the_chunk(tmp_path, stockfish, monkeyp
 
 def test_action_values_refuse_bad_arguments(tmp_path):
     with pytest.raises(ValueError, match="nodes must be at least 1, got 0"):
-        compute_action_values(_positions([chess.STARTING_FEN]), tmp_path / "x.parquet", engine_path=Path("sf"),
-                              nodes=0, workers=1)
+        compute_action_values(
+            _positions([chess.STARTING_FEN]), tmp_path / "x.parquet", engine_path=Path("sf"), nodes=0, workers=1
+        )
     with pytest.raises(ValueError, match=r"lacks columns \['n_legal'\]"):
-        compute_action_values(pa.table({"position_id": [0], "fen": [chess.STARTING_FEN]}), tmp_path / "x.parquet",
-                              engine_path=Path("sf"), nodes=10, workers=1)
+        compute_action_values(
+            pa.table({"position_id": [0], "fen": [chess.STARTING_FEN]}),
+            tmp_path / "x.parquet",
+            engine_path=Path("sf"),
+            nodes=10,
+            workers=1,
+        )
     pa.parquet.write_table(pa.table({"position_id": [0]}), tmp_path / "bad.parquet")
     with pytest.raises(ValueError, match="not an action-value table"):
         load_action_values(tmp_path / "bad.parquet")

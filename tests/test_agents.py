@@ -19,8 +19,15 @@ from simagents.agents.pikl import PiKLPolicy
 from simagents.agents.rlft import RlftRun, _build_targets, evaluation_specs, train_rlft
 from simagents.config import AzConfig, EngineConfig, Persona, RlftConfig
 from simagents.encoding import legal_actions
-from simagents.games import (GAMES_FRAME_COLUMNS, GameSpec, games_frame, held_out_openings, match_seed,
-                             play_games, to_pgn)
+from simagents.games import (
+    GAMES_FRAME_COLUMNS,
+    GameSpec,
+    games_frame,
+    held_out_openings,
+    match_seed,
+    play_games,
+    to_pgn,
+)
 from simagents.models import load_checkpoint, load_simulator_and_vocabulary
 from simagents.models.policy import SimulatorPolicy
 from simagents.policies import GreedyMaterial, RandomMover
@@ -35,6 +42,7 @@ def _policy(checkpoint: Path) -> SimulatorPolicy:
 
 
 # --- the game runner's outputs -------------------------------------------------------------------
+
 
 def test_held_out_openings_come_from_test_games_only():
     games = [(f"g{i}", "e2e4 e7e5 g1f3 b8c6 f1b5") for i in range(200)]
@@ -68,6 +76,7 @@ def test_pgn_and_table_of_played_games():
 
 # --- one-ply values and piKL ---------------------------------------------------------------------
 
+
 def test_one_ply_values_are_exact_at_mates_and_in_range(tiny_simulator):
     policy = _policy(tiny_simulator)
     board = chess.Board(MATE_IN_ONE)
@@ -95,7 +104,6 @@ def test_pikl_interpolates_between_the_simulator_and_its_values(tiny_simulator):
         PiKLPolicy(policy, 0.0)
 
 
-
 def test_pikl_takes_its_values_from_the_critic(tiny_simulator):
     """With a critic, Q comes from the critic's value head and the prior stays the simulator's
     (the fixed point that rlft's final evaluation plays)."""
@@ -115,16 +123,33 @@ def test_pikl_takes_its_values_from_the_critic(tiny_simulator):
     sharp = PiKLPolicy(policy, 1e-3, critic=flat).distributions([mate], ["random"], ["random"])[0]
     assert sharp.moves[int(np.argmax(sharp.probs))] == chess.Move.from_uci("a1a8")
 
+
 # --- RL fine-tuning ------------------------------------------------------------------------------
 
-RLFT = RlftConfig(betas=(0.0, 1.0), seeds=(0,), iterations=2, games_per_iteration=4, target_positions=48, replay_positions=64,
-                  step_size=0.05, epochs=1, batch_size=32, lr=1e-3, value_weight=0.25, critic_lr=1e-4,
-                  critic_epochs=1, snapshot_every=1, snapshot_fraction=0.5, eval_games_per_prompt=2)
+RLFT = RlftConfig(
+    betas=(0.0, 1.0),
+    seeds=(0,),
+    iterations=2,
+    games_per_iteration=4,
+    target_positions=48,
+    replay_positions=64,
+    step_size=0.05,
+    epochs=1,
+    batch_size=32,
+    lr=1e-3,
+    value_weight=0.25,
+    critic_lr=1e-4,
+    critic_epochs=1,
+    snapshot_every=1,
+    snapshot_fraction=0.5,
+    eval_games_per_prompt=2,
+)
 
 
 def _run(beta: float) -> RlftRun:
-    return RlftRun(beta=beta, seed=0, prompts=("none", "random", "greedy"), openings=(("e2e4",), ("d2d4",)),
-                   max_plies=24)
+    return RlftRun(
+        beta=beta, seed=0, prompts=("none", "random", "greedy"), openings=(("e2e4",), ("d2d4",)), max_plies=24
+    )
 
 
 def test_improved_policy_is_the_closed_form(tiny_simulator):
@@ -150,8 +175,15 @@ def test_improved_policy_is_the_closed_form(tiny_simulator):
 def test_rlft_runs_resumes_exactly_and_writes_its_outputs(tiny_simulator, tmp_path):
     straight = train_rlft(tiny_simulator, tmp_path / "a", RLFT, _run(0.0), progress=False)
     assert straight["finished"]
-    for name in ("final.pt", "last.pt", "curves.csv", "evaluation.csv", "evaluation_games.parquet", "rlft.json",
-                 "target_evaluation.csv"):
+    for name in (
+        "final.pt",
+        "last.pt",
+        "curves.csv",
+        "evaluation.csv",
+        "evaluation_games.parquet",
+        "rlft.json",
+        "target_evaluation.csv",
+    ):
         assert (tmp_path / "a" / name).exists(), name
     partial = train_rlft(tiny_simulator, tmp_path / "b", RLFT, _run(0.0), progress=False, stop_after=1)
     assert not partial["finished"] and not (tmp_path / "b" / "final.pt").exists()
@@ -182,9 +214,23 @@ def test_evaluation_games_pair_each_prompt_with_itself_and_alternate_colours():
 
 # --- the AlphaZero-style agent -------------------------------------------------------------------
 
-AZ = AzConfig(init="simulator", seed=0, iterations=2, games_per_iteration=2, simulations=4, eval_simulations=4,
-              c_puct=1.5, dirichlet_alpha=0.3, dirichlet_fraction=0.25, temperature_plies=4,
-              replay_positions=500, epochs=1, batch_size=32, lr=1e-3, value_weight=1.0)
+AZ = AzConfig(
+    init="simulator",
+    seed=0,
+    iterations=2,
+    games_per_iteration=2,
+    simulations=4,
+    eval_simulations=4,
+    c_puct=1.5,
+    dirichlet_alpha=0.3,
+    dirichlet_fraction=0.25,
+    temperature_plies=4,
+    replay_positions=500,
+    epochs=1,
+    batch_size=32,
+    lr=1e-3,
+    value_weight=1.0,
+)
 
 
 def test_az_self_play_trains_and_resumes_exactly(tiny_simulator, tmp_path):
@@ -200,8 +246,14 @@ def test_az_self_play_trains_and_resumes_exactly(tiny_simulator, tmp_path):
 
 def test_self_play_targets_are_visit_distributions_with_results(tiny_simulator):
     record: dict = {}
-    player = AzPolicy(_policy(tiny_simulator), simulations=4, dirichlet_fraction=0.25, temperature_plies=2,
-                      noise_seed=1, record=record)
+    player = AzPolicy(
+        _policy(tiny_simulator),
+        simulations=4,
+        dirichlet_fraction=0.25,
+        temperature_plies=2,
+        noise_seed=1,
+        record=record,
+    )
     games = play_games([GameSpec("az", "az", "none", "none", seed=0)], {"az": player}, max_plies=10)
     targets = self_play_targets(games, record)
     assert len(targets.policy_probs) == games[0].plies
@@ -221,10 +273,19 @@ def test_the_value_head_learns_known_results(tiny_simulator):
         targets.add_policy(board, "none", "none", np.full(n, 1.0 / n))
         targets.add_value(board, "none", "none", result)
     optimizer = torch.optim.AdamW(model.parameters(), lr=3e-3)
-    fit_targets(model, optimizer, targets, vocabulary, epochs=60, batch_size=4, value_weight=1.0,
-                generator=torch.Generator().manual_seed(0))
-    values = SimulatorPolicy(model, vocabulary).values([chess.Board(f) for f in winning + losing],
-                                                      ["none"] * 4, ["none"] * 4)
+    fit_targets(
+        model,
+        optimizer,
+        targets,
+        vocabulary,
+        epochs=60,
+        batch_size=4,
+        value_weight=1.0,
+        generator=torch.Generator().manual_seed(0),
+    )
+    values = SimulatorPolicy(model, vocabulary).values(
+        [chess.Board(f) for f in winning + losing], ["none"] * 4, ["none"] * 4
+    )
     assert values[:2].min() > 0.5 and values[2:].max() < -0.5
 
 
@@ -239,15 +300,26 @@ def test_fitting_without_a_value_loss(tiny_simulator):
         targets.add_policy(board, "none", "none", np.full(n, 1.0 / n))
         if with_values:
             targets.add_value(board, "none", "none", 1.0)
-        losses = fit_targets(model, optimizer, targets, vocabulary, epochs=2, batch_size=4,
-                             value_weight=value_weight, generator=torch.Generator().manual_seed(0))
+        losses = fit_targets(
+            model,
+            optimizer,
+            targets,
+            vocabulary,
+            epochs=2,
+            batch_size=4,
+            value_weight=value_weight,
+            generator=torch.Generator().manual_seed(0),
+        )
         assert np.isfinite(losses["policy_loss"]) and np.isnan(losses["value_loss"])
 
 
 # --- the ladder ----------------------------------------------------------------------------------
 
-PERSONAS = (Persona(name="random", kind="random", rating=400), Persona(name="greedy", kind="greedy", rating=800),
-            Persona(name="sf1350", kind="stockfish", rating=1350))
+PERSONAS = (
+    Persona(name="random", kind="random", rating=400),
+    Persona(name="greedy", kind="greedy", rating=800),
+    Persona(name="sf1350", kind="stockfish", rating=1350),
+)
 
 
 def test_ladder_schedule_pairs_every_player_with_every_anchor():
@@ -264,13 +336,23 @@ def test_ladder_schedule_pairs_every_player_with_every_anchor():
 
 def test_a_small_ladder_plays_and_fits(tiny_simulator):
     anchors = anchor_specs(PERSONAS[:2], ["random", "greedy"])
-    players = anchors + [PlayerSpec(name=f"sim@{p}", agent="sim", kind="simulator", prompt=p,
-                                    checkpoint=str(tiny_simulator)) for p in ("none", "greedy")]
-    players.append(PlayerSpec(name="pikl@none", agent="pikl", kind="pikl", prompt="none",
-                              checkpoint=str(tiny_simulator), lam=0.1))
+    players = anchors + [
+        PlayerSpec(name=f"sim@{p}", agent="sim", kind="simulator", prompt=p, checkpoint=str(tiny_simulator))
+        for p in ("none", "greedy")
+    ]
+    players.append(
+        PlayerSpec(name="pikl@none", agent="pikl", kind="pikl", prompt="none", checkpoint=str(tiny_simulator), lam=0.1)
+    )
     tasks = schedule(players, 2, [("e2e4",)], seed=0)
-    games = play_ladder(players, tasks, EngineConfig(path=None, threads=1, hash_mb=16), nodes_per_move=100,
-                        max_plies=20, workers=1, progress=False)
+    games = play_ladder(
+        players,
+        tasks,
+        EngineConfig(path=None, threads=1, hash_mb=16),
+        nodes_per_move=100,
+        max_plies=20,
+        workers=1,
+        progress=False,
+    )
     assert len(games) == sum(len(t) for t in tasks)
     table, resampled = fit_ladder(games, players, "random", 400.0, seed=0, resamples=20)
     assert set(table.player) == {p.name for p in players} == set(resampled.columns) and len(resampled) == 20
@@ -287,8 +369,10 @@ def test_score_frontier_ranks_betas_with_a_stratified_interval():
     from simagents.agents.rlft import score_frontier
 
     rng = np.random.default_rng(0)
-    scores = {beta: rng.choice([0.0, 0.5, 1.0], size=200, p=[0.5 - p / 2, 0.5, p / 2])
-              for beta, p in ((0.0, 0.8), (0.1, 0.5), (1.0, 0.2))}
+    scores = {
+        beta: rng.choice([0.0, 0.5, 1.0], size=200, p=[0.5 - p / 2, 0.5, p / 2])
+        for beta, p in ((0.0, 0.8), (0.1, 0.5), (1.0, 0.2))
+    }
     row = score_frontier(scores, seed=1, resamples=300)
     assert row["value"] == pytest.approx(-1.0) and row["high"] < 0 and row["n"] == 600
     assert "stratified" in row["method"]
@@ -310,7 +394,7 @@ def test_simulator_scores_only_the_legal_moves_it_is_asked_for(tiny_simulator):
     actions = [legal_actions(b)[0] for b in boards]
     padded = torch.zeros(2, max(map(len, actions)), dtype=torch.long)
     for row, a in zip(padded, actions):
-        row[:len(a)] = torch.from_numpy(a.astype(np.int64))
+        row[: len(a)] = torch.from_numpy(a.astype(np.int64))
     partial = model.action_logits(planes, own, opponent, padded)
     for i, a in enumerate(actions):
-        torch.testing.assert_close(partial[i, :len(a)], full[i, torch.from_numpy(a.astype(np.int64))])
+        torch.testing.assert_close(partial[i, : len(a)], full[i, torch.from_numpy(a.astype(np.int64))])

@@ -34,8 +34,11 @@ VOCAB = vocabulary(["random", "greedy"])
 def _boards(count: int, seed: int) -> list[chess.Board]:
     """Positions of random games (prefer promotions, castling, en passant), plus promotion races."""
     rng = random.Random(seed)
-    boards = [chess.Board("8/P6k/8/8/8/8/6Kp/8 w - - 0 1"), chess.Board("8/P6k/8/8/8/8/6Kp/8 b - - 0 1"),
-              chess.Board("r3k2r/8/8/3pP3/8/8/8/R3K2R w KQkq d6 0 1")]
+    boards = [
+        chess.Board("8/P6k/8/8/8/8/6Kp/8 w - - 0 1"),
+        chess.Board("8/P6k/8/8/8/8/6Kp/8 b - - 0 1"),
+        chess.Board("r3k2r/8/8/3pP3/8/8/8/R3K2R w KQkq d6 0 1"),
+    ]
     while len(boards) < count:
         board = chess.Board()
         for _ in range(rng.randint(0, 160)):
@@ -70,8 +73,11 @@ def test_padded_legal_actions_map_each_move_as_move_to_action_does() -> None:
 @pytest.fixture(scope="module")
 def network() -> Simulator:
     torch.manual_seed(0)
-    net = Simulator(NetworkConfig(num_prompts=len(VOCAB), hidden=64, layers=2, move_features=True,
-                                  prompt_temperature=True, lever_gain=10.0))
+    net = Simulator(
+        NetworkConfig(
+            num_prompts=len(VOCAB), hidden=64, layers=2, move_features=True, prompt_temperature=True, lever_gain=10.0
+        )
+    )
     with torch.no_grad():  # move the zero-initialised levers so that they take part
         net.move_kinds.preference.weight.normal_(0.0, 0.1)
         net.log_sharpness.weight.normal_(0.0, 0.05)
@@ -91,8 +97,8 @@ def test_action_logits_same_whichever_way_they_are_computed(network: Simulator) 
     batched = network.action_logits(planes, own, opponent, table)
     torch.testing.assert_close(batched, expected, rtol=0, atol=1e-5)
     for i in range(len(boards)):
-        single = network.action_logits(planes[i:i + 1], own[i:i + 1], opponent[i:i + 1], table[i:i + 1])
-        torch.testing.assert_close(single[0, :counts[i]], expected[i, :counts[i]], rtol=0, atol=1e-5)
+        single = network.action_logits(planes[i : i + 1], own[i : i + 1], opponent[i : i + 1], table[i : i + 1])
+        torch.testing.assert_close(single[0, : counts[i]], expected[i, : counts[i]], rtol=0, atol=1e-5)
 
 
 def test_a_boards_probabilities_do_not_depend_on_its_batch(network: Simulator) -> None:
@@ -103,7 +109,7 @@ def test_a_boards_probabilities_do_not_depend_on_its_batch(network: Simulator) -
     together = policy.log_probs(boards, own, opponent)
     dists = policy.distributions(boards, own, opponent)
     for i, board in enumerate(boards):
-        (moves, log_p), = policy.log_probs([board], [own[i]], [opponent[i]])
+        ((moves, log_p),) = policy.log_probs([board], [own[i]], [opponent[i]])
         assert moves == together[i][0] == list(dists[i].moves)
         np.testing.assert_allclose(together[i][1], log_p, rtol=0, atol=1e-5)
         np.testing.assert_allclose(np.exp(log_p).sum(), 1.0, rtol=0, atol=1e-12)

@@ -11,8 +11,21 @@ import yaml
 
 from simagents.cli import build_parser, main
 
-COMMANDS = ["validate-config", "find-engine", "synthetic", "download", "games", "positions", "summary", "data",
-            "train", "eval-positions", "action-values", "metrics", "uci"]
+COMMANDS = [
+    "validate-config",
+    "find-engine",
+    "synthetic",
+    "download",
+    "games",
+    "positions",
+    "summary",
+    "data",
+    "train",
+    "eval-positions",
+    "action-values",
+    "metrics",
+    "uci",
+]
 
 
 def test_every_stage_has_a_subcommand_with_help():
@@ -40,8 +53,10 @@ def test_data_stages_without_snakemake(repo, tmp_path, capsys):
     config = yaml.safe_load((repo / "config" / "smoke.yaml").read_text())
     config["results_dir"] = str(tmp_path / "results")
     config["data"]["synthetic"]["games"] = 12
-    config["data"]["synthetic"]["personas"] = [{"name": "random", "kind": "random", "rating": 400},
-                                               {"name": "greedy", "kind": "greedy", "rating": 800}]
+    config["data"]["synthetic"]["personas"] = [
+        {"name": "random", "kind": "random", "rating": 400},
+        {"name": "greedy", "kind": "greedy", "rating": 800},
+    ]
     path = tmp_path / "cfg.yaml"
     path.write_text(yaml.safe_dump(config))
     assert main(["data", "--config", str(path), "--workers", "1", "--no-progress"]) == 0
@@ -53,8 +68,21 @@ def test_data_stages_without_snakemake(repo, tmp_path, capsys):
 
 
 def test_missing_input_is_a_clear_error(repo, tmp_path, capsys):
-    code = main(["games", "--config", str(repo / "config" / "smoke.yaml"), "--workers", "1", "--no-progress",
-                 "--inputs", str(tmp_path / "absent.pgn"), "--out", str(tmp_path / "g.parquet"),
-                 "--ledger-out", str(tmp_path / "l.json")])
+    code = main(
+        [
+            "games",
+            "--config",
+            str(repo / "config" / "smoke.yaml"),
+            "--workers",
+            "1",
+            "--no-progress",
+            "--inputs",
+            str(tmp_path / "absent.pgn"),
+            "--out",
+            str(tmp_path / "g.parquet"),
+            "--ledger-out",
+            str(tmp_path / "l.json"),
+        ]
+    )
     assert code == 2
     assert "PGN file not found" in capsys.readouterr().err

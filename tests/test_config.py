@@ -60,9 +60,9 @@ def test_persona_rules(repo):
 
 
 def test_source_needs_its_inputs(repo):
-    with pytest.raises(ConfigError, match="data.lichess.months"):
+    with pytest.raises(ConfigError, match=r"data\.lichess\.months"):
         load_config(repo / "config" / "smoke.yaml", {"data.source": "lichess"})
-    with pytest.raises(ConfigError, match="data.pgn.paths"):
+    with pytest.raises(ConfigError, match=r"data\.pgn\.paths"):
         load_config(repo / "config" / "smoke.yaml", {"data.source": "pgn"})
 
 
@@ -89,8 +89,11 @@ def _schema_keys(node: dict, definitions: dict, prefix: str = "") -> list[str]:
     properties = node.get("properties")
     if not properties:
         return [prefix]
-    return [key for name, child in properties.items()
-            for key in _schema_keys(child, definitions, f"{prefix}.{name}" if prefix else name)]
+    return [
+        key
+        for name, child in properties.items()
+        for key in _schema_keys(child, definitions, f"{prefix}.{name}" if prefix else name)
+    ]
 
 
 def test_every_config_key_is_in_the_readme_table(repo):
@@ -98,7 +101,7 @@ def test_every_config_key_is_in_the_readme_table(repo):
     or in a row of grouped keys (`a.b`, `a.c`), or under a brace group (`a.{b,c}`)."""
     schema = yaml.safe_load((repo / "src" / "simagents" / "resources" / "config.schema.yaml").read_text())
     readme = (repo / "README.md").read_text()
-    table = readme[readme.index("All keys:"):readme.index("Config values can be overridden")]
+    table = readme[readme.index("All keys:") : readme.index("Config values can be overridden")]
     named = set()
     for line in table.splitlines():
         if not line.startswith("| `"):

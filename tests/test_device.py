@@ -28,16 +28,27 @@ import pytest
 import torch
 
 from simagents.config import ConfigError, RlftConfig
-from simagents.models import (CPU, Compute, DeviceError, NetworkConfig, TrainConfig, load_simulator_and_vocabulary,
-                              resolve_compute, resolve_device, train_simulator)
+from simagents.models import (
+    CPU,
+    Compute,
+    DeviceError,
+    NetworkConfig,
+    TrainConfig,
+    load_simulator_and_vocabulary,
+    resolve_compute,
+    resolve_device,
+    train_simulator,
+)
 from simagents.models.device import resolve_precision
 from simagents.models.policy import SimulatorPolicy
 from simagents.prompts import vocabulary
 
 CUDA = torch.cuda.is_available()
 MPS = getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available()
-NO_CUDA_REASON = (f"no CUDA device (torch {torch.__version__}, CUDA build {torch.version.cuda}): "
-                  "the CUDA-against-CPU comparison runs on a machine with a GPU")
+NO_CUDA_REASON = (
+    f"no CUDA device (torch {torch.__version__}, CUDA build {torch.version.cuda}): "
+    "the CUDA-against-CPU comparison runs on a machine with a GPU"
+)
 needs_cuda = pytest.mark.skipif(not CUDA, reason=NO_CUDA_REASON)
 without_gpu = pytest.mark.skipif(CUDA or MPS, reason="this machine has a GPU: auto does not mean the CPU here")
 
@@ -63,13 +74,33 @@ PROMPTS = list(VOCAB)
 def _network(arch: str) -> NetworkConfig:
     # No dropout: its masks come from each device's own generator, which differ (README
     # "Determinism"); batches and prompt dropout are drawn on the CPU for every device.
-    return NetworkConfig(arch=arch, num_prompts=len(VOCAB), hidden=32, layers=2, blocks=2, channels=16,
-                         move_features=True, prompt_temperature=True, lever_gain=10.0, dropout=0.0)
+    return NetworkConfig(
+        arch=arch,
+        num_prompts=len(VOCAB),
+        hidden=32,
+        layers=2,
+        blocks=2,
+        channels=16,
+        move_features=True,
+        prompt_temperature=True,
+        lever_gain=10.0,
+        dropout=0.0,
+    )
 
 
 def _train(positions: Path, out: Path, arch: str, device: str, precision: str) -> pd.DataFrame:
-    config = TrainConfig(seed=0, steps=24, batch_size=64, warmup_steps=4, eval_every=8, checkpoint_every=8,
-                         val_positions=200, lr=3e-3, device=device, precision=precision)
+    config = TrainConfig(
+        seed=0,
+        steps=24,
+        batch_size=64,
+        warmup_steps=4,
+        eval_every=8,
+        checkpoint_every=8,
+        val_positions=200,
+        lr=3e-3,
+        device=device,
+        precision=precision,
+    )
     summary = train_simulator(positions, out, _network(arch), config, progress=False)
     assert summary["device"].startswith(device) and summary["precision"] == resolve_compute(device, precision).precision
     return pd.read_csv(out / "curves.csv")
@@ -91,8 +122,12 @@ def _boards(count: int = 120) -> list[chess.Board]:
 
 def _assert_curves_close(a: pd.DataFrame, b: pd.DataFrame, tol: Tolerance) -> None:
     assert list(a.step) == list(b.step)
-    for column, limit in (("train_loss", tol.loss), ("val_loss", tol.loss), ("val_accuracy", tol.accuracy),
-                          ("val_value_mse", tol.loss)):
+    for column, limit in (
+        ("train_loss", tol.loss),
+        ("val_loss", tol.loss),
+        ("val_accuracy", tol.accuracy),
+        ("val_value_mse", tol.loss),
+    ):
         worst = float((a[column] - b[column]).abs().max())
         assert worst <= limit, f"{column}: differs by {worst:.2e} > {limit:.0e}\n{a}\n{b}"
 
@@ -107,13 +142,22 @@ def _assert_policies_close(checkpoint: Path, reference: Compute, other: Compute,
     for compute in (reference, other):
         model, vocab = load_simulator_and_vocabulary(checkpoint, compute)
         policy = SimulatorPolicy(model, vocab, compute=compute)
-        outputs.append((policy.log_probs(boards, own, opp), policy.priors_and_values(boards, own, opp),
-                        policy.values(boards, own, opp), policy.one_ply_values(boards[:20], own[:20], opp[:20])))
+        outputs.append(
+            (
+                policy.log_probs(boards, own, opp),
+                policy.priors_and_values(boards, own, opp),
+                policy.values(boards, own, opp),
+                policy.one_ply_values(boards[:20], own[:20], opp[:20]),
+            )
+        )
     (log_a, pv_a, v_a, q_a), (log_b, pv_b, v_b, q_b) = outputs
     prob = max(float(np.abs(np.exp(x) - np.exp(y)).max()) for (_, x), (_, y) in zip(log_a, log_b))
     prior = max(float(np.abs(x - y).max()) for (_, x, _), (_, y, _) in zip(pv_a, pv_b))
-    value = max(float(np.abs(v_a - v_b).max()), max(abs(x - y) for (_, _, x), (_, _, y) in zip(pv_a, pv_b)),
-                max(float(np.abs(x - y).max()) for x, y in zip(q_a, q_b)))
+    value = max(
+        float(np.abs(v_a - v_b).max()),
+        max(abs(x - y) for (_, _, x), (_, _, y) in zip(pv_a, pv_b)),
+        max(float(np.abs(x - y).max()) for x, y in zip(q_a, q_b)),
+    )
     assert prob <= tol.prob and prior <= tol.prob, f"move probabilities differ by {max(prob, prior):.2e}"
     assert value <= tol.value, f"values differ by {value:.2e}"
 
@@ -144,7 +188,9 @@ def test_auto_prefers_cuda_and_bf16_where_the_gpu_has_it(monkeypatch):
     monkeypatch.setattr(torch.cuda, "is_bf16_supported", lambda *a, **k: False)  # e.g. a V100
     assert resolve_precision("auto", torch.device("cuda")) is None
     monkeypatch.setattr(torch.cuda, "get_device_name", lambda *a: "Tesla V100")
-    with pytest.raises(DeviceError, match="Tesla V100 has no bfloat16 support.*set simulator.precision: auto or fp32"):
+    with pytest.raises(
+        DeviceError, match=r"Tesla V100 has no bfloat16 support.*set simulator\.precision: auto or fp32"
+    ):
         resolve_precision("bf16", torch.device("cuda"))
 
 
@@ -163,7 +209,9 @@ def test_an_absent_cuda_is_an_error_that_says_what_to_do():
 
 @pytest.mark.skipif(MPS, reason="this machine has Apple's MPS")
 def test_an_absent_mps_is_an_error():
-    with pytest.raises(DeviceError, match=r"no usable Apple MPS device \(torch .*\); set simulator.device: auto or cpu"):
+    with pytest.raises(
+        DeviceError, match=r"no usable Apple MPS device \(torch .*\); set simulator.device: auto or cpu"
+    ):
         resolve_device("mps")
 
 
@@ -205,8 +253,10 @@ def test_the_cpu_in_float32_is_plain_float32_code(tiny_simulator, tiny_positions
     with torch.no_grad():
         direct = model.value_only(planes, ids, ids).double().numpy()
     assert np.array_equal(policy.values(boards, own, own), direct)
-    curves = {precision: _train(tiny_positions, tmp_path / precision, "mlp", "cpu", precision)
-              for precision in ("fp32", "auto")}
+    curves = {
+        precision: _train(tiny_positions, tmp_path / precision, "mlp", "cpu", precision)
+        for precision in ("fp32", "auto")
+    }
     assert curves["fp32"].equals(curves["auto"])
     a, b = (torch.load(tmp_path / p / "last.pt", weights_only=True)["model"] for p in ("fp32", "auto"))
     assert all(torch.equal(a[k], b[k]) for k in a)
@@ -221,12 +271,14 @@ def test_ladder_workers_spawned_as_on_a_gpu_play_the_same_games(tiny_simulator):
     personas = (Persona(name="random", kind="random", rating=400), Persona(name="greedy", kind="greedy", rating=800))
     players = anchor_specs(personas, ["random", "greedy"]) + [
         PlayerSpec(name=f"sim@{p}", agent="sim", kind="simulator", prompt=p, checkpoint=str(tiny_simulator))
-        for p in ("none", "greedy")]
+        for p in ("none", "greedy")
+    ]
     tasks = schedule(players, 2, [("e2e4",), ("d2d4",)], seed=0)
     engine = EngineConfig(path=None, threads=1, hash_mb=16)
     here = play_ladder(players, tasks, engine, nodes_per_move=100, max_plies=16, workers=1, progress=False)
-    spawned = play_ladder(players, tasks, engine, nodes_per_move=100, max_plies=16, workers=2, progress=False,
-                          start_method="spawn")
+    spawned = play_ladder(
+        players, tasks, engine, nodes_per_move=100, max_plies=16, workers=2, progress=False, start_method="spawn"
+    )
     assert [(g.spec, g.moves, g.result) for g in here] == [(g.spec, g.moves, g.result) for g in spawned]
 
 
@@ -238,9 +290,26 @@ def test_the_device_benchmark_runs_and_names_the_device(repo, tmp_path):
     import sys
 
     out = tmp_path / "device.md"
-    done = subprocess.run([sys.executable, str(repo / "benchmarks" / "gpu.py"), "--games", "12", "--boards", "4",
-                           "--max-plies", "12", "--archs", "mlp", "--toy-agents", "--out", str(out)],
-                          capture_output=True, text=True, timeout=300)
+    done = subprocess.run(
+        [
+            sys.executable,
+            str(repo / "benchmarks" / "gpu.py"),
+            "--games",
+            "12",
+            "--boards",
+            "4",
+            "--max-plies",
+            "12",
+            "--archs",
+            "mlp",
+            "--toy-agents",
+            "--out",
+            str(out),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert done.returncode == 0, done.stderr[-3000:]
     report = json.loads(out.with_suffix(".json").read_text())
     compute = resolve_compute("auto", "auto")
@@ -275,12 +344,26 @@ def test_rl_fits_run_under_bf16_autocast(tiny_simulator, tmp_path):
     precision), here on the CPU: finite losses, the precision recorded in its summary."""
     from simagents.agents.rlft import RlftRun, train_rlft
 
-    config = RlftConfig(betas=(0.1,), seeds=(0,), iterations=1, games_per_iteration=2, target_positions=32, replay_positions=0,
-                        step_size=0.05, epochs=1, batch_size=16, lr=1e-3, value_weight=0.25, critic_lr=1e-4,
-                        critic_epochs=1, snapshot_every=1, snapshot_fraction=0.0, eval_games_per_prompt=2)
+    config = RlftConfig(
+        betas=(0.1,),
+        seeds=(0,),
+        iterations=1,
+        games_per_iteration=2,
+        target_positions=32,
+        replay_positions=0,
+        step_size=0.05,
+        epochs=1,
+        batch_size=16,
+        lr=1e-3,
+        value_weight=0.25,
+        critic_lr=1e-4,
+        critic_epochs=1,
+        snapshot_every=1,
+        snapshot_fraction=0.0,
+        eval_games_per_prompt=2,
+    )
     run = RlftRun(beta=0.1, seed=0, prompts=("none", "greedy"), openings=(("e2e4",),), max_plies=12)
-    summary = train_rlft(tiny_simulator, tmp_path, config, run, compute=resolve_compute("cpu", "bf16"),
-                         progress=False)
+    summary = train_rlft(tiny_simulator, tmp_path, config, run, compute=resolve_compute("cpu", "bf16"), progress=False)
     assert summary["finished"] and summary["precision"] == "bf16" and summary["device"] == "cpu"
     curves = pd.read_csv(tmp_path / "curves.csv")
     assert np.isfinite(curves[["policy_loss", "value_loss", "critic_loss"]].to_numpy()).all()
@@ -321,17 +404,47 @@ def test_agents_train_on_cuda(tiny_simulator, tmp_path):
     from simagents.config import AzConfig
 
     compute = resolve_compute("cuda", "auto")
-    config = RlftConfig(betas=(0.1,), seeds=(0,), iterations=2, games_per_iteration=4, target_positions=64, replay_positions=0,
-                        step_size=0.05, epochs=1, batch_size=16, lr=1e-3, value_weight=0.25, critic_lr=1e-4,
-                        critic_epochs=1, snapshot_every=1, snapshot_fraction=0.5, eval_games_per_prompt=2)
+    config = RlftConfig(
+        betas=(0.1,),
+        seeds=(0,),
+        iterations=2,
+        games_per_iteration=4,
+        target_positions=64,
+        replay_positions=0,
+        step_size=0.05,
+        epochs=1,
+        batch_size=16,
+        lr=1e-3,
+        value_weight=0.25,
+        critic_lr=1e-4,
+        critic_epochs=1,
+        snapshot_every=1,
+        snapshot_fraction=0.5,
+        eval_games_per_prompt=2,
+    )
     run = RlftRun(beta=0.1, seed=0, prompts=("none", "greedy"), openings=(("e2e4",),), max_plies=16)
     summary = train_rlft(tiny_simulator, tmp_path / "rlft", config, run, compute=compute, progress=False)
     assert summary["finished"] and summary["device"].startswith("cuda")
-    az = AzConfig(init="simulator", seed=0, iterations=1, games_per_iteration=2, simulations=4, eval_simulations=4,
-                  c_puct=1.5, dirichlet_alpha=0.3, dirichlet_fraction=0.25, temperature_plies=4,
-                  replay_positions=500, epochs=1, batch_size=32, lr=1e-3, value_weight=1.0)
-    summary = train_az(tmp_path / "az", az, AzRun(openings=(("e2e4",),), max_plies=16), tiny_simulator,
-                       compute=compute, progress=False)
+    az = AzConfig(
+        init="simulator",
+        seed=0,
+        iterations=1,
+        games_per_iteration=2,
+        simulations=4,
+        eval_simulations=4,
+        c_puct=1.5,
+        dirichlet_alpha=0.3,
+        dirichlet_fraction=0.25,
+        temperature_plies=4,
+        replay_positions=500,
+        epochs=1,
+        batch_size=32,
+        lr=1e-3,
+        value_weight=1.0,
+    )
+    summary = train_az(
+        tmp_path / "az", az, AzRun(openings=(("e2e4",),), max_plies=16), tiny_simulator, compute=compute, progress=False
+    )
     assert summary["finished"] and summary["device"].startswith("cuda")
     for folder in ("rlft", "az"):
         assert np.isfinite(pd.read_csv(tmp_path / folder / "curves.csv")["policy_loss"]).all()

@@ -19,7 +19,7 @@ def _simulate(truth: dict[str, float], per_pair: int, seed: int) -> list[GameRes
     names = list(truth)
     games = []
     for x, a in enumerate(names):
-        for b in names[x + 1:]:
+        for b in names[x + 1 :]:
             p = 1.0 / (1.0 + 10.0 ** (-(truth[a] - truth[b]) / 400.0))
             draw = min(p, 1.0 - p)  # expected score stays p: win p - draw/2, draw, loss the rest
             scores = rng.choice([1.0, 0.5, 0.0], size=per_pair, p=[p - draw / 2, draw, 1.0 - p - draw / 2])
@@ -30,8 +30,12 @@ def _simulate(truth: dict[str, float], per_pair: int, seed: int) -> list[GameRes
 
 def test_two_players_with_a_known_score_fit_exactly():
     # 70 wins, 40 draws, 10 losses: A scores 90/120 = 75%, so R_A - R_B = 400 log10(3)
-    games = ([GameResult("A", "B", 1.0)] * 35 + [GameResult("B", "A", 0.0)] * 35
-             + [GameResult("A", "B", 0.5)] * 40 + [GameResult("B", "A", 1.0)] * 10)
+    games = (
+        [GameResult("A", "B", 1.0)] * 35
+        + [GameResult("B", "A", 0.0)] * 35
+        + [GameResult("A", "B", 0.5)] * 40
+        + [GameResult("B", "A", 1.0)] * 10
+    )
     fit = fit_elo(games, "B", 1500.0)
     assert fit["B"] == 1500.0
     assert fit["A"] - fit["B"] == pytest.approx(400.0 * math.log10(3.0), abs=1e-6)
@@ -84,12 +88,18 @@ def test_prior_is_virtual_draws_against_the_anchor():
     games = _simulate(TRUTH, per_pair=6, seed=4)
     virtual = [GameResult(p, "anchor", 0.5) for p in TRUTH if p != "anchor"] * 2
     assert fit_elo(games, "anchor", 1500.0, prior_games=2.0) == pytest.approx(
-        fit_elo(games + virtual, "anchor", 1500.0), abs=1e-7)
+        fit_elo(games + virtual, "anchor", 1500.0), abs=1e-7
+    )
 
 
 def test_perfect_score_is_unbounded_without_the_prior_and_finite_with_it():
-    games = [GameResult("A", "B", 1.0), GameResult("B", "A", 0.5), GameResult("C", "A", 1.0),
-             GameResult("C", "B", 1.0), GameResult("B", "C", 0.0)]  # C wins every game
+    games = [
+        GameResult("A", "B", 1.0),
+        GameResult("B", "A", 0.5),
+        GameResult("C", "A", 1.0),
+        GameResult("C", "B", 1.0),
+        GameResult("B", "C", 0.0),
+    ]  # C wins every game
     with pytest.raises(ValueError, match=r"unbounded.*C.*prior_games"):
         fit_elo(games, "A", 1500.0)
     with pytest.raises(ValueError, match=r"-> -inf.*B"):  # B never scores against the anchor's side
@@ -121,8 +131,7 @@ def test_degenerate_resamples_stay_finite_with_the_prior():
 
 
 def test_unconnected_players_and_missing_anchor_are_named():
-    games = [GameResult("A", "B", 1.0), GameResult("B", "A", 0.5),
-             GameResult("C", "D", 0.5), GameResult("E", "D", 0.0)]
+    games = [GameResult("A", "B", 1.0), GameResult("B", "A", 0.5), GameResult("C", "D", 0.5), GameResult("E", "D", 0.0)]
     for prior in (0.0, 1.0):
         with pytest.raises(ValueError, match=r"connects.*anchor 'A'.*C, D, E"):
             fit_elo(games, "A", 1500.0, prior_games=prior)
@@ -167,8 +176,11 @@ def test_ladder_of_forty_players_is_fast_and_ordered():
 
 
 def test_ratings_table_is_sorted_with_all_columns():
-    ratings = [Rating("b", 1400.0, 1350.0, 1450.0, 10, 0.4, "m"), Rating("a", 1600.0, 1550.0, 1650.0, 10, 0.6, "m"),
-               Rating("c", 1500.0, 1500.0, 1500.0, 20, 0.5, "m")]
+    ratings = [
+        Rating("b", 1400.0, 1350.0, 1450.0, 10, 0.4, "m"),
+        Rating("a", 1600.0, 1550.0, 1650.0, 10, 0.6, "m"),
+        Rating("c", 1500.0, 1500.0, 1500.0, 20, 0.5, "m"),
+    ]
     table = ratings_table(ratings)
     assert list(table.columns) == ["player", "elo", "low", "high", "games", "score", "method"]
     assert table["player"].tolist() == ["a", "c", "b"]
@@ -184,9 +196,11 @@ def test_resamples_and_ladder_statistics():
     from simagents.agents.ladder import ladder_statistics
 
     personas = {"anchor": 1500.0, "weak": 1100.0, "strong": 1900.0}
-    truth = dict(personas) | {f"sim@{p}": r for p, r in personas.items()} | {"flat@weak": 1500.0,
-                                                                            "flat@strong": 1500.0,
-                                                                            "flat@anchor": 1500.0}
+    truth = (
+        dict(personas)
+        | {f"sim@{p}": r for p, r in personas.items()}
+        | {"flat@weak": 1500.0, "flat@strong": 1500.0, "flat@anchor": 1500.0}
+    )
     games = _simulate(truth, per_pair=120, seed=2)
     ratings, resampled = elo_ladder_resamples(games, "anchor", 1500.0, seed=3, resamples=200)
     assert resampled.shape == (200, len(truth)) and (resampled["anchor"] == 1500.0).all()

@@ -112,8 +112,12 @@ def _check_vectorised(boards: list[chess.Board]) -> None:
             codes.append(PROMOTION_CODE[move.promotion])
             white.append(board.turn == chess.WHITE)
             expected.append(move_to_action(move, board.turn))
-    actions = uci_moves_to_actions(np.array(from_squares, dtype=np.int64), np.array(to_squares, dtype=np.int64),
-                                   np.array(codes, dtype=np.int64), np.array(white, dtype=bool))
+    actions = uci_moves_to_actions(
+        np.array(from_squares, dtype=np.int64),
+        np.array(to_squares, dtype=np.int64),
+        np.array(codes, dtype=np.int64),
+        np.array(white, dtype=bool),
+    )
     np.testing.assert_array_equal(actions, np.array(expected))
 
 
@@ -192,11 +196,13 @@ def test_action_indices_cover_the_space() -> None:
 def test_black_moves_are_mirrored() -> None:
     # 1... e5 by Black is e2e4 as the mover sees it.
     assert move_to_action(chess.Move.from_uci("e7e5"), chess.BLACK) == move_to_action(
-        chess.Move.from_uci("e2e4"), chess.WHITE)
+        chess.Move.from_uci("e2e4"), chess.WHITE
+    )
     board = chess.Board()
     board.push_uci("e2e4")
     assert action_to_move(move_to_action(chess.Move.from_uci("e2e4"), chess.WHITE), board) == chess.Move.from_uci(
-        "e7e5")
+        "e7e5"
+    )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -306,8 +312,9 @@ def test_action_to_move_out_of_range(action: int) -> None:
 
 def test_uci_moves_to_actions_rejects_non_moves() -> None:
     with pytest.raises(ActionSpaceError, match="a1b4"):
-        uci_moves_to_actions(np.array([chess.E2, chess.A1]), np.array([chess.E4, chess.B4]), np.array([0, 0]),
-                             np.array([True, True]))
+        uci_moves_to_actions(
+            np.array([chess.E2, chess.A1]), np.array([chess.E4, chess.B4]), np.array([0, 0]), np.array([True, True])
+        )
 
 
 @settings(max_examples=30, deadline=None)

@@ -45,7 +45,7 @@ def test_missing_engine_says_how_to_install(tmp_path, monkeypatch):
 
 
 def test_explicit_path_that_does_not_exist_is_an_error(tmp_path):
-    with pytest.raises(EngineNotFoundError, match="engine.path is"):
+    with pytest.raises(EngineNotFoundError, match=r"engine\.path is"):
         find_stockfish(str(tmp_path / "no-such-stockfish"))
 
 
@@ -53,8 +53,17 @@ def test_missing_engine_fails_the_synthetic_stage_clearly(tmp_path, monkeypatch,
     from simagents.cli import main
 
     monkeypatch.setenv(engine.ENV_VAR, str(tmp_path / "gone"))
-    code = main(["synthetic", "--config", str(repo / "config" / "smoke.yaml"), "--workers", "1",
-                 "--pgn-out", str(tmp_path / "g.pgn")])
+    code = main(
+        [
+            "synthetic",
+            "--config",
+            str(repo / "config" / "smoke.yaml"),
+            "--workers",
+            "1",
+            "--pgn-out",
+            str(tmp_path / "g.pgn"),
+        ]
+    )
     assert code == 2
     assert not (tmp_path / "g.pgn").exists()
 

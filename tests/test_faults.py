@@ -22,9 +22,9 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
 
 import pytest
 import yaml
@@ -40,8 +40,21 @@ LINUX = sys.platform.startswith("linux")
 
 def _reproduce(repo: Path, workdir: Path) -> list[str]:
     """The command `make reproduce` runs (Makefile), on the smoke config in ``workdir``."""
-    return [sys.executable, "-m", "snakemake", "--snakefile", str(repo / "Snakefile"), "--directory", str(workdir),
-            "--cores", "2", "--configfile", str(SMOKE), "--printshellcmds", "--rerun-incomplete"]
+    return [
+        sys.executable,
+        "-m",
+        "snakemake",
+        "--snakefile",
+        str(repo / "Snakefile"),
+        "--directory",
+        str(workdir),
+        "--cores",
+        "2",
+        "--configfile",
+        str(SMOKE),
+        "--printshellcmds",
+        "--rerun-incomplete",
+    ]
 
 
 def _session(sid: int) -> dict[int, tuple[int, str, str]]:
@@ -53,8 +66,8 @@ def _session(sid: int) -> dict[int, tuple[int, str, str]]:
         try:
             stat = Path(entry.path, "stat").read_text()
             # "pid (name) state ppid pgrp session ...": the name may hold spaces and parentheses
-            name = stat[stat.index("(") + 1:stat.rindex(")")]
-            fields = stat[stat.rindex(")") + 2:].split()
+            name = stat[stat.index("(") + 1 : stat.rindex(")")]
+            fields = stat[stat.rindex(")") + 2 :].split()
             if int(fields[3]) != sid or fields[0] == "Z":
                 continue
             cmdline = Path(entry.path, "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
@@ -105,8 +118,11 @@ def _ladder_running(run: Path, sid: int) -> bool:
 
 
 TRIGGERS: dict[str, Callable[[Path, int], bool]] = {
-    "synthetic_games": _synthetic_running, "action_values": _action_values_running,
-    "train_simulator": _training_running, "rlft": _rlft_running, "ladder": _ladder_running,
+    "synthetic_games": _synthetic_running,
+    "action_values": _action_values_running,
+    "train_simulator": _training_running,
+    "rlft": _rlft_running,
+    "ladder": _ladder_running,
 }
 
 # What the rerun of a stage killed part-way does: resume (its log says from where) or start over.
@@ -129,22 +145,23 @@ class Jobs:
     finished: set[str] = field(default_factory=set)
 
     @classmethod
-    def parse(cls, text: str) -> "Jobs":
+    def parse(cls, text: str) -> Jobs:
         jobs = cls()
-        for match in re.finditer(r"^(?:local)?rule (\w+):\n((?:    .*\n)+)", text, re.M):
-            outputs = re.search(r"^    output: (.*)$", match.group(2), re.M)
-            jobid = re.search(r"^    jobid: (\d+)$", match.group(2), re.M)
+        for match in re.finditer(r"^(?:local)?rule (\w+):\n((?:    .*\n)+)", text, re.MULTILINE):
+            outputs = re.search(r"^    output: (.*)$", match.group(2), re.MULTILINE)
+            jobid = re.search(r"^    jobid: (\d+)$", match.group(2), re.MULTILINE)
             if jobid:
                 jobs.started[jobid.group(1)] = (match.group(1), outputs.group(1) if outputs else "")
-        jobs.finished = set(re.findall(r"^Finished jobid: (\d+)", text, re.M)) & set(jobs.started)
+        jobs.finished = set(re.findall(r"^Finished jobid: (\d+)", text, re.MULTILINE)) & set(jobs.started)
         return jobs
 
     def finished_outputs(self) -> list[str]:
         return [path for jobid in self.finished for path in self.started[jobid][1].split(", ") if path]
 
 
-def _run_until_a_trigger(command: list[str], workdir: Path, log: Path, pending: dict[str, Callable[[Path, int], bool]],
-                         timeout: float = 400) -> str | None:
+def _run_until_a_trigger(
+    command: list[str], workdir: Path, log: Path, pending: dict[str, Callable[[Path, int], bool]], timeout: float = 400
+) -> str | None:
     """Run ``command``; SIGKILL its whole process group as soon as a pending trigger fires.
 
     Returns the stage killed, or None when the run ended by itself.
@@ -191,8 +208,9 @@ def test_kill_9_at_each_stage_then_rerun_loses_nothing(repo, smoke_run, tmp_path
         stage = _run_until_a_trigger(_reproduce(repo, workdir), workdir, log, pending)
         text = log.read_text()
         jobs = Jobs.parse(text)
-        redone = {jobs.started[j] for j in jobs.started if any(
-            p in done_before for p in jobs.started[j][1].split(", "))}
+        redone = {
+            jobs.started[j] for j in jobs.started if any(p in done_before for p in jobs.started[j][1].split(", "))
+        }
         assert not redone, f"run {attempt} redid finished jobs: {redone}"
         if attempt > 0:
             # kill -9 leaves Snakemake's lock behind; the rerun removed it, with no --unlock
@@ -205,8 +223,7 @@ def test_kill_9_at_each_stage_then_rerun_loses_nothing(repo, smoke_run, tmp_path
         assert any((workdir / ".snakemake" / "locks").glob("*.lock")), "the kill left no lock: not a crash"
         for path in jobs.finished_outputs():
             done_before[path] = (workdir / path).stat().st_mtime_ns
-    assert not pending, (f"the runs ended before these stages were caught part-way: {sorted(pending)} "
-                         f"(killed: {killed})")
+    assert not pending, f"the runs ended before these stages were caught part-way: {sorted(pending)} (killed: {killed})"
 
     # Stages with checkpoints or chunks resumed where the kill left them; the others started over.
     for stage, (pattern, resumed) in RESUMED.items():
@@ -245,8 +262,10 @@ def _assert_same_weights(reference: Path, run: Path) -> None:
 # --- a full disk, a read-only folder -----------------------------------------------------------
 
 
-_MOUNT = 'mount -t tmpfs -o "$1" simagents-fault "$2" || exit 97; shift 2; "$@"; code=$?; ' \
-         'echo "files left:"; find "$0" -type f; exit $code'
+_MOUNT = (
+    'mount -t tmpfs -o "$1" simagents-fault "$2" || exit 97; shift 2; "$@"; code=$?; '
+    'echo "files left:"; find "$0" -type f; exit $code'
+)
 
 
 def _with_tmpfs(options: str, mountpoint: Path, command: list[str]) -> subprocess.CompletedProcess:
@@ -260,11 +279,16 @@ def _with_tmpfs(options: str, mountpoint: Path, command: list[str]) -> subproces
     mountpoint.mkdir(parents=True, exist_ok=True)
     # As a user, a user namespace maps us to root inside it (where the kernel allows that).
     flags = ["--mount", "--propagation", "private"] + ([] if os.geteuid() == 0 else ["--map-root-user"])
-    result = subprocess.run([unshare, *flags, "sh", "-c", _MOUNT, str(mountpoint), options, str(mountpoint),
-                             *command], capture_output=True, text=True, timeout=300)
+    result = subprocess.run(
+        [unshare, *flags, "sh", "-c", _MOUNT, str(mountpoint), options, str(mountpoint), *command],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     if result.returncode == 97 or "unshare failed" in result.stderr:
-        pytest.skip(f"cannot mount a tmpfs here (needs root, or unprivileged user namespaces): "
-                    f"{result.stderr.strip()[-300:]}")
+        pytest.skip(
+            f"cannot mount a tmpfs here (needs root, or unprivileged user namespaces): {result.stderr.strip()[-300:]}"
+        )
     return result
 
 
@@ -290,22 +314,34 @@ def random_config(tmp_path) -> Path:
     """The smoke config with a population of the random mover and the greedy grabber (no engine)."""
     config = yaml.safe_load(SMOKE.read_text())
     config["results_dir"] = str(tmp_path / "results")
-    config["data"]["synthetic"].update(games=20, personas=[{"name": "random", "kind": "random", "rating": 400},
-                                                           {"name": "greedy", "kind": "greedy", "rating": 800}])
+    config["data"]["synthetic"].update(
+        games=20,
+        personas=[
+            {"name": "random", "kind": "random", "rating": 400},
+            {"name": "greedy", "kind": "greedy", "rating": 800},
+        ],
+    )
     path = tmp_path / "random.yaml"
     path.write_text(yaml.safe_dump(config))
     return path
 
 
 # A read-only folder, and one page of disk (the population's PGN, about 20 KB, does not fit).
-@pytest.mark.parametrize("options, cause", [("ro,size=1m", "Read-only file system"),
-                                            ("size=4k", "No space left on device")],
-                         ids=["read_only", "full_disk"])
+@pytest.mark.parametrize(
+    "options, cause",
+    [("ro,size=1m", "Read-only file system"), ("size=4k", "No space left on device")],
+    ids=["read_only", "full_disk"],
+)
 def test_an_unwritable_output_folder_stops_the_stage_naming_the_path(random_config, tmp_path, options, cause):
     mount = tmp_path / "out"
     pgn = mount / "synthetic.pgn"
-    result = _with_tmpfs(options, mount, _simagents("synthetic", "--config", str(random_config),
-                                                    "--workers", "1", "--no-progress", "--pgn-out", str(pgn)))
+    result = _with_tmpfs(
+        options,
+        mount,
+        _simagents(
+            "synthetic", "--config", str(random_config), "--workers", "1", "--no-progress", "--pgn-out", str(pgn)
+        ),
+    )
     _assert_one_line_naming(result, "synthetic", pgn, cause)
     assert _files_left(result) == []  # not the final name, and the partial .part is gone too
 
@@ -317,9 +353,24 @@ def test_a_full_disk_during_checkpointing_names_the_checkpoint(tiny_positions, t
     path = tmp_path / "train.yaml"
     path.write_text(yaml.safe_dump(config))
     mount = tmp_path / "full"
-    result = _with_tmpfs("size=64k", mount, _simagents("train", "--config", str(path), "--seed", "0", "--threads", "1",
-                                                       "--no-progress", "--positions", str(tiny_positions),
-                                                       "--out-dir", str(mount)))
+    result = _with_tmpfs(
+        "size=64k",
+        mount,
+        _simagents(
+            "train",
+            "--config",
+            str(path),
+            "--seed",
+            "0",
+            "--threads",
+            "1",
+            "--no-progress",
+            "--positions",
+            str(tiny_positions),
+            "--out-dir",
+            str(mount),
+        ),
+    )
     _assert_one_line_naming(result, "train", mount / "best.pt", "No space left on device")
     assert _files_left(result) == []
 
@@ -327,21 +378,41 @@ def test_a_full_disk_during_checkpointing_names_the_checkpoint(tiny_positions, t
 def test_a_full_disk_for_the_position_shards_fails_before_encoding(repo, tmp_path):
     # The shards are memory maps: a write into one the disk cannot back is a SIGBUS, not an error.
     from conftest import random_greedy_games
+
     from simagents.data.table import write_games
 
     games = tmp_path / "games.parquet"
     write_games(random_greedy_games(40), games)
     config = yaml.safe_load(SMOKE.read_text())
-    config["data"]["synthetic"]["personas"] = [{"name": "random", "kind": "random", "rating": 400},
-                                               {"name": "greedy", "kind": "greedy", "rating": 800}]
+    config["data"]["synthetic"]["personas"] = [
+        {"name": "random", "kind": "random", "rating": 400},
+        {"name": "greedy", "kind": "greedy", "rating": 800},
+    ]
     path = tmp_path / "positions.yaml"
     path.write_text(yaml.safe_dump(config))
     mount = tmp_path / "full"
-    result = _with_tmpfs("size=64k", mount, _simagents("positions", "--config", str(path), "--workers", "1",
-                                                       "--no-progress", "--games", str(games), "--out-dir", str(mount)))
+    result = _with_tmpfs(
+        "size=64k",
+        mount,
+        _simagents(
+            "positions",
+            "--config",
+            str(path),
+            "--workers",
+            "1",
+            "--no-progress",
+            "--games",
+            str(games),
+            "--out-dir",
+            str(mount),
+        ),
+    )
     assert result.returncode == 2 and "Traceback" not in result.stderr, result.stderr[-3000:]
-    assert re.search(rf"simagents positions: error: cannot write {re.escape(str(mount))}/train/\w+\.npy: "
-                     r"No space left on device \(", result.stderr), result.stderr[-3000:]
+    assert re.search(
+        rf"simagents positions: error: cannot write {re.escape(str(mount))}/train/\w+\.npy: "
+        r"No space left on device \(",
+        result.stderr,
+    ), result.stderr[-3000:]
     assert all(name.endswith(".part") for name in _files_left(result))  # nothing looks complete
 
 
@@ -369,7 +440,7 @@ class _DumpServer:
             def log_message(self, *args: object) -> None:
                 pass
 
-            def do_GET(self) -> None:  # noqa: N802 (http.server's name)
+            def do_GET(self) -> None:
                 if self.path.endswith("sha256sums.txt"):
                     self._send(200, sums, {})
                     return
@@ -389,7 +460,7 @@ class _DumpServer:
                 self.end_headers()
                 try:
                     for k in range(0, len(body), 65536):
-                        self.wfile.write(body[k:k + 65536])
+                        self.wfile.write(body[k : k + 65536])
                         time.sleep(server.delay)
                 except (BrokenPipeError, ConnectionResetError):
                     pass  # the client was killed
@@ -415,8 +486,11 @@ def dump_server():
 def _download_config(repo: Path, tmp_path: Path, server: _DumpServer) -> Path:
     config = yaml.safe_load((repo / "config" / "lichess.yaml").read_text())
     config["resources_dir"] = str(tmp_path / "resources")
-    config["data"]["lichess"].update(months=["2013-01"], url_template=server.url + "/lichess_db_standard_rated_{month}.pgn.zst",
-                                     checksums_url=server.url + "/sha256sums.txt")
+    config["data"]["lichess"].update(
+        months=["2013-01"],
+        url_template=server.url + "/lichess_db_standard_rated_{month}.pgn.zst",
+        checksums_url=server.url + "/sha256sums.txt",
+    )
     path = tmp_path / "download.yaml"
     path.write_text(yaml.safe_dump(config))
     return path
@@ -427,8 +501,12 @@ def test_a_download_killed_part_way_resumes_where_it_stopped(repo, tmp_path, dum
     dest = tmp_path / "resources" / "lichess" / _DumpServer.NAME
     part = dest.with_name(dest.name + ".part")
     dump_server.delay = 0.02  # about 3 MB/s: the kill lands part-way
-    process = subprocess.Popen(_simagents("download", "--config", str(config), "--no-progress"),
-                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True)
+    process = subprocess.Popen(
+        _simagents("download", "--config", str(config), "--no-progress"),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
     try:
         deadline = time.monotonic() + 60
         # The client writes 1 MiB at a time: kill once the first MiB is on disk.
@@ -445,8 +523,9 @@ def test_a_download_killed_part_way_resumes_where_it_stopped(repo, tmp_path, dum
     assert 0 < kept < len(dump_server.data) and not dest.exists()
 
     dump_server.delay = 0.0
-    rerun = subprocess.run(_simagents("download", "--config", str(config), "--no-progress"), capture_output=True,
-                           text=True, timeout=120)
+    rerun = subprocess.run(
+        _simagents("download", "--config", str(config), "--no-progress"), capture_output=True, text=True, timeout=120
+    )
     assert rerun.returncode == 0, rerun.stderr[-3000:]
     assert dump_server.ranges == [None, f"bytes={kept}-"]  # the rerun asked only for the rest
     assert dest.read_bytes() == dump_server.data and not part.exists()
@@ -474,8 +553,19 @@ def test_a_truncated_checkpoint_says_to_delete_it_and_rerun(tiny_simulator, tmp_
     truncated = tmp_path / "best.pt"
     data = tiny_simulator.read_bytes()
     truncated.write_bytes(data[: len(data) // 2])  # as a crash mid-write on a filesystem without rename would
-    code = main(["metrics", "--config", str(SMOKE), "--checkpoints", str(truncated),
-                 "--positions", str(tmp_path / "absent.parquet"), "--out", str(tmp_path / "m.csv")])
+    code = main(
+        [
+            "metrics",
+            "--config",
+            str(SMOKE),
+            "--checkpoints",
+            str(truncated),
+            "--positions",
+            str(tmp_path / "absent.parquet"),
+            "--out",
+            str(tmp_path / "m.csv"),
+        ]
+    )
     err = capsys.readouterr().err
     assert code == 2 and "Traceback" not in err
     assert f"checkpoint {truncated} is corrupt or truncated" in err and "delete it and rerun" in err

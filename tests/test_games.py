@@ -75,8 +75,12 @@ def test_threefold_repetition_is_claimed():
             out = []
             for b in boards:
                 moves = list(b.legal_moves)
-                knight = [m for m in moves if b.piece_type_at(m.from_square) == chess.KNIGHT
-                          and chess.square_name(m.to_square) in ("f3", "g1", "f6", "g8")]
+                knight = [
+                    m
+                    for m in moves
+                    if b.piece_type_at(m.from_square) == chess.KNIGHT
+                    and chess.square_name(m.to_square) in ("f3", "g1", "f6", "g8")
+                ]
                 out.append(MoveDistribution.point_mass(moves, knight[0]))
             return out
 

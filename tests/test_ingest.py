@@ -11,15 +11,17 @@ EDGES = (1200, 1600)
 
 
 def _game(i: int, rating: int) -> str:
-    return (f'[Event "Rated Blitz game"]\n[Site "https://lichess.org/g{i:05d}"]\n[Result "1-0"]\n'
-            f'[WhiteElo "{rating}"]\n[BlackElo "{rating}"]\n\n1. e4 e5 2. Qh5 Nc6 3. Bc4 Nf6 4. Qxf7# 1-0\n\n')
+    return (
+        f'[Event "Rated Blitz game"]\n[Site "https://lichess.org/g{i:05d}"]\n[Result "1-0"]\n'
+        f'[WhiteElo "{rating}"]\n[BlackElo "{rating}"]\n\n1. e4 e5 2. Qh5 Nc6 3. Bc4 Nf6 4. Qxf7# 1-0\n\n'
+    )
 
 
 def _files(tmp_path, n=90):
     texts = [_game(i, (1000, 1400, 1800)[i % 3]) for i in range(n)]
     a, b = tmp_path / "a.pgn", tmp_path / "b.pgn.zst"
     a.write_text("".join(texts[: n // 2]))
-    b.write_bytes(zstandard.ZstdCompressor().compress("".join(texts[n // 2:]).encode()))
+    b.write_bytes(zstandard.ZstdCompressor().compress("".join(texts[n // 2 :]).encode()))
     return [a, b]
 
 

@@ -143,10 +143,10 @@ def _make_handler(state: Server) -> type[http.server.BaseHTTPRequestHandler]:
     class Handler(http.server.BaseHTTPRequestHandler):
         timeout = 5  # seconds; a stuck client cannot hold a server thread for long
 
-        def log_message(self, format: str, *args: object) -> None:  # noqa: A002 (stdlib's name)
+        def log_message(self, format: str, *args: object) -> None:
             pass  # keep pytest output clean
 
-        def do_GET(self) -> None:  # noqa: N802 (stdlib's name)
+        def do_GET(self) -> None:
             rng = self.headers.get("Range")
             with state.lock:
                 first = all(p != self.path for p, _ in state.requests)
@@ -209,8 +209,7 @@ def server() -> Iterator[Server]:
     for month, text in MONTHS.items():
         state.files[f"/standard/{_name(month)}"] = _compress(text)
     # Binary-mode marker (*) on one line, text mode on the other: both must parse.
-    sums = [f"{_sha(state.files[f'/standard/{_name(m)}'])} {'*' if i else ' '}{_name(m)}"
-            for i, m in enumerate(MONTHS)]
+    sums = [f"{_sha(state.files[f'/standard/{_name(m)}'])} {'*' if i else ' '}{_name(m)}" for i, m in enumerate(MONTHS)]
     state.files[SUMS_PATH] = ("\n".join(sums) + "\n").encode()
     httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _make_handler(state))
     httpd.daemon_threads = True
@@ -389,8 +388,7 @@ def test_existing_matching_dest_makes_no_request(server: Server, tmp_path: Path)
     assert server.requests == []
 
 
-def test_existing_corrupt_dest_is_refetched(server: Server, tmp_path: Path,
-                                            caplog: pytest.LogCaptureFixture) -> None:
+def test_existing_corrupt_dest_is_refetched(server: Server, tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
     path = _month_path()
     data = server.files[path]
     dest = tmp_path / _name("2013-01")
@@ -406,9 +404,19 @@ def test_existing_corrupt_dest_is_refetched(server: Server, tmp_path: Path,
 
 
 def test_download_month_uses_checksums_file(server: Server, tmp_path: Path) -> None:
-    out = {m: download_month(m, tmp_path, url_template=_template(server), checksums_url=server.url(SUMS_PATH),
-                             progress=False, timeout=5.0, retries=1, backoff=0.001)
-           for m in MONTHS}
+    out = {
+        m: download_month(
+            m,
+            tmp_path,
+            url_template=_template(server),
+            checksums_url=server.url(SUMS_PATH),
+            progress=False,
+            timeout=5.0,
+            retries=1,
+            backoff=0.001,
+        )
+        for m in MONTHS
+    }
     for month, path in out.items():
         assert path == tmp_path / "lichess" / _name(month)
         assert path.read_bytes() == server.files[_month_path(month)]
@@ -418,32 +426,45 @@ def test_download_month_uses_checksums_file(server: Server, tmp_path: Path) -> N
 
 def test_download_month_explicit_sha_wins(server: Server, tmp_path: Path) -> None:
     data = server.files[_month_path()]
-    path = download_month("2013-01", tmp_path, url_template=_template(server), checksums_url=server.url(SUMS_PATH),
-                          sha256={"2013-01": _sha(data)}, progress=False)
+    path = download_month(
+        "2013-01",
+        tmp_path,
+        url_template=_template(server),
+        checksums_url=server.url(SUMS_PATH),
+        sha256={"2013-01": _sha(data)},
+        progress=False,
+    )
     assert path.read_bytes() == data
     assert server.ranges(SUMS_PATH) == []
 
 
 def test_download_month_wrong_pin_raises_mismatch(server: Server, tmp_path: Path) -> None:
     with pytest.raises(ChecksumMismatchError):
-        download_month("2013-01", tmp_path, url_template=_template(server), checksums_url=None,
-                       sha256={"2013-01": "f" * 64}, progress=False)
+        download_month(
+            "2013-01",
+            tmp_path,
+            url_template=_template(server),
+            checksums_url=None,
+            sha256={"2013-01": "f" * 64},
+            progress=False,
+        )
     assert list((tmp_path / "lichess").iterdir()) == []
 
 
 def test_download_month_not_in_checksums(server: Server, tmp_path: Path) -> None:
     server.files[_month_path("2013-03")] = _compress(PGN_TEXT)
     with pytest.raises(ValueError, match=re.escape(_name("2013-03"))):
-        download_month("2013-03", tmp_path, url_template=_template(server), checksums_url=server.url(SUMS_PATH),
-                       progress=False)
+        download_month(
+            "2013-03", tmp_path, url_template=_template(server), checksums_url=server.url(SUMS_PATH), progress=False
+        )
     assert server.ranges(_month_path("2013-03")) == []  # refused before downloading anything
 
 
-def test_download_month_without_any_checksum_warns(server: Server, tmp_path: Path,
-                                                   caplog: pytest.LogCaptureFixture) -> None:
+def test_download_month_without_any_checksum_warns(
+    server: Server, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
     with caplog.at_level(logging.WARNING, logger="simagents.data.lichess"):
-        path = download_month("2013-02", tmp_path, url_template=_template(server), checksums_url=None,
-                              progress=False)
+        path = download_month("2013-02", tmp_path, url_template=_template(server), checksums_url=None, progress=False)
     assert path.read_bytes() == server.files[_month_path("2013-02")]
     assert any("cannot be verified" in r.getMessage() for r in caplog.records)
 
@@ -458,7 +479,8 @@ def test_bad_month_string(bad: str, tmp_path: Path) -> None:
 
 def test_month_url_default_template() -> None:
     assert month_url(lichess.DEFAULT_URL_TEMPLATE, "2013-01") == (
-        "https://database.lichess.org/standard/lichess_db_standard_rated_2013-01.pgn.zst")
+        "https://database.lichess.org/standard/lichess_db_standard_rated_2013-01.pgn.zst"
+    )
     with pytest.raises(ValueError, match="month"):
         month_url("https://example.org/static.pgn.zst", "2013-01")
 
@@ -484,8 +506,7 @@ def _closed_port() -> int:
 def test_unreachable_server_raises_after_retries(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
     url = f"http://127.0.0.1:{_closed_port()}/standard/{_name('2013-01')}"
     dest = tmp_path / _name("2013-01")
-    with caplog.at_level(logging.WARNING, logger="simagents.data.lichess"), \
-            pytest.raises(DownloadError) as exc:
+    with caplog.at_level(logging.WARNING, logger="simagents.data.lichess"), pytest.raises(DownloadError) as exc:
         download(url, dest, sha256=None, **{**FAST, "retries": 2})
     assert url in str(exc.value) and str(dest) in str(exc.value)
     assert "3 tries" in str(exc.value)

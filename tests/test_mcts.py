@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
+from typing import ClassVar
 
 import chess
 import numpy as np
@@ -10,7 +11,7 @@ import pytest
 
 from simagents.agents.mcts import SearchConfig, SearchResult, UniformEvaluator, search, terminal_value
 
-NO_NOISE = dict(dirichlet_fraction=0.0)
+NO_NOISE = {"dirichlet_fraction": 0.0}
 
 
 class CountingEvaluator:
@@ -80,7 +81,9 @@ def test_finds_mate_in_two(fen: str, uci: str) -> None:
     board = chess.Board(fen)
     assert not mates_in_one(board)
 
-    (result,) = search([board], CountingEvaluator(), SearchConfig(simulations=3000, **NO_NOISE), np.random.default_rng(0))
+    (result,) = search(
+        [board], CountingEvaluator(), SearchConfig(simulations=3000, **NO_NOISE), np.random.default_rng(0)
+    )
     chosen = most_visited(result)
     assert chosen == chess.Move.from_uci(uci)
     # The chosen move is a forced mate in two: no defence escapes a mate in one.
@@ -97,13 +100,21 @@ def test_finds_mate_in_two(fen: str, uci: str) -> None:
 class MaterialEvaluator:
     """Uniform prior; value = tanh(material balance / 5) for the side to move."""
 
-    VALUES = {chess.PAWN: 1, chess.KNIGHT: 3, chess.BISHOP: 3, chess.ROOK: 5, chess.QUEEN: 9, chess.KING: 0}
+    VALUES: ClassVar[dict[int, int]] = {
+        chess.PAWN: 1,
+        chess.KNIGHT: 3,
+        chess.BISHOP: 3,
+        chess.ROOK: 5,
+        chess.QUEEN: 9,
+        chess.KING: 0,
+    }
 
     def evaluate(self, boards: Sequence[chess.Board]):
         out = []
         for board, (moves, priors, _) in zip(boards, UniformEvaluator().evaluate(boards)):
-            balance = sum(self.VALUES[p.piece_type] * (1 if p.color == board.turn else -1)
-                          for p in board.piece_map().values())
+            balance = sum(
+                self.VALUES[p.piece_type] * (1 if p.color == board.turn else -1) for p in board.piece_map().values()
+            )
             out.append((moves, priors, float(np.tanh(balance / 5))))
         return out
 
@@ -115,7 +126,9 @@ def test_evaluator_values_are_backed_up_from_the_movers_view(mirror: bool) -> No
     capture = chess.Move.from_uci("d2d5")
     if mirror:
         board, capture = board.mirror(), chess.Move.from_uci("d7d4")
-    (result,) = search([board], MaterialEvaluator(), SearchConfig(simulations=200, **NO_NOISE), np.random.default_rng(0))
+    (result,) = search(
+        [board], MaterialEvaluator(), SearchConfig(simulations=200, **NO_NOISE), np.random.default_rng(0)
+    )
     assert most_visited(result) == capture
     # Down a queen for a rook (tanh(-4/5) < 0) before, up a rook after: the capture's visits dominate.
     assert result.root_value > 0.5
@@ -164,14 +177,17 @@ def test_noise_only_with_positive_fraction() -> None:
     board = OPENINGS[1]
     uniform = np.full(board.legal_moves.count(), 1.0 / board.legal_moves.count())
 
-    quiet = [search([board], UniformEvaluator(), SearchConfig(simulations=64, **NO_NOISE), np.random.default_rng(s))[0]
-             for s in (1, 2)]
+    quiet = [
+        search([board], UniformEvaluator(), SearchConfig(simulations=64, **NO_NOISE), np.random.default_rng(s))[0]
+        for s in (1, 2)
+    ]
     np.testing.assert_array_equal(quiet[0].priors, uniform)
     np.testing.assert_array_equal(quiet[0].visits, quiet[1].visits)
     assert quiet[0].root_value == quiet[1].root_value
 
-    noisy = [search([board], UniformEvaluator(), SearchConfig(simulations=64), np.random.default_rng(s))[0]
-             for s in (1, 2)]
+    noisy = [
+        search([board], UniformEvaluator(), SearchConfig(simulations=64), np.random.default_rng(s))[0] for s in (1, 2)
+    ]
     for result in noisy:
         assert not np.allclose(result.priors, uniform)
         assert result.priors.sum() == pytest.approx(1.0)
@@ -203,7 +219,12 @@ def test_single_legal_move_and_finished_root() -> None:
     assert evaluator.batch_sizes == [1]
 
     with pytest.raises(ValueError, match="finished"):
-        search([chess.Board("7k/6Q1/6K1/8/8/8/8/8 b - - 0 1")], UniformEvaluator(), SearchConfig(), np.random.default_rng(0))
+        search(
+            [chess.Board("7k/6Q1/6K1/8/8/8/8/8 b - - 0 1")],
+            UniformEvaluator(),
+            SearchConfig(),
+            np.random.default_rng(0),
+        )
 
 
 def test_policy_temperature() -> None:

@@ -11,13 +11,14 @@ import pyarrow as pa
 import pytest
 
 from simagents.encoding import move_to_action
-from simagents.evaluation.metrics import (ALL, evaluate_policy, jensen_shannon, observed_rates,
-                                          position_values, spearman)
+from simagents.evaluation.metrics import ALL, evaluate_policy, jensen_shannon, observed_rates, position_values, spearman
 from simagents.policies import MoveDistribution, RandomMover
 
-FENS = ["rnbqkbnr/pppppppp/8/8/8/8/PPPPPPPP/RNBQKBNR w KQkq - 0 1",  # e2e4 best, others mistakes
-        "6k1/5ppp/8/8/8/8/5PPP/R5K1 w - - 0 1",                      # Ra8# mate in one
-        "4k3/8/8/3q4/2P5/8/8/4K3 w - - 0 1"]                          # cxd5 wins the queen
+FENS = [
+    "rnbqkbnr/pppppppp/8/8/8/8/PPPPPPPP/RNBQKBNR w KQkq - 0 1",  # e2e4 best, others mistakes
+    "6k1/5ppp/8/8/8/8/5PPP/R5K1 w - - 0 1",  # Ra8# mate in one
+    "4k3/8/8/3q4/2P5/8/8/4K3 w - - 0 1",
+]  # cxd5 wins the queen
 BEST = ["e2e4", "a1a8", "c4d5"]
 PLAYED = ["e2e4", "h2h3", "c4d5"]
 
@@ -29,13 +30,25 @@ def _tables() -> tuple[pa.Table, pa.Table]:
         for move in board.legal_moves:
             uci = move.uci()
             is_best = uci == best
-            rows.append({"position_id": pid, "move": uci, "action": move_to_action(move, board.turn),
-                         "mate": 1 if (pid == 1 and is_best) else 0, "win_chance": 1.0 if is_best else 0.5,
-                         "loss": 0.0 if is_best else (0.25 if pid == 0 else 0.5)})
-    eval_positions = pa.table({
-        "position_id": list(range(3)), "fen": FENS, "own_prompt": ["a", "b", "b"], "opponent_prompt": ["b", "a", "a"],
-        "played_action": [move_to_action(chess.Move.from_uci(m), chess.WHITE) for m in PLAYED],
-    })
+            rows.append(
+                {
+                    "position_id": pid,
+                    "move": uci,
+                    "action": move_to_action(move, board.turn),
+                    "mate": 1 if (pid == 1 and is_best) else 0,
+                    "win_chance": 1.0 if is_best else 0.5,
+                    "loss": 0.0 if is_best else (0.25 if pid == 0 else 0.5),
+                }
+            )
+    eval_positions = pa.table(
+        {
+            "position_id": list(range(3)),
+            "fen": FENS,
+            "own_prompt": ["a", "b", "b"],
+            "opponent_prompt": ["b", "a", "a"],
+            "played_action": [move_to_action(chess.Move.from_uci(m), chess.WHITE) for m in PLAYED],
+        }
+    )
     return eval_positions, pa.Table.from_pylist(rows)
 
 
@@ -122,12 +135,25 @@ def test_true_none_shuffled_strength_rows_and_checks():
     eval_positions = pa.concat_tables([eval_positions] * 4)
     eval_positions = eval_positions.set_column(0, "position_id", pa.array(range(12)))
     eval_positions = eval_positions.set_column(
-        eval_positions.column_names.index("own_prompt"), "own_prompt", pa.array(["a", "b", "b"] * 4))
-    action_values = pa.concat_tables([action_values.set_column(0, "position_id", pa.array(
-        [pid + 3 * k for pid in action_values.column("position_id").to_pylist()])) for k in range(4)])
+        eval_positions.column_names.index("own_prompt"), "own_prompt", pa.array(["a", "b", "b"] * 4)
+    )
+    action_values = pa.concat_tables(
+        [
+            action_values.set_column(
+                0, "position_id", pa.array([pid + 3 * k for pid in action_values.column("position_id").to_pylist()])
+            )
+            for k in range(4)
+        ]
+    )
     values = position_values(eval_positions, action_values)
-    frame = evaluate_policy(PromptedOracle(), ["none", "a", "b"], eval_positions, values, seed=0,
-                            strengths={"a": 2000.0, "b": 400.0, "none": 1000.0})
+    frame = evaluate_policy(
+        PromptedOracle(),
+        ["none", "a", "b"],
+        eval_positions,
+        values,
+        seed=0,
+        strengths={"a": 2000.0, "b": 400.0, "none": 1000.0},
+    )
     # Under the true prompt: best move where `a` moved, uniform where `b` moved.
     n_legal = [chess.Board(f).legal_moves.count() for f in FENS]
     expected_ce = np.mean([0.0, np.log(n_legal[1]), np.log(n_legal[2])])
@@ -164,8 +190,14 @@ def _four_copies() -> tuple[pa.Table, pa.Table]:
     eval_positions, action_values = _tables()
     eval_positions = pa.concat_tables([eval_positions] * 4)
     eval_positions = eval_positions.set_column(0, "position_id", pa.array(range(12)))
-    action_values = pa.concat_tables([action_values.set_column(0, "position_id", pa.array(
-        [pid + 3 * k for pid in action_values.column("position_id").to_pylist()])) for k in range(4)])
+    action_values = pa.concat_tables(
+        [
+            action_values.set_column(
+                0, "position_id", pa.array([pid + 3 * k for pid in action_values.column("position_id").to_pylist()])
+            )
+            for k in range(4)
+        ]
+    )
     return eval_positions, action_values
 
 
@@ -178,11 +210,13 @@ def test_across_prompt_statistics_have_known_values():
     # prompt `b` is uniform: mistake mass (n-1)/n on positions 1 and 2, where b erred once in two.
     predicted_b = np.mean([(n[1] - 1) / n[1], (n[2] - 1) / n[2]])
     assert _metric(frame, "calibration_max_error", prompt="(across prompts)").value == pytest.approx(
-        abs(predicted_b - 0.5))
+        abs(predicted_b - 0.5)
+    )
     assert _metric(frame, "calibration_slope", prompt="(across prompts)").value == pytest.approx(0.5 / predicted_b)
     # Decisive positions are 1 (mate) and 2 (winning capture): `a` takes them, `b` with 1/n.
     assert _metric(frame, "decisive_win_min", prompt="(across prompts)").value == pytest.approx(
-        np.mean([1 / n[1], 1 / n[2]]))
+        np.mean([1 / n[1], 1 / n[2]])
+    )
     uniform_loss = np.mean([(n[0] - 1) / n[0] * 0.25, (n[1] - 1) / n[1] * 0.5, (n[2] - 1) / n[2] * 0.5])
     assert _metric(frame, "expected_loss_spread", prompt="(across prompts)").value == pytest.approx(uniform_loss)
     observed = observed_rates(eval_positions, values)

@@ -15,14 +15,19 @@ PAPER = REPO / "paper" / "paper.tex"
 
 # What may carry digits in prose: generated numbers and their keys, cross-references, citations,
 # claim names (C1-C6), the metric name top-1, inputs and figure files.
-_ALLOWED = [r"\\sn(?:ci)?\{[^}]*\}", r"\btop-1\b", r"\\(?:ref|label|cite[pt]?|citep|citet|input|includegraphics)(?:\[[^]]*\])?\{[^}]*\}",
-            r"\bC[1-6]\b", r"%.*"]
+_ALLOWED = [
+    r"\\sn(?:ci)?\{[^}]*\}",
+    r"\btop-1\b",
+    r"\\(?:ref|label|cite[pt]?|citep|citet|input|includegraphics)(?:\[[^]]*\])?\{[^}]*\}",
+    r"\bC[1-6]\b",
+    r"%.*",
+]
 
 
 def _sections(text: str) -> dict[str, str]:
     """The abstract and each section's body, by title."""
     parts = {"abstract": text.split(r"\begin{abstract}")[1].split(r"\end{abstract}")[0]}
-    for match in re.finditer(r"\\section\{([^}]*)\}(.*?)(?=\\section\{|\\bibliographystyle)", text, re.S):
+    for match in re.finditer(r"\\section\{([^}]*)\}(.*?)(?=\\section\{|\\bibliographystyle)", text, re.DOTALL):
         parts[match.group(1)] = match.group(2)
     return parts
 
@@ -31,7 +36,7 @@ def numeric_literals(text: str) -> list[str]:
     """Digits left in ``text`` once macros, references and claim names are removed."""
     for pattern in _ALLOWED:
         text = re.sub(pattern, " ", text)
-    text = re.sub(r"\\begin\{(figure|table)\}.*?\\end\{\1\}", " ", text, flags=re.S)  # float layout
+    text = re.sub(r"\\begin\{(figure|table)\}.*?\\end\{\1\}", " ", text, flags=re.DOTALL)  # float layout
     return re.findall(r"[^\s]*\d[^\s]*", text)
 
 
@@ -67,9 +72,22 @@ def test_latex_helpers():
     assert key("metric", "simulator_seed0", "(across prompts)", "jsd") == "metric-simulator-seed0-across-prompts-jsd"
     assert number(-0.1234, 3) == "$-$0.123" and number(float("nan")) == "n/a"
     assert interval(0.1, 0.25) == "[0.10, 0.25]"
-    table = claims_table(pd.DataFrame([{"claim": "C1", "test": "a_b", "expectation": "95% interval above 0",
-                                        "value": 0.5, "low": 0.1, "high": 0.9, "passed": "yes",
-                                        "verdict": "supported"}]))
+    table = claims_table(
+        pd.DataFrame(
+            [
+                {
+                    "claim": "C1",
+                    "test": "a_b",
+                    "expectation": "95% interval above 0",
+                    "value": 0.5,
+                    "low": 0.1,
+                    "high": 0.9,
+                    "passed": "yes",
+                    "verdict": "supported",
+                }
+            ]
+        )
+    )
     assert r"\label{tab:claims}" in table and r"a\_b" in table and "(pass)" in table
     assert r"\textbf{supported}" in table
 

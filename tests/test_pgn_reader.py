@@ -13,10 +13,9 @@ from pathlib import Path
 import chess
 import pytest
 import zstandard
+from conftest import mutate_pgn
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-
-from conftest import mutate_pgn
 
 from simagents.data.pgn import (
     HumanFilters,
@@ -43,10 +42,18 @@ def check_ledger(records: list[GameRecord], ledger: DropLedger) -> None:
     assert all(count > 0 for count in ledger.dropped.values()), ledger.to_dict()
 
 
-def options(source: str = "pgn", prompt_mode: str = "rating_band", band_edges: tuple[int, ...] = (1200, 1600, 2000),
-            **filters: object) -> ReadOptions:
-    return ReadOptions(source=source, prompt_mode=prompt_mode, band_edges=band_edges,  # type: ignore[arg-type]
-                       filters=HumanFilters(**filters))  # type: ignore[arg-type]
+def options(
+    source: str = "pgn",
+    prompt_mode: str = "rating_band",
+    band_edges: tuple[int, ...] = (1200, 1600, 2000),
+    **filters: object,
+) -> ReadOptions:
+    return ReadOptions(
+        source=source,
+        prompt_mode=prompt_mode,
+        band_edges=band_edges,  # type: ignore[arg-type]
+        filters=HumanFilters(**filters),
+    )  # type: ignore[arg-type]
 
 
 def read(text: str | bytes, opts: ReadOptions | None = None, **kwargs: object) -> tuple[list[GameRecord], DropLedger]:
@@ -58,8 +65,14 @@ def read(text: str | bytes, opts: ReadOptions | None = None, **kwargs: object) -
 def game(movetext: str, result: str | None = "1-0", **tags: str | None) -> str:
     """A PGN game; tags with value None are left out; ``result`` None leaves out the Result tag."""
     all_tags: dict[str, str | None] = {
-        "Event": "Rated Blitz game", "Site": "https://lichess.org/abcd1234", "White": "Alice", "Black": "Bob",
-        "Result": result, "WhiteElo": "1500", "BlackElo": "1650", "TimeControl": "180+2",
+        "Event": "Rated Blitz game",
+        "Site": "https://lichess.org/abcd1234",
+        "White": "Alice",
+        "Black": "Bob",
+        "Result": result,
+        "WhiteElo": "1500",
+        "BlackElo": "1650",
+        "TimeControl": "180+2",
     }
     all_tags.update(tags)
     header = "".join(f'[{name} "{value}"]\n' for name, value in all_tags.items() if value is not None)
@@ -183,8 +196,9 @@ def test_unclosed_comment_does_not_swallow_the_next_games() -> None:
 
 
 def test_multiline_comment_with_blank_line_is_still_a_comment() -> None:
-    movetext = ("1. e4 { a long\n\nnote with a blank line\n\n[%clk 0:03:00] and more\n} e5 "
-                "2. Bc4 Nc6 3. Qh5 Nf6 4. Qxf7# 1-0")
+    movetext = (
+        "1. e4 { a long\n\nnote with a blank line\n\n[%clk 0:03:00] and more\n} e5 2. Bc4 Nc6 3. Qh5 Nf6 4. Qxf7# 1-0"
+    )
     records, ledger = read(game(movetext))
     assert [r.moves for r in records] == [SCHOLARS_UCI]
     assert ledger.dropped == {}
@@ -461,10 +475,17 @@ def test_castling_written_with_zeros_and_letters() -> None:
 PROMOTION_PREFIX = "1. e4 d5 2. exd5 c6 3. dxc6 Nf6 4. cxb7 Nbd7 "
 
 
-@pytest.mark.parametrize(("san", "uci"), [
-    ("b8=Q", "b7b8q"), ("bxa8=Q", "b7a8q"), ("bxc8=N", "b7c8n"), ("bxa8=R", "b7a8r"), ("b8=B", "b7b8b"),
-    ("bxa8Q", "b7a8q"),
-])
+@pytest.mark.parametrize(
+    ("san", "uci"),
+    [
+        ("b8=Q", "b7b8q"),
+        ("bxa8=Q", "b7a8q"),
+        ("bxc8=N", "b7c8n"),
+        ("bxa8=R", "b7a8r"),
+        ("b8=B", "b7b8b"),
+        ("bxa8Q", "b7a8q"),
+    ],
+)
 def test_promotions_and_underpromotions(san: str, uci: str) -> None:
     records, _ = read(game(PROMOTION_PREFIX + f"5. {san} 1-0"))
     assert records[0].moves.split()[-1] == uci
@@ -497,12 +518,12 @@ def test_move_numbers_in_all_forms() -> None:
 
 
 def test_text_after_result_token_is_ignored() -> None:
-    records, ledger = read(game(SCHOLARS + " trailing words"))
+    records, _ledger = read(game(SCHOLARS + " trailing words"))
     assert [r.moves for r in records] == [SCHOLARS_UCI]
 
 
 def test_malformed_tag_is_noted_and_ignored() -> None:
-    text = game(SCHOLARS).replace('[White "Alice"]', '[White Alice]')
+    text = game(SCHOLARS).replace('[White "Alice"]', "[White Alice]")
     records, ledger = read(text)
     assert records[0].white == "?"
     assert ledger.notes["malformed_tag"] == 1
@@ -547,7 +568,7 @@ def test_open_binary_multi_frame_zst(tmp_path: Path) -> None:
 
 
 def test_open_binary_missing_file(tmp_path: Path) -> None:
-    with pytest.raises(FileNotFoundError, match="nope.pgn"):
+    with pytest.raises(FileNotFoundError, match=r"nope\.pgn"):
         open_binary(tmp_path / "nope.pgn")
 
 
@@ -564,16 +585,43 @@ def test_rated_only() -> None:
     assert len(records) == 3
 
 
-@pytest.mark.parametrize(("time_control", "expected"), [
-    ("0+0", "ultrabullet"), ("15+0", "ultrabullet"), ("29+0", "ultrabullet"), ("29", "ultrabullet"),
-    ("30+0", "bullet"), ("0+1", "bullet"), ("60+0", "bullet"), ("179+0", "bullet"),
-    ("180+0", "blitz"), ("140+1", "blitz"), ("300+3", "blitz"), ("479+0", "blitz"),
-    ("480+0", "rapid"), ("600+5", "rapid"), ("1499+0", "rapid"), ("1459+1", "rapid"),
-    ("1500+0", "classical"), ("1460+1", "classical"), ("1800+30", "classical"), (" 1500+0 ", "classical"),
-    ("-", "correspondence"), (" - ", "correspondence"),
-    ("", "unknown"), ("?", "unknown"), ("garbage", "unknown"), ("180+", "blitz"), ("+2", "unknown"),
-    ("180+x", "unknown"), ("1/259200", "unknown"), ("-1+0", "unknown"), ("²+0", "unknown"), ("180+²", "unknown"),
-])
+@pytest.mark.parametrize(
+    ("time_control", "expected"),
+    [
+        ("0+0", "ultrabullet"),
+        ("15+0", "ultrabullet"),
+        ("29+0", "ultrabullet"),
+        ("29", "ultrabullet"),
+        ("30+0", "bullet"),
+        ("0+1", "bullet"),
+        ("60+0", "bullet"),
+        ("179+0", "bullet"),
+        ("180+0", "blitz"),
+        ("140+1", "blitz"),
+        ("300+3", "blitz"),
+        ("479+0", "blitz"),
+        ("480+0", "rapid"),
+        ("600+5", "rapid"),
+        ("1499+0", "rapid"),
+        ("1459+1", "rapid"),
+        ("1500+0", "classical"),
+        ("1460+1", "classical"),
+        ("1800+30", "classical"),
+        (" 1500+0 ", "classical"),
+        ("-", "correspondence"),
+        (" - ", "correspondence"),
+        ("", "unknown"),
+        ("?", "unknown"),
+        ("garbage", "unknown"),
+        ("180+", "blitz"),
+        ("+2", "unknown"),
+        ("180+x", "unknown"),
+        ("1/259200", "unknown"),
+        ("-1+0", "unknown"),
+        ("²+0", "unknown"),
+        ("180+²", "unknown"),
+    ],
+)
 def test_time_control_class(time_control: str, expected: str) -> None:
     assert time_control_class(time_control) == expected
 
@@ -615,10 +663,12 @@ def test_min_plies() -> None:
 
 
 def test_persona_prompt_mode() -> None:
-    text = (game(SCHOLARS, WhitePersona="aggressive-1200", BlackPersona="cautious-1800")
-            + game(SCHOLARS, WhitePersona="aggressive-1200")
-            + game(SCHOLARS, WhitePersona="", BlackPersona="x")
-            + game(SCHOLARS))
+    text = (
+        game(SCHOLARS, WhitePersona="aggressive-1200", BlackPersona="cautious-1800")
+        + game(SCHOLARS, WhitePersona="aggressive-1200")
+        + game(SCHOLARS, WhitePersona="", BlackPersona="x")
+        + game(SCHOLARS)
+    )
     records, ledger = read(text, options(prompt_mode="persona"))
     (record,) = records
     assert (record.white_prompt, record.black_prompt) == ("aggressive-1200", "cautious-1800")
@@ -633,7 +683,7 @@ def test_persona_tags_ignored_in_rating_band_mode() -> None:
 
 def test_filter_order_variant_before_result() -> None:
     # A game that fails several checks is dropped once, for the first reason.
-    records, ledger = read(game("1. e4 *", result="*", Variant="Chess960", WhiteTitle="BOT"), exclude_bots=True)
+    _records, ledger = read(game("1. e4 *", result="*", Variant="Chess960", WhiteTitle="BOT"), exclude_bots=True)
     only_drop(ledger, "variant")
 
 
@@ -641,9 +691,14 @@ def test_filter_order_variant_before_result() -> None:
 # game ids
 
 
-@pytest.mark.parametrize("site", [
-    "https://lichess.org/abcd1234", "https://lichess.org/abcd1234/", "lichess.org/abcd1234",
-])
+@pytest.mark.parametrize(
+    "site",
+    [
+        "https://lichess.org/abcd1234",
+        "https://lichess.org/abcd1234/",
+        "lichess.org/abcd1234",
+    ],
+)
 def test_lichess_game_id_from_site(site: str) -> None:
     records, _ = read(game(SCHOLARS, Site=site), source="lichess")
     assert records[0].game_id == "abcd1234"
@@ -667,19 +722,37 @@ def test_drop_examples_name_the_game() -> None:
 
 
 VALID_PGN = (
-    game("1. e4 { [%clk 0:03:00] } 1... e5 2. Nf3 (2. Bc4 Nf6 (2... Bc5)) 2... Nc6 $1 3. Bb5!? a6 "
-         "4. Ba4 Nf6 5. O-O Be7 6. Re1 b5 7. Bb3 d6 8. c3 O-O 1-0", WhitePersona="a", BlackPersona="b")
+    game(
+        "1. e4 { [%clk 0:03:00] } 1... e5 2. Nf3 (2. Bc4 Nf6 (2... Bc5)) 2... Nc6 $1 3. Bb5!? a6 "
+        "4. Ba4 Nf6 5. O-O Be7 6. Re1 b5 7. Bb3 d6 8. c3 O-O 1-0",
+        WhitePersona="a",
+        BlackPersona="b",
+    )
     + game(FOOLS, result="0-1", WhiteElo="?", TimeControl="60+0", WhitePersona="a", BlackPersona="b")
-    + game(PROMOTION_PREFIX + "5. bxc8=N Qxc8 1/2-1/2", result="1/2-1/2", Event="Casual Rapid game",
-           TimeControl="600+0", WhitePersona="c", BlackPersona="d")
+    + game(
+        PROMOTION_PREFIX + "5. bxc8=N Qxc8 1/2-1/2",
+        result="1/2-1/2",
+        Event="Casual Rapid game",
+        TimeControl="600+0",
+        WhitePersona="c",
+        BlackPersona="d",
+    )
     + game(SCHOLARS, WhiteTitle="BOT", Site="https://lichess.org/bot12345", WhitePersona="a", BlackPersona="b")
 ).encode()
 
 PROPERTY_OPTIONS = [
     options(source="lichess"),
-    options(prompt_mode="persona", rated_only=True, time_controls=("blitz", "bullet"), require_both_ratings=True,
-            exclude_bots=True, min_plies=3, min_base_seconds=30),
+    options(
+        prompt_mode="persona",
+        rated_only=True,
+        time_controls=("blitz", "bullet"),
+        require_both_ratings=True,
+        exclude_bots=True,
+        min_plies=3,
+        min_base_seconds=30,
+    ),
 ]
+
 
 @st.composite
 def mutated_pgn(draw: st.DrawFn) -> bytes:
@@ -697,9 +770,9 @@ def _check_any_input(data: bytes) -> None:
 
 
 def test_valid_pgn_for_property_tests_is_read_in_full() -> None:
-    records, ledger = read(VALID_PGN, PROPERTY_OPTIONS[0])
+    _records, ledger = read(VALID_PGN, PROPERTY_OPTIONS[0])
     assert ledger.kept == 4 and ledger.dropped == {}
-    records, ledger = read(VALID_PGN, PROPERTY_OPTIONS[1])
+    _records, ledger = read(VALID_PGN, PROPERTY_OPTIONS[1])
     assert ledger.kept == 1
     assert dict(ledger.dropped) == {"missing_rating": 1, "unrated": 1, "bot": 1}
 
@@ -717,6 +790,6 @@ def test_random_bytes_never_raise(data: bytes) -> None:
 
 
 @settings(max_examples=200, deadline=None)
-@given(st.text(alphabet=st.sampled_from(list("[]{}()\";%$*-=+#!?.0123456789 \n\r\tabcdefghKQRBNOx/\\")), max_size=300))
+@given(st.text(alphabet=st.sampled_from(list('[]{}()";%$*-=+#!?.0123456789 \n\r\tabcdefghKQRBNOx/\\')), max_size=300))
 def test_random_pgn_like_text_never_raises(text: str) -> None:
     _check_any_input(text.encode())

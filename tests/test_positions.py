@@ -22,8 +22,9 @@ def _games(n: int = 30, seed: int = 0) -> pa.Table:
 
 
 def _build(tmp_path, games, skip=0, workers=1, name="positions"):
-    return build_positions(games, VOCAB, tmp_path / name, seed=3, skip_plies=skip, split=(0.6, 0.2, 0.2),
-                           workers=workers, progress=False)
+    return build_positions(
+        games, VOCAB, tmp_path / name, seed=3, skip_plies=skip, split=(0.6, 0.2, 0.2), workers=workers, progress=False
+    )
 
 
 def test_shapes_dtypes_and_counts(tmp_path):
@@ -56,14 +57,22 @@ def test_positions_replay_the_games_from_the_movers_side(tmp_path):
             for uci in moves[game].split()[:ply]:
                 board.push_uci(uci)
             expected = encode_boards([board])
-            got = EncodedBoards(a["pieces"][row:row + 1], a["castling"][row:row + 1],
-                                a["en_passant"][row:row + 1], a["halfmove_clock"][row:row + 1])
+            got = EncodedBoards(
+                a["pieces"][row : row + 1],
+                a["castling"][row : row + 1],
+                a["en_passant"][row : row + 1],
+                a["halfmove_clock"][row : row + 1],
+            )
             assert decode_board(got, 0).board_fen() == decode_board(expected, 0).board_fen()
             played = chess.Move.from_uci(moves[game].split()[ply])
             assert action_to_move(int(a["move"][row]), board) == played
             white = board.turn == chess.WHITE
-            assert int(a["own_prompt"][row]) == VOCAB[white_prompts[game] if white else
-                                                      ({"random": "greedy", "greedy": "random"}[white_prompts[game]])]
+            assert (
+                int(a["own_prompt"][row])
+                == VOCAB[
+                    white_prompts[game] if white else ({"random": "greedy", "greedy": "random"}[white_prompts[game]])
+                ]
+            )
             white_score = {"1-0": 1, "0-1": -1, "1/2-1/2": 0}[results[game]]
             assert int(a["result"][row]) == (white_score if white else -white_score)
 
@@ -72,7 +81,7 @@ def test_split_is_by_game_and_order_free(tmp_path):
     games = _games(40)
     _build(tmp_path, games, name="a")
     games_per_split = [set(load_split(tmp_path / "a", s)["game"].tolist()) for s in SPLITS]
-    assert all(not (x & y) for i, x in enumerate(games_per_split) for y in games_per_split[i + 1:])
+    assert all(not (x & y) for i, x in enumerate(games_per_split) for y in games_per_split[i + 1 :])
     ids = games.column("game_id").to_pylist()
     assert split_of(ids[0], 3, 0.6, 0.2) == split_of(ids[0], 3, 0.6, 0.2)
     # Reversing the table changes row numbers but not which games land in which split.

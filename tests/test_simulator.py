@@ -10,8 +10,15 @@ import pytest
 import torch
 
 from simagents.encoding import NUM_ACTIONS, encode_boards, legal_action_mask, move_to_action, to_planes
-from simagents.models import (CheckpointError, NetworkConfig, Simulator, TrainConfig, load_simulator,
-                              masked_log_probs, train_simulator)
+from simagents.models import (
+    CheckpointError,
+    NetworkConfig,
+    Simulator,
+    TrainConfig,
+    load_simulator,
+    masked_log_probs,
+    train_simulator,
+)
 from simagents.models.policy import SimulatorPolicy
 from simagents.prompts import vocabulary
 
@@ -20,8 +27,16 @@ NET = NetworkConfig(num_prompts=len(VOCAB), hidden=32, layers=2)
 
 
 def _train_config(**kw) -> TrainConfig:
-    base = dict(seed=0, steps=24, batch_size=64, warmup_steps=4, eval_every=8, checkpoint_every=8,
-                val_positions=200, lr=3e-3)
+    base = {
+        "seed": 0,
+        "steps": 24,
+        "batch_size": 64,
+        "warmup_steps": 4,
+        "eval_every": 8,
+        "checkpoint_every": 8,
+        "val_positions": 200,
+        "lr": 3e-3,
+    }
     return TrainConfig(**{**base, **kw})
 
 
@@ -43,7 +58,7 @@ def test_shapes_and_masking(arch):
     log_p = masked_log_probs(logits, legal)
     assert torch.allclose(log_p.exp().sum(-1), torch.ones(2, dtype=log_p.dtype))
     assert torch.isinf(log_p[~legal]).all()
-    assert len(net.active_fraction(planes, torch.tensor([1, 2]), torch.tensor([3, 0]))) == (2 if arch == "mlp" else 2)
+    assert len(net.active_fraction(planes, torch.tensor([1, 2]), torch.tensor([3, 0]))) == 2
 
 
 def test_same_seed_same_weights_and_exact_resume(positions, tmp_path):
@@ -89,17 +104,17 @@ def test_corrupt_and_truncated_checkpoints_name_the_file(positions, tmp_path):
     good = (tmp_path / "best.pt").read_bytes()
     truncated = tmp_path / "truncated.pt"
     truncated.write_bytes(good[: len(good) // 2])
-    with pytest.raises(CheckpointError, match="truncated.pt"):
+    with pytest.raises(CheckpointError, match=r"truncated\.pt"):
         load_simulator(truncated)
     garbage = tmp_path / "garbage.pt"
     garbage.write_bytes(b"not a checkpoint at all")
-    with pytest.raises(CheckpointError, match="garbage.pt"):
+    with pytest.raises(CheckpointError, match=r"garbage\.pt"):
         load_simulator(garbage)
     with pytest.raises(CheckpointError, match="not found"):
         load_simulator(tmp_path / "absent.pt")
     # A resumable run refuses a corrupt last.pt instead of silently starting over.
     (tmp_path / "last.pt").write_bytes(good[:100])
-    with pytest.raises(CheckpointError, match="last.pt"):
+    with pytest.raises(CheckpointError, match=r"last\.pt"):
         train_simulator(positions, tmp_path, NET, _train_config(steps=16), progress=False)
 
 
@@ -158,7 +173,7 @@ def test_move_kinds_read_the_board():
     planes = torch.from_numpy(to_planes(encode_boards([mirrored])))
     np.testing.assert_array_equal(net.move_kinds.kinds(planes)[0].numpy(), kinds.numpy())
     # Preferences start at zero: the head changes nothing until trained, under any prompt.
-    logits, _ = net(planes, torch.tensor([2]), torch.tensor([0]))
+    _logits, _ = net(planes, torch.tensor([2]), torch.tensor([0]))
     assert net.move_kinds(planes, torch.tensor([2])).abs().sum() == 0
 
 

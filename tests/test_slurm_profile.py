@@ -66,8 +66,10 @@ def readme_table(readme: str) -> dict[str, tuple[int, int, int, int]]:
 
 def test_readme_table_matches_the_profile(repo, profile):
     table = readme_table((repo / "README.md").read_text())
-    expected = {rule: (profile["set-threads"][rule], resources["mem_mb"], resources["runtime"], resources.get("gpu", 0))
-                for rule, resources in profile["set-resources"].items()}
+    expected = {
+        rule: (profile["set-threads"][rule], resources["mem_mb"], resources["runtime"], resources.get("gpu", 0))
+        for rule, resources in profile["set-resources"].items()
+    }
     assert table == expected, "README's table of resources per rule differs from workflow/profiles/slurm/config.yaml"
 
 
@@ -102,12 +104,18 @@ def test_local_rules_are_read_from_the_rule_files(check):
 
 def test_output_comparison_ignores_only_what_records_time(check, tmp_path):
     slurm, local = tmp_path / "slurm", tmp_path / "local"
-    files = {"agents/rlft.csv": ("a,b\n1,2\n", "a,b\n1,2\n"),
-             "benchmarks/az.tsv": ("s\n1.5\n", "s\n2.5\n"),
-             "simulator/seed0/train.json": ('{"steps": 60, "positions_per_second": 3.0}',
-                                            '{"steps": 60, "positions_per_second": 4.0}'),
-             "paper/generated/numbers.tex": ("\\snset{x}{1}\n\\snset{runtime-total-minutes}{2}\n",
-                                             "\\snset{x}{1}\n\\snset{runtime-total-minutes}{3}\n")}
+    files = {
+        "agents/rlft.csv": ("a,b\n1,2\n", "a,b\n1,2\n"),
+        "benchmarks/az.tsv": ("s\n1.5\n", "s\n2.5\n"),
+        "simulator/seed0/train.json": (
+            '{"steps": 60, "positions_per_second": 3.0}',
+            '{"steps": 60, "positions_per_second": 4.0}',
+        ),
+        "paper/generated/numbers.tex": (
+            "\\snset{x}{1}\n\\snset{runtime-total-minutes}{2}\n",
+            "\\snset{x}{1}\n\\snset{runtime-total-minutes}{3}\n",
+        ),
+    }
     for relative, (a, b) in files.items():
         for root, text in ((slurm, a), (local, b)):
             (root / relative).parent.mkdir(parents=True, exist_ok=True)

@@ -21,7 +21,7 @@ def _stockfish_rule(level: SkillLevel, scores: list[int], rng: np.random.Generat
     """Stockfish 15.1's Skill::pick_best loop, written out literally, with an explicit generator."""
     top = scores[0]
     delta = min(top - scores[-1], 100)
-    best, best_value = -1, -10**9
+    best, best_value = -1, -(10**9)
     for i, score in enumerate(scores):
         push = int((level.weakness * (top - score) + delta * int(rng.integers(int(level.weakness)))) / 128)
         if score + push >= best_value:
@@ -49,7 +49,10 @@ def test_skill_levels_follow_stockfish_15_mapping():
     assert not SkillLevel(20.0).limited
     # Weaker levels spread their choice wider among the same lines.
     scores = [40, 10, -20, -60]
-    assert SkillLevel.from_elo(1350).move_probabilities(scores)[0] < SkillLevel.from_elo(2850).move_probabilities(scores)[0]
+    assert (
+        SkillLevel.from_elo(1350).move_probabilities(scores)[0]
+        < SkillLevel.from_elo(2850).move_probabilities(scores)[0]
+    )
 
 
 def test_unsorted_lines_are_refused():

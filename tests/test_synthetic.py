@@ -14,10 +14,14 @@ from simagents.data.summary import score_table
 from simagents.data.synthetic import generate, schedule, to_pgn
 from simagents.data.table import records_to_table
 
-NO_ENGINE = SyntheticConfig(games=24, nodes_per_move=100, max_plies=80, opening_random_plies=2,
-                            include_self_play=True,
-                            personas=(Persona(name="random", kind="random", rating=400),
-                                      Persona(name="greedy", kind="greedy", rating=800)))
+NO_ENGINE = SyntheticConfig(
+    games=24,
+    nodes_per_move=100,
+    max_plies=80,
+    opening_random_plies=2,
+    include_self_play=True,
+    personas=(Persona(name="random", kind="random", rating=400), Persona(name="greedy", kind="greedy", rating=800)),
+)
 
 
 def test_schedule_balances_pairs_and_colours(smoke_config):
@@ -52,8 +56,9 @@ def test_pgn_has_lichess_style_headers_and_reads_back():
 
 
 def _table(games, seed):
-    records, _ = read_pgn_text(to_pgn(games, NO_ENGINE.personas, seed), ReadOptions(source="synthetic",
-                                                                                       prompt_mode="persona"))
+    records, _ = read_pgn_text(
+        to_pgn(games, NO_ENGINE.personas, seed), ReadOptions(source="synthetic", prompt_mode="persona")
+    )
     return records_to_table(records)
 
 
@@ -72,8 +77,9 @@ def test_score_table_is_consistent():
 def test_population_with_stockfish(stockfish, smoke_config):
     config = smoke_config()
     games = generate(config.data.synthetic, config.engine, config.seed, workers=2, progress=False)
-    records, _ = read_pgn_text(to_pgn(games, config.data.synthetic.personas, 0),
-                               ReadOptions(source="synthetic", prompt_mode="persona"))
+    records, _ = read_pgn_text(
+        to_pgn(games, config.data.synthetic.personas, 0), ReadOptions(source="synthetic", prompt_mode="persona")
+    )
     table = score_table(records_to_table(records)).set_index(["agent", "opponent"])
     assert len(games) == config.data.synthetic.games
     # The strongest engine beats the random mover in every game of the smoke run.
@@ -83,9 +89,15 @@ def test_population_with_stockfish(stockfish, smoke_config):
 @pytest.mark.stockfish
 def test_rating_outside_the_engine_range_is_refused(stockfish, smoke_config):
     config = smoke_config()
-    bad = SyntheticConfig(**{**config.data.synthetic.__dict__,
-                             "personas": (Persona(name="sf9000", kind="stockfish", rating=3990),
-                                          Persona(name="random", kind="random", rating=400))})
+    bad = SyntheticConfig(
+        **{
+            **config.data.synthetic.__dict__,
+            "personas": (
+                Persona(name="sf9000", kind="stockfish", rating=3990),
+                Persona(name="random", kind="random", rating=400),
+            ),
+        }
+    )
     with pytest.raises(ValueError, match="outside this Stockfish's UCI_Elo range"):
         generate(bad, config.engine, 0, workers=1, progress=False)
 

@@ -17,9 +17,15 @@ from simagents.uci import UciEngine
 @pytest.fixture(scope="module")
 def checkpoint(tiny_positions, tmp_path_factory):
     out = tmp_path_factory.mktemp("uci_sim")
-    train_simulator(tiny_positions, out, NetworkConfig(num_prompts=4, hidden=32),
-                    TrainConfig(seed=0, steps=10, batch_size=64, warmup_steps=2, eval_every=5,
-                                checkpoint_every=5, val_positions=100), progress=False)
+    train_simulator(
+        tiny_positions,
+        out,
+        NetworkConfig(num_prompts=4, hidden=32),
+        TrainConfig(
+            seed=0, steps=10, batch_size=64, warmup_steps=2, eval_every=5, checkpoint_every=5, val_positions=100
+        ),
+        progress=False,
+    )
     return out / "best.pt"
 
 
@@ -27,8 +33,13 @@ def test_protocol_in_process(checkpoint):
     model, vocab = load_simulator_and_vocabulary(checkpoint)
     engine = UciEngine(SimulatorPolicy(model, vocab, argmax=True), "greedy", "none", seed=0)
     out = io.StringIO()
-    engine.run(io.StringIO("uci\nisready\nposition startpos moves e2e4\ngo nodes 1\n"
-                           "position fen 7k/8/8/8/8/8/8/K6q w - - 0 1\ngo\nquit\n"), out)
+    engine.run(
+        io.StringIO(
+            "uci\nisready\nposition startpos moves e2e4\ngo nodes 1\n"
+            "position fen 7k/8/8/8/8/8/8/K6q w - - 0 1\ngo\nquit\n"
+        ),
+        out,
+    )
     lines = out.getvalue().splitlines()
     assert "uciok" in lines and "readyok" in lines
     moves = [line.split()[1] for line in lines if line.startswith("bestmove")]

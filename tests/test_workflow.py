@@ -7,8 +7,8 @@ import json
 import numpy as np
 import pytest
 import yaml
-
 from conftest import snakemake  # the smoke_run fixture (one uninterrupted run) is in conftest too
+
 from simagents.positions import SPLITS, load_split
 
 pytestmark = pytest.mark.workflow
@@ -26,8 +26,16 @@ def test_smoke_workflow_produces_the_data_stage(smoke_run):
     assert positions > 0
     assert len(load_split(run / "positions", "train")["move"]) == summary["positions"]["train"]["positions"]
     assert "Score of each agent" in (run / "data" / "summary.md").read_text()
-    for rule in ("synthetic_games", "games_table", "positions", "train_simulator_seed0", "eval_positions",
-                 "action_values", "metrics", "simulator_checks"):
+    for rule in (
+        "synthetic_games",
+        "games_table",
+        "positions",
+        "train_simulator_seed0",
+        "eval_positions",
+        "action_values",
+        "metrics",
+        "simulator_checks",
+    ):
         assert (run / "benchmarks" / f"{rule}.tsv").exists(), rule
         assert (run / "logs" / f"{rule}.log").exists(), rule
     curves = (run / "simulator" / "seed0" / "curves.csv").read_text().splitlines()
@@ -41,8 +49,14 @@ def test_smoke_workflow_produces_the_data_stage(smoke_run):
     assert {"simulator_seed0", "random_mover", "greedy_grabber", "played"} <= set(metrics.policy)
     assert (metrics.low <= metrics.value + 1e-12).all() and (metrics.value <= metrics.high + 1e-12).all()
     checks = pd.read_csv(run / "evaluation" / "checks.csv")
-    assert set(checks.check) == {"top1_true_over_none", "ce_true_under_none", "top1_none_over_shuffled",
-                                 "ce_none_under_shuffled", "random_prompt_entropy", "strength_rank"}
+    assert set(checks.check) == {
+        "top1_true_over_none",
+        "ce_true_under_none",
+        "top1_none_over_shuffled",
+        "ce_none_under_shuffled",
+        "random_prompt_entropy",
+        "strength_rank",
+    }
     assert set(checks.verdict) <= {"holds", "fails"}  # every check applies to the smoke population
     calibration = pd.read_csv(run / "evaluation" / "calibration.csv")
     assert set(calibration.prompt) == set(summary["games_by_prompt"])
@@ -69,8 +83,13 @@ def test_smoke_workflow_runs_every_agent_and_the_ladder(smoke_run):
     elo = pd.read_csv(run / "ladder" / "elo.csv")
     prompts = config["ladder"]["prompts"]
     expected = set(config["ladder"]["anchors"]) | {"az_seed0"}
-    for agent in ("simulator_seed0", "pikl_lambda0.1_seed0", "rlft_beta0_seed0", "rlft_beta0.1_seed0",
-                  "rlft_beta0.3_seed0"):
+    for agent in (
+        "simulator_seed0",
+        "pikl_lambda0.1_seed0",
+        "rlft_beta0_seed0",
+        "rlft_beta0.1_seed0",
+        "rlft_beta0.3_seed0",
+    ):
         expected |= {f"{agent}@{p}" for p in prompts}
     assert set(elo.player) == expected
     assert elo.loc[elo.player == config["ladder"]["anchor"], "elo"].item() == 1350
@@ -90,8 +109,9 @@ def test_smoke_workflow_ends_in_claims_figures_and_a_pdf(smoke_run):
 
     run = smoke_run / "results" / "smoke"
     agents = pd.read_csv(run / "evaluation" / "agent_metrics.csv")
-    assert {"simulator_seed0", "rlft_beta0_seed0", "pikl_lambda0.1_seed0", "az_seed0", "played",
-            "beta family"} <= set(agents.policy)
+    assert {"simulator_seed0", "rlft_beta0_seed0", "pikl_lambda0.1_seed0", "az_seed0", "played", "beta family"} <= set(
+        agents.policy
+    )
     frontier = pd.read_csv(run / "agents" / "rlft_frontier.csv")
     assert frontier.statistic.tolist() == ["spearman_beta_score"] and frontier.n.item() > 0
     claims = pd.read_csv(run / "claims.csv")
@@ -113,8 +133,9 @@ RERUN_MAY_DIFFER = {
     ("benchmarks/*.tsv",): "Snakemake's wall times and memory samples of each rule",
     ("logs/*",): "timestamps, durations and progress lines",
     ("paper/*.pdf",): "pdfTeX stamps the build time and a document ID into the PDF",
-    tuple(f"paper/*.{suffix}" for suffix in ("aux", "fdb_latexmk", "fls", "log", "out", "bbl", "blg", "toc")):
-        "latexmk's and LaTeX's bookkeeping, with times and paths",
+    tuple(
+        f"paper/*.{suffix}" for suffix in ("aux", "fdb_latexmk", "fls", "log", "out", "bbl", "blg", "toc")
+    ): "latexmk's and LaTeX's bookkeeping, with times and paths",
     ("paper/generated/runtime_table.tex",): "the rules' measured run times, typeset",
 }
 # Keys of JSON files that hold measurements of time, per file pattern; the rest must be equal.
@@ -176,12 +197,25 @@ def test_a_config_edit_reruns_only_the_stages_it_touches(repo, smoke_run, tmp_pa
     path = tmp_path / "edited.yaml"
     path.write_text(yaml.safe_dump(config))
     result = snakemake(repo, smoke_run, "--configfile", str(path), "-n")
-    planned = {line.split()[1].rstrip(":") for line in result.stdout.splitlines()
-               if line.startswith(("rule ", "localrule "))}
+    planned = {
+        line.split()[1].rstrip(":") for line in result.stdout.splitlines() if line.startswith(("rule ", "localrule "))
+    }
     # metrics reads the model; the checks read the metrics; every agent starts from the model; the
     # claims, figures and paper read them all
-    assert planned == {"train_simulator", "metrics", "simulator_checks", "rlft", "rlft_summary", "az", "ladder",
-                       "agent_metrics", "claims", "figure", "paper", "all"}, result.stdout[-2000:]
+    assert planned == {
+        "train_simulator",
+        "metrics",
+        "simulator_checks",
+        "rlft",
+        "rlft_summary",
+        "az",
+        "ladder",
+        "agent_metrics",
+        "claims",
+        "figure",
+        "paper",
+        "all",
+    }, result.stdout[-2000:]
     # Put the original config back for the other tests sharing this run.
     snakemake(repo, smoke_run, "--configfile", str(repo / "config" / "smoke.yaml"), "-n")
 
@@ -202,8 +236,18 @@ def test_invalid_config_stops_before_any_rule(repo, tmp_path):
 
 def test_default_config_plans_the_data_rules(repo, tmp_path):
     result = snakemake(repo, tmp_path, "--configfile", str(repo / "config" / "default.yaml"), "-n")
-    for rule in ("synthetic_games", "games_table", "positions", "data_summary", "train_simulator",
-                 "eval_positions", "action_values", "rlft", "az", "ladder"):
+    for rule in (
+        "synthetic_games",
+        "games_table",
+        "positions",
+        "data_summary",
+        "train_simulator",
+        "eval_positions",
+        "action_values",
+        "rlft",
+        "az",
+        "ladder",
+    ):
         assert f"rule {rule}:" in result.stdout, rule
 
 
@@ -217,13 +261,23 @@ def test_lichess_config_plans_the_paper_at_its_scale(repo, tmp_path):
     assert config.data.filters.rated_only and config.data.filters.exclude_bots and config.az.init == "scratch"
     assert len(config.rlft.betas) >= 3  # a frontier
     result = snakemake(repo, tmp_path, "--configfile", str(repo / "config" / "lichess.yaml"), "-n")
-    planned = [line.split()[1].rstrip(":") for line in result.stdout.splitlines()
-               if line.startswith(("rule ", "localrule "))]
+    planned = [
+        line.split()[1].rstrip(":") for line in result.stdout.splitlines() if line.startswith(("rule ", "localrule "))
+    ]
     assert planned.count("download_lichess") == len(config.data.lichess.months) == 3
     assert planned.count("train_simulator") == 3
     assert planned.count("rlft") == len(config.rlft.betas) * len(config.rlft.seeds) == 12
-    assert {"games_table", "positions", "action_values", "metrics", "az", "ladder", "agent_metrics", "claims",
-            "paper"} <= set(planned)
+    assert {
+        "games_table",
+        "positions",
+        "action_values",
+        "metrics",
+        "az",
+        "ladder",
+        "agent_metrics",
+        "claims",
+        "paper",
+    } <= set(planned)
     assert "synthetic_games" not in planned
 
 
@@ -250,16 +304,20 @@ def test_pgn_source_through_the_workflow(repo, tmp_path):
     assert set(summary["games_by_prompt"]) == {"r1000-1999", "unknown", "r>=2000", "r<1000"}
     meta = json.loads((tmp_path / "results" / "mine" / "positions" / "meta.json").read_text())
     assert sum(meta["splits"][s]["positions"] for s in SPLITS) == 7 + 4
-    assert np.isin(load_split(tmp_path / "results" / "mine" / "positions", "test")["own_prompt"],
-                   list(meta["vocabulary"].values())).all()
+    assert np.isin(
+        load_split(tmp_path / "results" / "mine" / "positions", "test")["own_prompt"], list(meta["vocabulary"].values())
+    ).all()
 
 
-def _lichess_game(site: str, event: str, tc: str, white_elo: str, black_elo: str, moves: str,
-                  result: str, white_title: str = "") -> str:
+def _lichess_game(
+    site: str, event: str, tc: str, white_elo: str, black_elo: str, moves: str, result: str, white_title: str = ""
+) -> str:
     title = f'[WhiteTitle "{white_title}"]\n' if white_title else ""
-    return (f'[Event "{event}"]\n[Site "https://lichess.org/{site}"]\n[White "w{site}"]\n[Black "b{site}"]\n'
-            f'[Result "{result}"]\n[WhiteElo "{white_elo}"]\n[BlackElo "{black_elo}"]\n{title}'
-            f'[TimeControl "{tc}"]\n[Termination "Normal"]\n\n{moves} {result}\n\n')
+    return (
+        f'[Event "{event}"]\n[Site "https://lichess.org/{site}"]\n[White "w{site}"]\n[Black "b{site}"]\n'
+        f'[Result "{result}"]\n[WhiteElo "{white_elo}"]\n[BlackElo "{black_elo}"]\n{title}'
+        f'[TimeControl "{tc}"]\n[Termination "Normal"]\n\n{moves} {result}\n\n'
+    )
 
 
 LONG = "1. e4 { [%clk 0:05:00] } e5 2. Nf3 Nc6 3. Bb5 a6 4. Ba4 Nf6 5. O-O Be7 6. Re1 b5 7. Bb3 d6 8. c3 O-O"
@@ -277,15 +335,17 @@ def lichess_server(tmp_path):
 
     served = tmp_path / "served"
     served.mkdir()
-    games = "".join([
-        _lichess_game("kept0001", "Rated Blitz game", "300+0", "1450", "1520", LONG, "1-0"),
-        _lichess_game("kept0002", "Rated Rapid game", "600+5", "2250", "2190", LONG, "1/2-1/2"),
-        _lichess_game("casual01", "Casual Blitz game", "300+0", "1450", "1520", LONG, "0-1"),
-        _lichess_game("bullet01", "Rated Bullet game", "60+0", "1450", "1520", LONG, "1-0"),
-        _lichess_game("botgame1", "Rated Blitz game", "300+0", "1450", "1520", LONG, "1-0", white_title="BOT"),
-        _lichess_game("norating", "Rated Blitz game", "300+0", "?", "1520", LONG, "1-0"),
-        _lichess_game("tooshort", "Rated Blitz game", "300+0", "1450", "1520", "1. e4 e5", "1-0"),
-    ])
+    games = "".join(
+        [
+            _lichess_game("kept0001", "Rated Blitz game", "300+0", "1450", "1520", LONG, "1-0"),
+            _lichess_game("kept0002", "Rated Rapid game", "600+5", "2250", "2190", LONG, "1/2-1/2"),
+            _lichess_game("casual01", "Casual Blitz game", "300+0", "1450", "1520", LONG, "0-1"),
+            _lichess_game("bullet01", "Rated Bullet game", "60+0", "1450", "1520", LONG, "1-0"),
+            _lichess_game("botgame1", "Rated Blitz game", "300+0", "1450", "1520", LONG, "1-0", white_title="BOT"),
+            _lichess_game("norating", "Rated Blitz game", "300+0", "?", "1520", LONG, "1-0"),
+            _lichess_game("tooshort", "Rated Blitz game", "300+0", "1450", "1520", "1. e4 e5", "1-0"),
+        ]
+    )
     name = "lichess_db_standard_rated_2013-01.pgn.zst"
     data = zstandard.ZstdCompressor().compress(games.encode())
     (served / name).write_bytes(data)
@@ -302,12 +362,14 @@ def lichess_server(tmp_path):
 
 def test_lichess_source_through_the_workflow(repo, tmp_path, lichess_server):
     config = yaml.safe_load((repo / "config" / "lichess.yaml").read_text())
-    config["data"]["lichess"].update({
-        "months": ["2013-01"],
-        "url_template": lichess_server + "/lichess_db_standard_rated_{month}.pgn.zst",
-        "checksums_url": lichess_server + "/sha256sums.txt",
-        "max_games_scanned": None,
-    })
+    config["data"]["lichess"].update(
+        {
+            "months": ["2013-01"],
+            "url_template": lichess_server + "/lichess_db_standard_rated_{month}.pgn.zst",
+            "checksums_url": lichess_server + "/sha256sums.txt",
+            "max_games_scanned": None,
+        }
+    )
     config["data"]["balance_per_band"] = None
     config["data"]["filters"]["min_plies"] = 10  # the test games have 16 plies
     config["resources_dir"] = str(tmp_path / "resources")
@@ -319,9 +381,15 @@ def test_lichess_source_through_the_workflow(repo, tmp_path, lichess_server):
     assert (tmp_path / "resources" / "lichess" / "lichess_db_standard_rated_2013-01.pgn.zst").exists()
     summary = json.loads((tmp_path / "results" / "lichess" / "data" / "summary.json").read_text())
     assert summary["games_read"] == 7 and summary["games_kept"] == 2
-    assert summary["dropped_by_reason"] == {"unrated": 1, "time_control": 1, "bot": 1, "missing_rating": 1,
-                                            "too_few_plies": 1}
+    assert summary["dropped_by_reason"] == {
+        "unrated": 1,
+        "time_control": 1,
+        "bot": 1,
+        "missing_rating": 1,
+        "too_few_plies": 1,
+    }
     assert set(summary["games_by_prompt"]) == {"r1300-1499", "r1500-1699", "r>=2100"}
     games = __import__("pyarrow.parquet", fromlist=["x"]).read_table(
-        tmp_path / "results" / "lichess" / "data" / "games.parquet")
+        tmp_path / "results" / "lichess" / "data" / "games.parquet"
+    )
     assert sorted(games.column("game_id").to_pylist()) == ["kept0001", "kept0002"]

@@ -23,7 +23,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pandas as pd
@@ -53,10 +53,22 @@ def main(argv: list[str] | None = None) -> int:
     rerun_config = scratch / "config.yaml"
     rerun_config.write_text(yaml.safe_dump(config, sort_keys=False))
     print(f"Rerunning {args.config} into {scratch} (committed claims: {committed_path})", flush=True)
-    command = [sys.executable, "-m", "snakemake", "--snakefile", str(REPO / "Snakefile"), "--directory", str(scratch),
-               "--cores", str(args.cores), "--configfile", str(rerun_config), "--rerun-incomplete"]
+    command = [
+        sys.executable,
+        "-m",
+        "snakemake",
+        "--snakefile",
+        str(REPO / "Snakefile"),
+        "--directory",
+        str(scratch),
+        "--cores",
+        str(args.cores),
+        "--configfile",
+        str(rerun_config),
+        "--rerun-incomplete",
+    ]
     started = time.perf_counter()
-    result = subprocess.run(command)
+    result = subprocess.run(command, check=False)  # its exit code is reported below
     wall = time.perf_counter() - started
     if result.returncode != 0:
         print(f"error: the rerun failed (snakemake exit {result.returncode})", file=sys.stderr)
@@ -64,18 +76,30 @@ def main(argv: list[str] | None = None) -> int:
     regenerated = pd.read_csv(scratch / "results" / config["run_name"] / "claims.csv")
     lines, ok = compare_claims(pd.read_csv(committed_path), regenerated)
     print("\n".join(lines))
-    verdict = ("the regenerated claims agree with the committed ones" if ok else
-               "MISMATCH between the regenerated and the committed claims")
+    verdict = (
+        "the regenerated claims agree with the committed ones"
+        if ok
+        else "MISMATCH between the regenerated and the committed claims"
+    )
     print(f"\nverify: {verdict} (the rerun took {wall / 60:.1f} minutes on {args.cores} cores)")
-    record = {"agree": ok, "wall_seconds": round(wall, 1), "cores": args.cores, "cpu_count": os.cpu_count(),
-              "machine": f"{platform.system()} {platform.machine()}, Python {platform.python_version()}",
-              "config": str(args.config.resolve().relative_to(REPO)) if args.config.resolve().is_relative_to(REPO)
-              else str(args.config), "finished": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")}
+    record = {
+        "agree": ok,
+        "wall_seconds": round(wall, 1),
+        "cores": args.cores,
+        "cpu_count": os.cpu_count(),
+        "machine": f"{platform.system()} {platform.machine()}, Python {platform.python_version()}",
+        "config": str(args.config.resolve().relative_to(REPO))
+        if args.config.resolve().is_relative_to(REPO)
+        else str(args.config),
+        "finished": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+    }
     (committed_path.parent / "verify.json").write_text(json.dumps(record, indent=2) + "\n")
     (committed_path.parent / "verify.md").write_text(
         f"`make verify`: {verdict}. The rerun of `{record['config']}` from nothing took "
         f"{wall / 60:.1f} minutes on {args.cores} cores ({record['machine']}, {record['finished']}).\n\n"
-        + "\n".join(lines) + "\n")
+        + "\n".join(lines)
+        + "\n"
+    )
     if not args.keep and args.scratch is None:
         shutil.rmtree(scratch, ignore_errors=True)
     return 0 if ok else 1

@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import copy
 import difflib
+from collections.abc import Mapping
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
-from typing import Any, Literal, Mapping
+from typing import Any, Literal
 
 import jsonschema
 import yaml
@@ -21,8 +22,13 @@ import yaml
 CONFIG_VERSION = 1
 
 _JSON_TYPES = {
-    "integer": "an integer", "number": "a number", "string": "a string", "boolean": "true or false",
-    "array": "a list", "object": "a mapping", "null": "null",
+    "integer": "an integer",
+    "number": "a number",
+    "string": "a string",
+    "boolean": "true or false",
+    "array": "a list",
+    "object": "a mapping",
+    "null": "null",
 }
 
 
@@ -94,9 +100,11 @@ def _describe(error: jsonschema.ValidationError) -> str:
         where = f"under '{path}'" if error.absolute_path else "at the top level"
         prefix = ".".join(str(p) for p in error.absolute_path)
         hints = "".join(f"{h} " for h in (_key_hint(u, prefix, allowed) for u in unknown) if h)
-        return (f"unknown key {', '.join(repr(u) for u in unknown)} {where} (allowed keys: {', '.join(allowed)}). "
-                f"{hints}A key from an older config version or a typo: rename or remove it (README "
-                "'Configuration' lists every key)")
+        return (
+            f"unknown key {', '.join(repr(u) for u in unknown)} {where} (allowed keys: {', '.join(allowed)}). "
+            f"{hints}A key from an older config version or a typo: rename or remove it (README "
+            "'Configuration' lists every key)"
+        )
     if error.validator == "type":
         expected = error.validator_value
         expected = [expected] if isinstance(expected, str) else expected
@@ -110,8 +118,10 @@ def _describe(error: jsonschema.ValidationError) -> str:
     if error.validator == "required":
         return f"missing required key {error.message.split()[0]} under '{path}'"
     if error.validator == "const" and path == "config_version":
-        return (f"config_version is {error.instance!r}, this code reads version {CONFIG_VERSION}; "
-                f"update the file using the README's 'Configuration' section")
+        return (
+            f"config_version is {error.instance!r}, this code reads version {CONFIG_VERSION}; "
+            f"update the file using the README's 'Configuration' section"
+        )
     return f"'{path}': {error.message}"
 
 
@@ -131,19 +141,26 @@ def validate_mapping(raw: Mapping[str, Any], source: str = "config") -> dict[str
     split = data.get("positions", {}).get("split", {})
     total = sum(split.get(k, 0.0) for k in ("train", "val", "test"))
     if abs(total - 1.0) > 1e-9:
-        raise ConfigError(f"invalid configuration in {source}:\n  - 'positions.split' fractions must sum "
-                          f"to 1, got {split} (sum {total})")
+        raise ConfigError(
+            f"invalid configuration in {source}:\n  - 'positions.split' fractions must sum "
+            f"to 1, got {split} (sum {total})"
+        )
     names = [p["name"] for p in data["data"]["synthetic"]["personas"]]
     duplicates = sorted({n for n in names if names.count(n) > 1})
     if duplicates:
-        raise ConfigError(f"invalid configuration in {source}:\n  - 'data.synthetic.personas' has "
-                          f"duplicate names {duplicates}")
+        raise ConfigError(
+            f"invalid configuration in {source}:\n  - 'data.synthetic.personas' has duplicate names {duplicates}"
+        )
     if data["data"]["source"] == "lichess" and not data["data"]["lichess"]["months"]:
-        raise ConfigError(f"invalid configuration in {source}:\n  - 'data.lichess.months' must list at "
-                          f"least one month (YYYY-MM) when data.source is lichess")
+        raise ConfigError(
+            f"invalid configuration in {source}:\n  - 'data.lichess.months' must list at "
+            f"least one month (YYYY-MM) when data.source is lichess"
+        )
     if data["data"]["source"] == "pgn" and not data["data"]["pgn"]["paths"]:
-        raise ConfigError(f"invalid configuration in {source}:\n  - 'data.pgn.paths' must list at least "
-                          f"one PGN file when data.source is pgn")
+        raise ConfigError(
+            f"invalid configuration in {source}:\n  - 'data.pgn.paths' must list at least "
+            f"one PGN file when data.source is pgn"
+        )
     return data
 
 
@@ -388,23 +405,34 @@ def from_mapping(raw: Mapping[str, Any], source: str = "config") -> Config:
             rating_band_edges=tuple(data["rating_band_edges"]),
             balance_per_band=data["balance_per_band"],
             max_games=data["max_games"],
-            filters=FiltersConfig(**{**filters, "time_controls": None if filters["time_controls"] is None
-                                     else tuple(filters["time_controls"])}),
+            filters=FiltersConfig(
+                **{
+                    **filters,
+                    "time_controls": None if filters["time_controls"] is None else tuple(filters["time_controls"]),
+                }
+            ),
             synthetic=SyntheticConfig(**{**synthetic, "personas": tuple(Persona(**p) for p in synthetic["personas"])}),
             lichess=LichessConfig(**{**lichess, "months": tuple(lichess["months"])}),
             pgn=PgnConfig(paths=tuple(data["pgn"]["paths"]), prompt_mode=data["pgn"]["prompt_mode"]),
         ),
-        positions=PositionsConfig(skip_plies=d["positions"]["skip_plies"],
-                                  split=SplitConfig(**d["positions"]["split"])),
+        positions=PositionsConfig(
+            skip_plies=d["positions"]["skip_plies"], split=SplitConfig(**d["positions"]["split"])
+        ),
         simulator=SimulatorConfig(**{**d["simulator"], "seeds": tuple(d["simulator"]["seeds"])}),
         evaluation=EvaluationConfig(**d["evaluation"]),
         games=GamesConfig(**d["games"]),
-        rlft=RlftConfig(**{**d["rlft"], "betas": tuple(float(b) for b in d["rlft"]["betas"]),
-                           "seeds": tuple(d["rlft"]["seeds"])}),
+        rlft=RlftConfig(
+            **{**d["rlft"], "betas": tuple(float(b) for b in d["rlft"]["betas"]), "seeds": tuple(d["rlft"]["seeds"])}
+        ),
         pikl=PiklConfig(lambdas=tuple(float(x) for x in d["pikl"]["lambdas"])),
         az=AzConfig(**d["az"]),
-        ladder=LadderConfig(**{**d["ladder"], "anchors": tuple(d["ladder"]["anchors"]),
-                               "prompts": None if d["ladder"]["prompts"] is None else tuple(d["ladder"]["prompts"])}),
+        ladder=LadderConfig(
+            **{
+                **d["ladder"],
+                "anchors": tuple(d["ladder"]["anchors"]),
+                "prompts": None if d["ladder"]["prompts"] is None else tuple(d["ladder"]["prompts"]),
+            }
+        ),
         paper=PaperConfig(**d["paper"]),
         raw=d,
     )

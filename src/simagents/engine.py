@@ -87,8 +87,9 @@ def elo_range(engine: chess.engine.SimpleEngine) -> EloRange:
     """Read the engine's ``UCI_Elo`` option range instead of assuming one."""
     option = engine.options.get("UCI_Elo")
     if option is None or option.min is None or option.max is None:
-        raise RuntimeError(f"engine {engine.id.get('name', '?')} has no UCI_Elo option; "
-                           "strength-limited personas need Stockfish")
+        raise RuntimeError(
+            f"engine {engine.id.get('name', '?')} has no UCI_Elo option; strength-limited personas need Stockfish"
+        )
     return EloRange(int(option.min), int(option.max))
 
 

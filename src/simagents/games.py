@@ -22,8 +22,9 @@ from __future__ import annotations
 import hashlib
 import multiprocessing
 from collections import defaultdict
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterable, Mapping, Sequence
+from typing import Any
 
 import chess
 import chess.pgn
@@ -171,8 +172,9 @@ def match_seed(*parts: object) -> int:
     return int.from_bytes(digest, "big")
 
 
-def held_out_openings(games: Iterable[tuple[str, str]], plies: int, count: int, seed: int,
-                      split_seed: int, train: float, val: float) -> list[tuple[str, ...]]:
+def held_out_openings(
+    games: Iterable[tuple[str, str]], plies: int, count: int, seed: int, split_seed: int, train: float, val: float
+) -> list[tuple[str, ...]]:
     """``count`` openings: the first ``plies`` moves (UCI) of distinct test-split games.
 
     ``games`` yields ``(game_id, uci_moves)`` pairs (the games table's columns). A game belongs
@@ -185,11 +187,15 @@ def held_out_openings(games: Iterable[tuple[str, str]], plies: int, count: int, 
 
     if plies == 0:
         return [()] * count
-    candidates = sorted({tuple(moves.split()[:plies]) for game_id, moves in games
-                         if split_of(game_id, split_seed, train, val) == "test" and len(moves.split()) > plies})
+    candidates = sorted(
+        {
+            tuple(moves.split()[:plies])
+            for game_id, moves in games
+            if split_of(game_id, split_seed, train, val) == "test" and len(moves.split()) > plies
+        }
+    )
     if not candidates:
-        raise ValueError(f"no test-split game is longer than {plies} plies: lower the opening plies "
-                         "or use more games")
+        raise ValueError(f"no test-split game is longer than {plies} plies: lower the opening plies or use more games")
     order = np.random.default_rng(seed).permutation(len(candidates))
     return [candidates[order[i % len(candidates)]] for i in range(count)]
 
@@ -221,32 +227,53 @@ def to_pgn(games: Sequence[PlayedGame], event: str, names: Mapping[str, str] | N
     return "\n\n".join(out) + "\n"
 
 
-GAMES_FRAME_COLUMNS = ("round", "white", "black", "white_prompt", "black_prompt", "result", "white_score",
-                       "termination", "plies", "seed")
+GAMES_FRAME_COLUMNS = (
+    "round",
+    "white",
+    "black",
+    "white_prompt",
+    "black_prompt",
+    "result",
+    "white_score",
+    "termination",
+    "plies",
+    "seed",
+)
 
 
 def games_frame(games: Sequence[PlayedGame], names: Mapping[str, str] | None = None) -> pd.DataFrame:
     """One row per game: players, prompts, colours (by column), result, White's score,
     termination and plies (opening plies included)."""
     names = names or {}
-    rows = [{
-        "round": g.spec.round,
-        "white": names.get(g.spec.white, g.spec.white),
-        "black": names.get(g.spec.black, g.spec.black),
-        "white_prompt": g.spec.white_prompt,
-        "black_prompt": g.spec.black_prompt,
-        "result": g.result,
-        "white_score": score(g.result, True),
-        "termination": g.termination,
-        "plies": g.plies,
-        "seed": str(g.spec.seed),
-    } for g in games]
+    rows = [
+        {
+            "round": g.spec.round,
+            "white": names.get(g.spec.white, g.spec.white),
+            "black": names.get(g.spec.black, g.spec.black),
+            "white_prompt": g.spec.white_prompt,
+            "black_prompt": g.spec.black_prompt,
+            "result": g.result,
+            "white_score": score(g.result, True),
+            "termination": g.termination,
+            "plies": g.plies,
+            "seed": str(g.spec.seed),
+        }
+        for g in games
+    ]
     return pd.DataFrame(rows, columns=list(GAMES_FRAME_COLUMNS))
 
 
-def play_tasks(tasks: Sequence[list[GameSpec]], play_task: Callable[[list[GameSpec]], list[PlayedGame]],
-               init_worker: Callable[[Any], None], setup: Any, close: Callable[[], None], workers: int = 1,
-               desc: str = "games", progress: bool = True, start_method: str = "fork") -> list[PlayedGame]:
+def play_tasks(
+    tasks: Sequence[list[GameSpec]],
+    play_task: Callable[[list[GameSpec]], list[PlayedGame]],
+    init_worker: Callable[[Any], None],
+    setup: Any,
+    close: Callable[[], None],
+    workers: int = 1,
+    desc: str = "games",
+    progress: bool = True,
+    start_method: str = "fork",
+) -> list[PlayedGame]:
     """Play lists of games in ``workers`` forked processes (or in this one), with a progress bar.
 
     Each worker runs ``init_worker(setup)`` once, then ``play_task`` on whole tasks (a task's

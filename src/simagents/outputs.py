@@ -13,9 +13,10 @@ from __future__ import annotations
 import errno
 import io
 import os
-from contextlib import contextmanager
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 #: Failures that mean "the filesystem refused the write", not "the code is wrong".
 DISK_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES, errno.EPERM})
@@ -26,14 +27,11 @@ DISK_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES, 
 _NEARLY_FULL_BYTES = 1 << 20
 
 _WHAT_TO_DO = {
-    errno.ENOSPC: "the disk is full: free some space, or set results_dir to a disk with room, "
-                  "then rerun",
+    errno.ENOSPC: "the disk is full: free some space, or set results_dir to a disk with room, then rerun",
     errno.EDQUOT: "the disk quota is exceeded: free some space, or set results_dir to another disk, then rerun",
     errno.EROFS: "the folder is on a read-only filesystem: set results_dir to a writable folder, then rerun",
-    errno.EACCES: "no permission to write there: make the folder writable, or set results_dir elsewhere, "
-                  "then rerun",
-    errno.EPERM: "no permission to write there: make the folder writable, or set results_dir elsewhere, "
-                 "then rerun",
+    errno.EACCES: "no permission to write there: make the folder writable, or set results_dir elsewhere, then rerun",
+    errno.EPERM: "no permission to write there: make the folder writable, or set results_dir elsewhere, then rerun",
 }
 
 
@@ -80,7 +78,7 @@ def make_folder(folder: str | Path) -> Path:
         folder.mkdir(parents=True, exist_ok=True)
     except OSError as error:
         nearest = next((p for p in folder.parents if p.exists()), Path("/"))
-        raise output_error(error, folder, nearest) or error
+        raise (output_error(error, folder, nearest) or error) from error
     return folder
 
 
@@ -100,10 +98,8 @@ def atomic_output(path: str | Path) -> Iterator[Path]:
     except Exception as error:
         # Diagnose before deleting the partial file: deleting it frees the space it took.
         refused = output_error(error, path)
-        try:
+        with suppress(OSError):
             tmp.unlink(missing_ok=True)
-        except OSError:
-            pass
         if refused is not None:
             raise refused from error
         raise
@@ -171,4 +167,4 @@ def reserve(path: str | Path) -> None:
         with open(path, "r+b") as handle:
             allocate(handle.fileno(), 0, size)
     except OSError as error:
-        raise output_error(error, path) or error
+        raise (output_error(error, path) or error) from error

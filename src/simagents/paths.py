@@ -15,7 +15,7 @@ class RunPaths:
     root: Path
 
     @classmethod
-    def of(cls, config: Config) -> "RunPaths":
+    def of(cls, config: Config) -> RunPaths:
         return cls(config.run_dir)
 
     @property

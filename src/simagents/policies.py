@@ -9,8 +9,9 @@ generator, so a game's moves do not depend on how games are batched.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Callable, Protocol, Sequence
+from typing import Protocol
 
 import chess
 import chess.engine
@@ -42,12 +43,12 @@ class MoveDistribution:
         return self.moves[int(cumulative.searchsorted(rng.random(), side="right"))]
 
     @staticmethod
-    def uniform(moves: Sequence[chess.Move]) -> "MoveDistribution":
+    def uniform(moves: Sequence[chess.Move]) -> MoveDistribution:
         n = len(moves)
         return MoveDistribution(tuple(moves), np.full(n, 1.0 / n))
 
     @staticmethod
-    def point_mass(moves: Sequence[chess.Move], chosen: chess.Move) -> "MoveDistribution":
+    def point_mass(moves: Sequence[chess.Move], chosen: chess.Move) -> MoveDistribution:
         probs = np.array([1.0 if m == chosen else 0.0 for m in moves])
         if probs.sum() != 1.0:
             raise ValueError(f"move {chosen.uci()} is not among the legal moves")
@@ -77,8 +78,9 @@ class RandomMover:
     def __init__(self, name: str = "random") -> None:
         self.name = name
 
-    def distributions(self, boards: Sequence[chess.Board], own_prompts: Sequence[str],
-                      opponent_prompts: Sequence[str]) -> list[MoveDistribution]:
+    def distributions(
+        self, boards: Sequence[chess.Board], own_prompts: Sequence[str], opponent_prompts: Sequence[str]
+    ) -> list[MoveDistribution]:
         return [MoveDistribution.uniform(list(b.legal_moves)) for b in boards]
 
     def close(self) -> None:
@@ -108,8 +110,9 @@ class GreedyMaterial:
     def __init__(self, name: str = "greedy") -> None:
         self.name = name
 
-    def distributions(self, boards: Sequence[chess.Board], own_prompts: Sequence[str],
-                      opponent_prompts: Sequence[str]) -> list[MoveDistribution]:
+    def distributions(
+        self, boards: Sequence[chess.Board], own_prompts: Sequence[str], opponent_prompts: Sequence[str]
+    ) -> list[MoveDistribution]:
         result = []
         for board in boards:
             moves = list(board.legal_moves)
@@ -150,7 +153,7 @@ class SkillLevel:
     level: float
 
     @staticmethod
-    def from_elo(elo: int) -> "SkillLevel":
+    def from_elo(elo: int) -> SkillLevel:
         return SkillLevel(min(max((elo - 1346.6) / 143.4, 0.0) ** (1 / 0.806), 20.0))
 
     @property
@@ -185,8 +188,9 @@ class SkillLevel:
         delta = min(top - int(scores[-1]), SKILL_MAX_DELTA_CP)
         # pushed[i, u]: line i's score plus its push for draw u (Stockfish truncates toward zero;
         # every push is non-negative).
-        pushed = scores[:, None] + np.floor((self.weakness * (top - scores)[:, None] + delta * draws[None, :])
-                                            / 128.0).astype(np.int64)
+        pushed = scores[:, None] + np.floor(
+            (self.weakness * (top - scores)[:, None] + delta * draws[None, :]) / 128.0
+        ).astype(np.int64)
         sorted_pushed = np.sort(pushed, axis=1)
         n = pushed.shape[1]
         probs = np.empty(k)
@@ -212,8 +216,9 @@ class StockfishPolicy:
     again (a second death in a row is an error).
     """
 
-    def __init__(self, open_engine: Callable[[], chess.engine.SimpleEngine], name: str, elo: int | None,
-                 nodes_per_move: int) -> None:
+    def __init__(
+        self, open_engine: Callable[[], chess.engine.SimpleEngine], name: str, elo: int | None, nodes_per_move: int
+    ) -> None:
         self.name = name
         self._open_engine = open_engine
         self._engine: chess.engine.SimpleEngine | None = None
@@ -244,8 +249,11 @@ class StockfishPolicy:
                     raise
                 self.restarts += 1
                 log.warning("%s: Stockfish died searching %s; restarted, searching again", self.name, board.fen())
-        lines = [(info["pv"][0], info["score"].pov(board.turn).score(mate_score=MATE_SCORE_CP))
-                 for info in infos if info.get("pv") and info.get("score") is not None]
+        lines = [
+            (info["pv"][0], info["score"].pov(board.turn).score(mate_score=MATE_SCORE_CP))
+            for info in infos
+            if info.get("pv") and info.get("score") is not None
+        ]
         if not lines:
             raise RuntimeError(f"{self.name}: engine returned no move for {board.fen()}")
         # Lines of an unfinished last iteration can be out of order; sort as Stockfish does (stable).
@@ -262,8 +270,9 @@ class StockfishPolicy:
             chance[move] += float(p)
         return MoveDistribution(tuple(moves), np.array([chance[m] for m in moves]))
 
-    def distributions(self, boards: Sequence[chess.Board], own_prompts: Sequence[str],
-                      opponent_prompts: Sequence[str]) -> list[MoveDistribution]:
+    def distributions(
+        self, boards: Sequence[chess.Board], own_prompts: Sequence[str], opponent_prompts: Sequence[str]
+    ) -> list[MoveDistribution]:
         return [self.distribution(board) for board in boards]
 
     def _discard_engine(self) -> None:
@@ -271,8 +280,8 @@ class StockfishPolicy:
         if engine is not None:
             try:
                 engine.close()
-            except Exception:  # the process is gone already; closing is best effort
-                pass
+            except (*ENGINE_FAILURES, TimeoutError, OSError, RuntimeError) as error:  # gone already
+                log.debug("%s: closing a dead engine: %s", self.name, error)
 
     def close(self) -> None:
         engine, self._engine = self._engine, None

@@ -32,10 +32,11 @@ import hashlib
 import json
 import multiprocessing
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 import pyarrow as pa
@@ -83,8 +84,9 @@ class _GameRows:
     white_score: np.ndarray  # int8: +1 white won, 0 draw, -1 black won
 
 
-def _encode_games(task: _GameRows, skip_plies: int,
-                  replay: Callable[..., Any] = replay_uci) -> tuple[dict[str, np.ndarray], list[int]]:
+def _encode_games(
+    task: _GameRows, skip_plies: int, replay: Callable[..., Any] = replay_uci
+) -> tuple[dict[str, np.ndarray], list[int]]:
     """Replay and encode a batch of games; returns the arrays and the rows that failed to replay.
 
     Games replay on the lean board of :func:`~simagents.encoding.replay.replay_uci` (the same raw
@@ -109,16 +111,23 @@ def _encode_games(task: _GameRows, skip_plies: int,
     table = np.array(raws, dtype=np.uint64) if raws else np.zeros((0, 12), np.uint64)
     encoded = encode_raw(table)
     white_to_move = table[:, 11].astype(bool)
-    actions = uci_moves_to_actions(np.array(from_sq, dtype=np.int64), np.array(to_sq, dtype=np.int64),
-                                   np.array(promo, dtype=np.int64), white_to_move)
+    actions = uci_moves_to_actions(
+        np.array(from_sq, dtype=np.int64),
+        np.array(to_sq, dtype=np.int64),
+        np.array(promo, dtype=np.int64),
+        white_to_move,
+    )
     per_game = np.array(counts, dtype=np.int64)
     game_starts = np.repeat(np.cumsum(per_game) - per_game, per_game)
     white_prompt = np.repeat(np.asarray(task.white_prompt, np.int16), per_game)
     black_prompt = np.repeat(np.asarray(task.black_prompt, np.int16), per_game)
     white_score = np.repeat(np.asarray(task.white_score, np.int8), per_game)
     arrays = {
-        "pieces": encoded.pieces, "castling": encoded.castling, "en_passant": encoded.en_passant,
-        "halfmove_clock": encoded.halfmove_clock, "move": actions.astype(np.int16),
+        "pieces": encoded.pieces,
+        "castling": encoded.castling,
+        "en_passant": encoded.en_passant,
+        "halfmove_clock": encoded.halfmove_clock,
+        "move": actions.astype(np.int16),
         "own_prompt": np.where(white_to_move, white_prompt, black_prompt).astype(np.int16),
         "opponent_prompt": np.where(white_to_move, black_prompt, white_prompt).astype(np.int16),
         "result": np.where(white_to_move, white_score, -white_score).astype(np.int8),
@@ -137,8 +146,10 @@ def load_split(positions_dir: Path, split: str) -> dict[str, np.ndarray]:
     meta_path = Path(positions_dir) / "meta.json"
     found = json.loads(meta_path.read_text()).get("format") if meta_path.exists() else None
     if found != POSITIONS_FORMAT:
-        raise ValueError(f"{positions_dir} holds positions of format {found!r}, this code reads "
-                         f"{POSITIONS_FORMAT!r}; delete the folder and rerun the positions stage")
+        raise ValueError(
+            f"{positions_dir} holds positions of format {found!r}, this code reads "
+            f"{POSITIONS_FORMAT!r}; delete the folder and rerun the positions stage"
+        )
     return {name: np.load(folder / f"{name}.npy", mmap_mode="r") for name in ARRAYS}
 
 
@@ -159,8 +170,9 @@ def build_positions(
     ids = games.column("game_id").to_pylist()
     plies = np.asarray(games.column("plies").to_numpy(zero_copy_only=False), dtype=np.int64)
     moves = games.column("moves").to_pylist()
-    missing = sorted({p for col in ("white_prompt", "black_prompt") for p in games.column(col).to_pylist()}
-                     - set(vocabulary))
+    missing = sorted(
+        {p for col in ("white_prompt", "black_prompt") for p in games.column(col).to_pylist()} - set(vocabulary)
+    )
     if missing:
         raise ValueError(f"prompts {missing} are not in the vocabulary {sorted(vocabulary)}")
     white_prompt = np.array([vocabulary[p] for p in games.column("white_prompt").to_pylist()], np.int16)
@@ -179,25 +191,31 @@ def build_positions(
                 memmaps[s][name] = np.lib.format.open_memmap(part, mode="w+", dtype=dtype, shape=(expected[s], *shape))
                 reserve(part)  # a full disk fails here, not with SIGBUS halfway through the encoding
             except OSError as error:
-                raise output_error(error, out_dir / s / f"{name}.npy") or error
+                raise (output_error(error, out_dir / s / f"{name}.npy") or error) from error
     filled = {s: 0 for s in SPLITS}
     failed_rows: list[int] = []
     tasks = []
     for k, s in enumerate(SPLITS):
         rows = np.flatnonzero(assignment == k).astype(np.int32)
         for start in range(0, len(rows), GAMES_PER_TASK):
-            r = rows[start:start + GAMES_PER_TASK]
+            r = rows[start : start + GAMES_PER_TASK]
             tasks.append((s, _GameRows(r, [moves[i] for i in r], white_prompt[r], black_prompt[r], white_score[r])))
     encode = partial(_encode_games, skip_plies=skip_plies)
-    bar = tqdm(total=int(sum(expected.values())), unit="pos", unit_scale=True, desc="encoding positions",
-               disable=not progress, mininterval=1.0)
+    bar = tqdm(
+        total=int(sum(expected.values())),
+        unit="pos",
+        unit_scale=True,
+        desc="encoding positions",
+        disable=not progress,
+        mininterval=1.0,
+    )
     pool = multiprocessing.get_context("fork").Pool(workers) if workers > 1 else None
     try:
         results = pool.imap(encode, [t for _, t in tasks]) if pool else map(encode, [t for _, t in tasks])
         for (s, _), (arrays, failed) in zip(tasks, results):
             n = len(arrays["move"])
             for name, values in arrays.items():
-                memmaps[s][name][filled[s]:filled[s] + n] = values
+                memmaps[s][name][filled[s] : filled[s] + n] = values
             filled[s] += n
             failed_rows.extend(failed)
             bar.update(n)
@@ -212,10 +230,10 @@ def build_positions(
     for s in SPLITS:
         arrays = memmaps[s]
         n = filled[s]
-        for name, array in arrays.items():
+        for array in arrays.values():
             array.flush()
         del arrays
-        for name, (dtype, shape) in ARRAYS.items():
+        for name in ARRAYS:
             part = out_dir / s / f"{name}.npy.mmap.part"
             if n != expected[s]:  # games that failed to replay leave a tail: rewrite the exact size
                 data = np.load(part, mmap_mode="r")[:n]
@@ -226,8 +244,11 @@ def build_positions(
                 part.replace(out_dir / s / f"{name}.npy")
         own = np.load(out_dir / s / "own_prompt.npy", mmap_mode="r")
         per_prompt = Counter({inverse[int(i)]: int(c) for i, c in zip(*np.unique(own, return_counts=True))})
-        counts[s] = {"positions": n, "games": int((assignment == SPLITS.index(s)).sum()),
-                     "positions_by_prompt": dict(sorted(per_prompt.items()))}
+        counts[s] = {
+            "positions": n,
+            "games": int((assignment == SPLITS.index(s)).sum()),
+            "positions_by_prompt": dict(sorted(per_prompt.items())),
+        }
     meta = {
         "format": POSITIONS_FORMAT,
         "num_actions": NUM_ACTIONS,

@@ -10,7 +10,8 @@ every stage and every split.
 from __future__ import annotations
 
 import bisect
-from typing import Sequence
+import itertools
+from collections.abc import Sequence
 
 NONE_TOKEN = "none"
 UNKNOWN_TOKEN = "unknown"
@@ -19,12 +20,12 @@ UNKNOWN_TOKEN = "unknown"
 def rating_band_names(edges: Sequence[int]) -> list[str]:
     """Band tokens for ascending ``edges``: ``r<E0``, ``rE0-E1-1``, ..., ``r>=En``."""
     edges = list(edges)
-    if any(b <= a for a, b in zip(edges, edges[1:])):
+    if any(b <= a for a, b in itertools.pairwise(edges)):
         raise ValueError(f"rating band edges must be strictly increasing, got {edges!r}")
     if not edges:
         return ["rall"]
     names = [f"r<{edges[0]}"]
-    names += [f"r{lo}-{hi - 1}" for lo, hi in zip(edges, edges[1:])]
+    names += [f"r{lo}-{hi - 1}" for lo, hi in itertools.pairwise(edges)]
     names.append(f"r>={edges[-1]}")
     return names
 

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Callable, Sequence
 
 import numpy as np
 
@@ -21,8 +21,14 @@ class Interval:
     method: str
 
 
-def bootstrap_mean(values: Sequence[float] | np.ndarray, *, seed: int, level: float = 0.95,
-                   resamples: int = DEFAULT_RESAMPLES, unit: str = "observations") -> Interval:
+def bootstrap_mean(
+    values: Sequence[float] | np.ndarray,
+    *,
+    seed: int,
+    level: float = 0.95,
+    resamples: int = DEFAULT_RESAMPLES,
+    unit: str = "observations",
+) -> Interval:
     """Mean of ``values`` with a percentile-bootstrap interval, resampling ``unit`` (e.g. games).
 
     Deterministic for a given ``seed``. With fewer than 2 values the interval is the point.
@@ -41,8 +47,15 @@ def bootstrap_mean(values: Sequence[float] | np.ndarray, *, seed: int, level: fl
     return Interval(mean, float(low), float(high), int(data.size), method)
 
 
-def bootstrap_statistic(statistic: Callable[[np.ndarray], float], n: int, *, seed: int, level: float = 0.95,
-                        resamples: int = DEFAULT_RESAMPLES, unit: str = "observations") -> Interval:
+def bootstrap_statistic(
+    statistic: Callable[[np.ndarray], float],
+    n: int,
+    *,
+    seed: int,
+    level: float = 0.95,
+    resamples: int = DEFAULT_RESAMPLES,
+    unit: str = "observations",
+) -> Interval:
     """Any statistic of ``n`` units with a percentile-bootstrap interval.
 
     ``statistic`` receives an int array of unit indices (``arange(n)`` for the point estimate, a

@@ -86,8 +86,16 @@ class UciEngine:
             # Other commands (setoption, stop, ponderhit, debug) need no answer from a non-searching engine.
 
 
-def main(checkpoint: Path, prompt: str, opponent_prompt: str = "none", temperature: float = 1.0,
-         argmax: bool = False, seed: int = 0, device: str = "cpu", precision: str = "auto") -> int:
+def main(
+    checkpoint: Path,
+    prompt: str,
+    opponent_prompt: str = "none",
+    temperature: float = 1.0,
+    argmax: bool = False,
+    seed: int = 0,
+    device: str = "cpu",
+    precision: str = "auto",
+) -> int:
     compute = resolve_compute(device, precision)
     model, vocabulary = load_simulator_and_vocabulary(checkpoint, compute)
     policy = SimulatorPolicy(model, vocabulary, temperature=temperature, argmax=argmax, compute=compute)

@@ -63,7 +63,10 @@ EXCLUDED = {
 }
 # Lines of text outputs that quote a measured time: file -> (pattern of such a line, reason).
 TIMED_LINES = {
-    "paper/generated/numbers.tex": (re.compile(r"^\\snset\{runtime-"), "the paper's macro of the rules' total run time"),
+    "paper/generated/numbers.tex": (
+        re.compile(r"^\\snset\{runtime-"),
+        "the paper's macro of the rules' total run time",
+    ),
 }
 # Fields of the JSON summaries that are measured times or speeds (at any depth), with the reason.
 TIMED_FIELDS = {
@@ -86,15 +89,18 @@ class Node:
     account: str | None
 
 
-def run(command: list[str], **kwargs) -> subprocess.CompletedProcess:
-    return subprocess.run(command, capture_output=True, text=True, **kwargs)
+def run(command: list[str], check: bool = False, **kwargs) -> subprocess.CompletedProcess:
+    """``command``'s result; callers that need it to succeed pass ``check=True``."""
+    return subprocess.run(command, capture_output=True, text=True, check=check, **kwargs)
 
 
 def the_node() -> Node:
     """The cluster's (first) node, its default partition and this user's default account."""
     if "SLURM_CONF" not in os.environ:
-        raise SystemExit("error: SLURM_CONF is not set; start a cluster with tools/slurm/cluster.sh "
-                         "(`cluster.sh run` sets it for the command it runs)")
+        raise SystemExit(
+            "error: SLURM_CONF is not set; start a cluster with tools/slurm/cluster.sh "
+            "(`cluster.sh run` sets it for the command it runs)"
+        )
     nodes = run(["sinfo", "-h", "-N", "-o", "%N|%c|%m|%t|%P"], check=True).stdout.split()
     if not nodes:
         raise SystemExit("error: sinfo shows no node")
@@ -138,8 +144,18 @@ def fitted_profile(profile: dict, node: Node) -> tuple[dict, list[str]]:
 
 def snakemake_command(workdir: Path, config: Path, *args: str) -> list[str]:
     workdir.mkdir(parents=True, exist_ok=True)
-    return [sys.executable, "-m", "snakemake", "--snakefile", str(REPO / "Snakefile"), "--directory", str(workdir),
-            "--configfile", str(config), *args]
+    return [
+        sys.executable,
+        "-m",
+        "snakemake",
+        "--snakefile",
+        str(REPO / "Snakefile"),
+        "--directory",
+        str(workdir),
+        "--configfile",
+        str(config),
+        *args,
+    ]
 
 
 @dataclass
@@ -153,7 +169,7 @@ class Run:
     wall: float = 0.0
 
     @classmethod
-    def start(cls, label: str, workdir: Path, command: list[str]) -> "Run":
+    def start(cls, label: str, workdir: Path, command: list[str]) -> Run:
         log = workdir.parent / f"{workdir.name}.log"
         with log.open("w") as handle:
             process = subprocess.Popen(command, stdout=handle, stderr=subprocess.STDOUT, text=True)
@@ -197,8 +213,10 @@ def sacct_states(job_ids: list[str], tries: int = 30) -> dict[str, tuple[str, st
     """JobID -> (state, exit code, elapsed, comment) from sacct, waiting for slurmdbd to catch up."""
     rows: dict[str, tuple[str, str, str, str]] = {}
     for _ in range(tries):
-        out = run(["sacct", "-X", "-n", "-P", "-j", ",".join(job_ids), "-o", "JobIDRaw,State,ExitCode,Elapsed,Comment"],
-                  check=True).stdout
+        out = run(
+            ["sacct", "-X", "-n", "-P", "-j", ",".join(job_ids), "-o", "JobIDRaw,State,ExitCode,Elapsed,Comment"],
+            check=True,
+        ).stdout
         rows = {fields[0]: tuple(fields[1:5]) for fields in (line.split("|") for line in out.splitlines()) if fields}
         if set(job_ids) <= set(rows) and all(rows[j][0] not in {"PENDING", "RUNNING"} for j in job_ids):
             break
@@ -242,8 +260,11 @@ def compare_outputs(slurm: Path, local: Path) -> tuple[list[str], Counter, Count
     for relative in sorted(files | others):
         reason = excluded(relative)
         if reason:
-            differs = relative not in files or relative not in others or \
-                (slurm / relative).read_bytes() != (local / relative).read_bytes()
+            differs = (
+                relative not in files
+                or relative not in others
+                or (slurm / relative).read_bytes() != (local / relative).read_bytes()
+            )
             skipped[reason] += 1
             skipped_differing[reason] += differs
             continue
@@ -257,8 +278,9 @@ def compare_outputs(slurm: Path, local: Path) -> tuple[list[str], Counter, Count
             suffix = ".json (timing fields removed)"
         elif relative in TIMED_LINES:
             timed = TIMED_LINES[relative][0]
-            same = ([line for line in a.decode().splitlines() if not timed.search(line)]
-                    == [line for line in b.decode().splitlines() if not timed.search(line)])
+            same = [line for line in a.decode().splitlines() if not timed.search(line)] == [
+                line for line in b.decode().splitlines() if not timed.search(line)
+            ]
             suffix += " (timing lines removed)"
         else:
             same = a == b
@@ -281,8 +303,11 @@ def main(argv: list[str] | None = None) -> int:
     ok = True
 
     node = the_node()
-    print(f"Slurm node {node.name}: {node.cpus} CPUs, {node.memory_mb} MB, partition {node.partition}, "
-          f"account {node.account}; scratch {scratch}", flush=True)
+    print(
+        f"Slurm node {node.name}: {node.cpus} CPUs, {node.memory_mb} MB, partition {node.partition}, "
+        f"account {node.account}; scratch {scratch}",
+        flush=True,
+    )
     profile, changes = fitted_profile(yaml.safe_load(PROFILE.read_text()), node)
     (scratch / "profile").mkdir(exist_ok=True)
     (scratch / "profile" / "config.yaml").write_text(yaml.safe_dump(profile, sort_keys=False))
@@ -301,19 +326,27 @@ def main(argv: list[str] | None = None) -> int:
     planned = Counter(JOB.findall(plan.stdout))
     local = local_rules()
     to_submit = Counter({rule: n for rule, n in planned.items() if rule not in local})
-    print(f"Planned: {planned.total()} jobs, {to_submit.total()} to submit to Slurm, "
-          f"{planned.total() - to_submit.total()} of the local rules ({', '.join(sorted(local & set(planned)))})",
-          flush=True)
+    print(
+        f"Planned: {planned.total()} jobs, {to_submit.total()} to submit to Slurm, "
+        f"{planned.total() - to_submit.total()} of the local rules ({', '.join(sorted(local & set(planned)))})",
+        flush=True,
+    )
 
     # The two runs side by side: the Slurm run spends most of its time waiting (job start-up,
     # status polls), which the local run fills. Their outputs do not depend on it (jobs see the
     # same threads either way); only their wall times do.
     threads = [f"{rule}={count}" for rule, count in profile["set-threads"].items()]
-    print(f"Running the workflow through Slurm into {slurm_dir}, and locally (--cores {node.cpus}, the same "
-          f"threads per rule) into {local_dir} ...", flush=True)
+    print(
+        f"Running the workflow through Slurm into {slurm_dir}, and locally (--cores {node.cpus}, the same "
+        f"threads per rule) into {local_dir} ...",
+        flush=True,
+    )
     slurm_run = Run.start("Slurm run", slurm_dir, snakemake_command(slurm_dir, args.config, *use_profile))
-    local_run = Run.start("local run", local_dir, snakemake_command(
-        local_dir, args.config, "--cores", str(node.cpus), "--set-threads", *threads))
+    local_run = Run.start(
+        "local run",
+        local_dir,
+        snakemake_command(local_dir, args.config, "--cores", str(node.cpus), "--set-threads", *threads),
+    )
     codes = wait_for_all([slurm_run, local_run])
     for each in (slurm_run, local_run):
         code = codes[each.label]
@@ -350,19 +383,29 @@ def main(argv: list[str] | None = None) -> int:
     if set(ran_here) - local:
         ok = False
         fail(f"rules that should have gone to Slurm ran where Snakemake runs: {sorted(set(ran_here) - local)}")
-    print(f"Run where Snakemake runs (local rules): {ran_here.total()} jobs "
-          f"({', '.join(f'{rule} x{n}' for rule, n in sorted(ran_here.items()))})")
+    print(
+        f"Run where Snakemake runs (local rules): {ran_here.total()} jobs "
+        f"({', '.join(f'{rule} x{n}' for rule, n in sorted(ran_here.items()))})"
+    )
 
     # The same outputs.
-    problems, compared, skipped, skipped_differing = compare_outputs(slurm_dir / "results" / run_name, local_dir / "results" / run_name)
-    print(f"\nOutputs under results/{run_name}/: {compared.total()} files compared "
-          f"({', '.join(f'{n} {suffix}' for suffix, n in sorted(compared.items()))})")
+    problems, compared, skipped, skipped_differing = compare_outputs(
+        slurm_dir / "results" / run_name, local_dir / "results" / run_name
+    )
+    print(
+        f"\nOutputs under results/{run_name}/: {compared.total()} files compared "
+        f"({', '.join(f'{n} {suffix}' for suffix, n in sorted(compared.items()))})"
+    )
     print(f"Not compared: {skipped.total()} files that record time ({skipped_differing.total()} of them differ):")
     for reason, count in skipped.items():
         print(f"  {count:3d} files ({skipped_differing[reason]:2d} differ)  {reason}")
-    print("Compared without the lines and fields that record time: "
-          + "; ".join([f"{file}: {reason}" for file, (_, reason) in TIMED_LINES.items()]
-                      + [f"JSON '{field}': {reason}" for field, reason in TIMED_FIELDS.items()]))
+    print(
+        "Compared without the lines and fields that record time: "
+        + "; ".join(
+            [f"{file}: {reason}" for file, (_, reason) in TIMED_LINES.items()]
+            + [f"JSON '{field}': {reason}" for field, reason in TIMED_FIELDS.items()]
+        )
+    )
     for problem in problems:
         ok = False
         fail(problem)
@@ -372,10 +415,12 @@ def main(argv: list[str] | None = None) -> int:
 
     total = time.perf_counter() - started
     completed = sum(1 for state, exit_code, *_ in states.values() if (state, exit_code) == ("COMPLETED", "0:0"))
-    print(f"\ntest-slurm: {'PASS' if ok else 'FAIL'}: {completed} of {to_submit.total()} planned Slurm jobs "
-          f"COMPLETED in sacct; {compared.total()} outputs compared with the local run's, {len(problems)} differ; "
-          f"Slurm run {slurm_run.wall:.0f} s, local run {local_run.wall:.0f} s (side by side), {total:.0f} s in all",
-          flush=True)
+    print(
+        f"\ntest-slurm: {'PASS' if ok else 'FAIL'}: {completed} of {to_submit.total()} planned Slurm jobs "
+        f"COMPLETED in sacct; {compared.total()} outputs compared with the local run's, {len(problems)} differ; "
+        f"Slurm run {slurm_run.wall:.0f} s, local run {local_run.wall:.0f} s (side by side), {total:.0f} s in all",
+        flush=True,
+    )
     if ok and not args.keep and args.scratch is None:
         shutil.rmtree(scratch, ignore_errors=True)
     elif not ok:

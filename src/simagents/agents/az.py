@@ -17,9 +17,10 @@ from __future__ import annotations
 import json
 import logging
 import time
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 import chess
 import numpy as np
@@ -67,20 +68,35 @@ class AzPolicy:
     Prompts passed by the game runner are ignored: the agent is unprompted.
     """
 
-    def __init__(self, network: SimulatorPolicy, simulations: int, name: str = "az", *, c_puct: float = 1.5,
-                 dirichlet_alpha: float = 0.3, dirichlet_fraction: float = 0.0, temperature_plies: int = 0,
-                 noise_seed: int = 0, record: dict[str, list] | None = None) -> None:
+    def __init__(
+        self,
+        network: SimulatorPolicy,
+        simulations: int,
+        name: str = "az",
+        *,
+        c_puct: float = 1.5,
+        dirichlet_alpha: float = 0.3,
+        dirichlet_fraction: float = 0.0,
+        temperature_plies: int = 0,
+        noise_seed: int = 0,
+        record: dict[str, list] | None = None,
+    ) -> None:
         self.name = name
         self.network = network
         self.evaluator = _NetworkEvaluator(network)
-        self.config = SearchConfig(simulations=simulations, c_puct=c_puct, dirichlet_alpha=dirichlet_alpha,
-                                   dirichlet_fraction=dirichlet_fraction)
+        self.config = SearchConfig(
+            simulations=simulations,
+            c_puct=c_puct,
+            dirichlet_alpha=dirichlet_alpha,
+            dirichlet_fraction=dirichlet_fraction,
+        )
         self.temperature_plies = temperature_plies
         self.noise_seed = noise_seed
         self.record = record
 
-    def distributions(self, boards: Sequence[chess.Board], own_prompts: Sequence[str],
-                      opponent_prompts: Sequence[str]) -> list[MoveDistribution]:
+    def distributions(
+        self, boards: Sequence[chess.Board], own_prompts: Sequence[str], opponent_prompts: Sequence[str]
+    ) -> list[MoveDistribution]:
         keys = [_history_key(b) for b in boards]
         rngs = [np.random.default_rng(match_seed("az-noise", self.noise_seed, key)) for key in keys]
         results = search(boards, self.evaluator, self.config, rngs)
@@ -124,10 +140,17 @@ class AzRun:
     max_plies: int
 
 
-def train_az(out_dir: Path, config: AzConfig, run: AzRun, simulator_checkpoint: Path | None = None,
-             network: NetworkConfig | None = None, vocabulary: dict[str, int] | None = None,
-             compute: Compute | torch.device | str = "cpu", progress: bool = True,
-             stop_after: int | None = None) -> dict[str, Any]:
+def train_az(
+    out_dir: Path,
+    config: AzConfig,
+    run: AzRun,
+    simulator_checkpoint: Path | None = None,
+    network: NetworkConfig | None = None,
+    vocabulary: dict[str, int] | None = None,
+    compute: Compute | torch.device | str = "cpu",
+    progress: bool = True,
+    stop_after: int | None = None,
+) -> dict[str, Any]:
     """Self-play training (or resume); writes ``final.pt`` (simulator format), ``last.pt``,
     ``curves.csv`` and ``az.json`` under ``out_dir``.
 
@@ -153,8 +176,12 @@ def train_az(out_dir: Path, config: AzConfig, run: AzRun, simulator_checkpoint: 
     if not network.value_head:
         raise ValueError("the az agent needs a network with a value head (simulator.value_head: true)")
     optimizer = torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=0.0)
-    settings = {"config": asdict(config), "max_plies": run.max_plies, "openings": [list(o) for o in run.openings],
-                "network": network.to_dict()}
+    settings = {
+        "config": asdict(config),
+        "max_plies": run.max_plies,
+        "openings": [list(o) for o in run.openings],
+        "network": network.to_dict(),
+    }
     iteration, curves, buffer = 0, [], PolicyValueTargets()
     last_path = out_dir / "last.pt"
     saved = resumable_state(last_path, lambda state: state.get("settings") == settings, device)
@@ -170,39 +197,88 @@ def train_az(out_dir: Path, config: AzConfig, run: AzRun, simulator_checkpoint: 
     started, done_this_call = time.perf_counter(), 0
     while iteration < config.iterations and (stop_after is None or done_this_call < stop_after):
         record: dict[str, list] = {}
-        player = AzPolicy(policy, config.simulations, c_puct=config.c_puct, dirichlet_alpha=config.dirichlet_alpha,
-                          dirichlet_fraction=config.dirichlet_fraction, temperature_plies=config.temperature_plies,
-                          noise_seed=match_seed("az", config.seed, iteration), record=record)
-        specs = [GameSpec("az", "az", NONE_TOKEN, NONE_TOKEN, match_seed("az-game", config.seed, iteration, g),
-                          run.openings[(iteration * config.games_per_iteration + g) % len(run.openings)],
-                          round=f"{iteration}.{g}")
-                 for g in range(config.games_per_iteration)]
+        player = AzPolicy(
+            policy,
+            config.simulations,
+            c_puct=config.c_puct,
+            dirichlet_alpha=config.dirichlet_alpha,
+            dirichlet_fraction=config.dirichlet_fraction,
+            temperature_plies=config.temperature_plies,
+            noise_seed=match_seed("az", config.seed, iteration),
+            record=record,
+        )
+        specs = [
+            GameSpec(
+                "az",
+                "az",
+                NONE_TOKEN,
+                NONE_TOKEN,
+                match_seed("az-game", config.seed, iteration, g),
+                run.openings[(iteration * config.games_per_iteration + g) % len(run.openings)],
+                round=f"{iteration}.{g}",
+            )
+            for g in range(config.games_per_iteration)
+        ]
         model.eval()
         games = play_games(specs, {"az": player}, run.max_plies)
         fresh = self_play_targets(games, record)
         buffer.extend(fresh)
         buffer.keep_last(config.replay_positions)
         generator = torch.Generator().manual_seed(match_seed("az-fit", config.seed, iteration) % 2**63)
-        losses = fit_targets(model, optimizer, buffer, vocabulary, epochs=config.epochs, batch_size=config.batch_size,
-                             value_weight=config.value_weight, generator=generator, compute=compute)
+        losses = fit_targets(
+            model,
+            optimizer,
+            buffer,
+            vocabulary,
+            epochs=config.epochs,
+            batch_size=config.batch_size,
+            value_weight=config.value_weight,
+            generator=generator,
+            compute=compute,
+        )
         iteration += 1
         done_this_call += 1
         white = np.array([score(g.result, True) for g in games])
-        curves.append({"iteration": iteration, "games": len(games), "positions": len(fresh.policy_raw),
-                       "buffer": len(buffer.policy_raw), "decisive": float(np.mean(white != 0.5)),
-                       "white_score": float(white.mean()), "plies": float(np.mean([g.plies for g in games])),
-                       **losses})
+        curves.append(
+            {
+                "iteration": iteration,
+                "games": len(games),
+                "positions": len(fresh.policy_raw),
+                "buffer": len(buffer.policy_raw),
+                "decisive": float(np.mean(white != 0.5)),
+                "white_score": float(white.mean()),
+                "plies": float(np.mean([g.plies for g in games])),
+                **losses,
+            }
+        )
         bar.update(1)
-        save_checkpoint({"model": model.state_dict(), "optimizer": optimizer.state_dict(), "iteration": iteration,
-                         "curves": curves, "buffer": buffer.to_state(), "settings": settings,
-                         "network": network.to_dict(), "vocabulary": vocabulary}, last_path)
+        save_checkpoint(
+            {
+                "model": model.state_dict(),
+                "optimizer": optimizer.state_dict(),
+                "iteration": iteration,
+                "curves": curves,
+                "buffer": buffer.to_state(),
+                "settings": settings,
+                "network": network.to_dict(),
+                "vocabulary": vocabulary,
+            },
+            last_path,
+        )
     bar.close()
     finished = iteration >= config.iterations
     write_csv(pd.DataFrame(curves), out_dir / "curves.csv", float_format="%.6f")
-    summary = {"iterations": iteration, "finished": finished, "seconds_this_call": time.perf_counter() - started,
-               "init": config.init, **compute.to_dict()}
+    summary = {
+        "iterations": iteration,
+        "finished": finished,
+        "seconds_this_call": time.perf_counter() - started,
+        "init": config.init,
+        **compute.to_dict(),
+    }
     if finished:
-        save_checkpoint({"model": model.state_dict(), "network": network.to_dict(), "vocabulary": vocabulary,
-                         "az": settings}, out_dir / "final.pt")
+        save_checkpoint(
+            {"model": model.state_dict(), "network": network.to_dict(), "vocabulary": vocabulary, "az": settings},
+            out_dir / "final.pt",
+        )
         write_text(out_dir / "az.json", json.dumps(summary, indent=2) + "\n")
     return summary

@@ -21,8 +21,8 @@ from __future__ import annotations
 
 import math
 from collections import deque
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Sequence
 
 import numpy as np
 import pandas as pd
@@ -121,8 +121,16 @@ def _reach(start: int, edges: dict[int, set[int]]) -> set[int]:
     return seen
 
 
-def _check_identified(players: Sequence[str], pair_i: np.ndarray, pair_j: np.ndarray, n: np.ndarray,
-                      w: np.ndarray, anchor: int, *, check_bounded: bool) -> None:
+def _check_identified(
+    players: Sequence[str],
+    pair_i: np.ndarray,
+    pair_j: np.ndarray,
+    n: np.ndarray,
+    w: np.ndarray,
+    anchor: int,
+    *,
+    check_bounded: bool,
+) -> None:
     """Raise ValueError unless every player is connected to the anchor (and, if asked, bounded).
 
     Bounded means Ford's condition: in the graph with an edge ``x -> y`` when ``x`` scored some
@@ -148,8 +156,10 @@ def _check_identified(players: Sequence[str], pair_i: np.ndarray, pair_j: np.nda
     unconnected = everyone - _reach(anchor, undirected)
     if unconnected:
         names = ", ".join(sorted(players[k] for k in unconnected))
-        raise ValueError(f"no chain of games connects these players to the anchor {players[anchor]!r}, "
-                         f"so their ratings are undefined: {names}")
+        raise ValueError(
+            f"no chain of games connects these players to the anchor {players[anchor]!r}, "
+            f"so their ratings are undefined: {names}"
+        )
     if not check_bounded:
         return
     reaches_anchor = _reach(anchor, conceded)  # players with a path of "scored against" to the anchor
@@ -158,13 +168,21 @@ def _check_identified(players: Sequence[str], pair_i: np.ndarray, pair_j: np.nda
     below = sorted(players[k] for k in everyone - reaches_anchor if k in reached)
     neither = sorted(players[k] for k in everyone - reached - reaches_anchor)
     if above or below or neither:
-        parts = [f"{label}: {', '.join(names)}" for label, names in
-                 (("-> +inf (never lost a point to the rest)", above),
-                  ("-> -inf (never scored against the rest)", below),
-                  ("unbounded either way", neither)) if names]
-        raise ValueError("maximum-likelihood ratings are unbounded with prior_games=0 (e.g. a perfect or "
-                         "zero score): " + "; ".join(parts)
-                         + ". Use prior_games > 0 (e.g. 1.0 virtual draw against the anchor per player).")
+        parts = [
+            f"{label}: {', '.join(names)}"
+            for label, names in (
+                ("-> +inf (never lost a point to the rest)", above),
+                ("-> -inf (never scored against the rest)", below),
+                ("unbounded either way", neither),
+            )
+            if names
+        ]
+        raise ValueError(
+            "maximum-likelihood ratings are unbounded with prior_games=0 (e.g. a perfect or "
+            "zero score): "
+            + "; ".join(parts)
+            + ". Use prior_games > 0 (e.g. 1.0 virtual draw against the anchor per player)."
+        )
 
 
 def _log_likelihood(theta: np.ndarray, pi: np.ndarray, pj: np.ndarray, n: np.ndarray, w: np.ndarray) -> float:
@@ -173,8 +191,16 @@ def _log_likelihood(theta: np.ndarray, pi: np.ndarray, pj: np.ndarray, n: np.nda
     return float(-(w * np.logaddexp(0.0, -d)).sum() - ((n - w) * np.logaddexp(0.0, d)).sum())
 
 
-def _newton(theta: np.ndarray, pi: np.ndarray, pj: np.ndarray, n: np.ndarray, w: np.ndarray, anchor: int,
-            max_iter: int, tol: float) -> np.ndarray:
+def _newton(
+    theta: np.ndarray,
+    pi: np.ndarray,
+    pj: np.ndarray,
+    n: np.ndarray,
+    w: np.ndarray,
+    anchor: int,
+    max_iter: int,
+    tol: float,
+) -> np.ndarray:
     """Maximise the log-likelihood over all players but the anchor (held at theta=0), from ``theta``.
 
     Damped Newton: the log-likelihood is concave, so the Newton direction is an ascent direction
@@ -211,26 +237,31 @@ def _newton(theta: np.ndarray, pi: np.ndarray, pj: np.ndarray, n: np.ndarray, w:
         theta, current = trial, value
         if np.max(np.abs(t * step), initial=0.0) * ELO_SCALE < tol:
             return theta
-    raise ValueError(f"the Elo fit did not converge in {max_iter} Newton iterations "
-                     "(ratings may be unbounded; try prior_games > 0)")
+    raise ValueError(
+        f"the Elo fit did not converge in {max_iter} Newton iterations (ratings may be unbounded; try prior_games > 0)"
+    )
 
 
-def _prior_pairs(n_players: int, anchor: int, prior_games: float) -> tuple[np.ndarray, np.ndarray,
-                                                                            np.ndarray, np.ndarray]:
+def _prior_pairs(
+    n_players: int, anchor: int, prior_games: float
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """``prior_games`` virtual draws between every non-anchor player and the anchor, as pairs."""
     others = np.array([k for k in range(n_players) if k != anchor], dtype=np.int64)
     if prior_games == 0.0 or others.size == 0:
         empty = np.empty(0, dtype=np.int64)
         return empty, empty, np.empty(0), np.empty(0)
-    return (others, np.full(others.size, anchor), np.full(others.size, float(prior_games)),
-            np.full(others.size, prior_games / 2.0))
+    return (
+        others,
+        np.full(others.size, anchor),
+        np.full(others.size, float(prior_games)),
+        np.full(others.size, prior_games / 2.0),
+    )
 
 
 def _fit(data: _Games, anchor: str, prior_games: float, max_iter: int, tol: float) -> tuple[int, np.ndarray]:
     """Anchor index and point estimate (natural units, anchor at 0), with every check."""
     if anchor not in data.players:
-        raise ValueError(f"anchor {anchor!r} played none of the games "
-                         f"(players: {', '.join(sorted(data.players))})")
+        raise ValueError(f"anchor {anchor!r} played none of the games (players: {', '.join(sorted(data.players))})")
     if not (math.isfinite(prior_games) and prior_games >= 0.0):
         raise ValueError(f"prior_games must be a finite number >= 0, not {prior_games!r}")
     a = data.players.index(anchor)
@@ -240,13 +271,21 @@ def _fit(data: _Games, anchor: str, prior_games: float, max_iter: int, tol: floa
     _check_identified(data.players, data.pair_i, data.pair_j, n, w, a, check_bounded=prior_games == 0.0)
     qi, qj, qn, qw = _prior_pairs(len(data.players), a, prior_games)
     pi, pj = np.concatenate([data.pair_i, qi]), np.concatenate([data.pair_j, qj])
-    theta = _newton(np.zeros(len(data.players)), pi, pj, np.concatenate([n, qn]), np.concatenate([w, qw]),
-                    a, max_iter, tol)
+    theta = _newton(
+        np.zeros(len(data.players)), pi, pj, np.concatenate([n, qn]), np.concatenate([w, qw]), a, max_iter, tol
+    )
     return a, theta
 
 
-def fit_elo(games: Sequence[GameResult], anchor: str, anchor_rating: float, *, prior_games: float = 0.0,
-            max_iter: int = 200, tol: float = 1e-9) -> dict[str, float]:
+def fit_elo(
+    games: Sequence[GameResult],
+    anchor: str,
+    anchor_rating: float,
+    *,
+    prior_games: float = 0.0,
+    max_iter: int = 200,
+    tol: float = 1e-9,
+) -> dict[str, float]:
     """Maximum-likelihood Bradley-Terry (Elo) ratings, in Elo points, with ``anchor`` at ``anchor_rating``.
 
     Joint fit over all games under the logistic Elo curve, draws as half a point each, no colour
@@ -264,18 +303,45 @@ def fit_elo(games: Sequence[GameResult], anchor: str, anchor_rating: float, *, p
     return {player: float(anchor_rating + ELO_SCALE * t) for player, t in zip(data.players, theta)}
 
 
-def elo_ladder(games: Sequence[GameResult], anchor: str, anchor_rating: float, *, seed: int,
-               resamples: int = 1000, level: float = 0.95, prior_games: float = DEFAULT_PRIOR_GAMES,
-               max_iter: int = 200, tol: float = 1e-9) -> list[Rating]:
+def elo_ladder(
+    games: Sequence[GameResult],
+    anchor: str,
+    anchor_rating: float,
+    *,
+    seed: int,
+    resamples: int = 1000,
+    level: float = 0.95,
+    prior_games: float = DEFAULT_PRIOR_GAMES,
+    max_iter: int = 200,
+    tol: float = 1e-9,
+) -> list[Rating]:
     """Ratings in Elo points with percentile-bootstrap intervals over games, best first
     (:func:`elo_ladder_resamples` without the resamples)."""
-    return elo_ladder_resamples(games, anchor, anchor_rating, seed=seed, resamples=resamples, level=level,
-                                prior_games=prior_games, max_iter=max_iter, tol=tol)[0]
+    return elo_ladder_resamples(
+        games,
+        anchor,
+        anchor_rating,
+        seed=seed,
+        resamples=resamples,
+        level=level,
+        prior_games=prior_games,
+        max_iter=max_iter,
+        tol=tol,
+    )[0]
 
 
-def elo_ladder_resamples(games: Sequence[GameResult], anchor: str, anchor_rating: float, *, seed: int,
-                         resamples: int = 1000, level: float = 0.95, prior_games: float = DEFAULT_PRIOR_GAMES,
-                         max_iter: int = 200, tol: float = 1e-9) -> tuple[list[Rating], pd.DataFrame]:
+def elo_ladder_resamples(
+    games: Sequence[GameResult],
+    anchor: str,
+    anchor_rating: float,
+    *,
+    seed: int,
+    resamples: int = 1000,
+    level: float = 0.95,
+    prior_games: float = DEFAULT_PRIOR_GAMES,
+    max_iter: int = 200,
+    tol: float = 1e-9,
+) -> tuple[list[Rating], pd.DataFrame]:
     """Ratings in Elo points with percentile-bootstrap intervals over games, best first, and every
     resample's ratings (``[resamples, players]``, Elo points, one column per player).
 
@@ -317,9 +383,11 @@ def elo_ladder_resamples(games: Sequence[GameResult], anchor: str, anchor_rating
         draws[r] = _newton(theta, pi, pj, np.concatenate([n, qn]), np.concatenate([w, qw]), a, max_iter, tol)
     alpha = (1.0 - level) / 2.0
     low, high = np.quantile(draws, [alpha, 1.0 - alpha], axis=0)
-    method = (f"percentile bootstrap over games, {resamples} resamples, {level:.0%}; Bradley-Terry maximum "
-              f"likelihood anchored at {anchor} = {anchor_rating:g}; prior {prior_games:g} virtual draw(s) "
-              f"per player against {anchor}")
+    method = (
+        f"percentile bootstrap over games, {resamples} resamples, {level:.0%}; Bradley-Terry maximum "
+        f"likelihood anchored at {anchor} = {anchor_rating:g}; prior {prior_games:g} virtual draw(s) "
+        f"per player against {anchor}"
+    )
     # Every resample's ratings in Elo points, [resamples, players]: statistics of several ratings
     # at once (a spread across prompts, a rank correlation) get their intervals from these rows.
     resampled = pd.DataFrame(anchor_rating + ELO_SCALE * draws, columns=list(data.players))
@@ -327,17 +395,30 @@ def elo_ladder_resamples(games: Sequence[GameResult], anchor: str, anchor_rating
     ratings = []
     for k, player in enumerate(data.players):
         elo = float(anchor_rating + ELO_SCALE * theta[k])
-        lo, hi = (elo, elo) if k == a else (float(anchor_rating + ELO_SCALE * low[k]),
-                                            float(anchor_rating + ELO_SCALE * high[k]))
+        lo, hi = (
+            (elo, elo)
+            if k == a
+            else (float(anchor_rating + ELO_SCALE * low[k]), float(anchor_rating + ELO_SCALE * high[k]))
+        )
         played = int(data.player_games[k])
-        ratings.append(Rating(player, elo, lo, hi, played, float(data.player_points[k] / played),
-                              method if k != a else f"{method}; anchor, fixed by definition"))
+        ratings.append(
+            Rating(
+                player,
+                elo,
+                lo,
+                hi,
+                played,
+                float(data.player_points[k] / played),
+                method if k != a else f"{method}; anchor, fixed by definition",
+            )
+        )
     return sorted(ratings, key=lambda rating: (-rating.elo, rating.player)), resampled
 
 
 def ratings_table(ratings: Sequence[Rating]) -> pd.DataFrame:
     """Ratings as a table (player, elo, low, high, games, score, method), highest elo first."""
     columns = ["player", "elo", "low", "high", "games", "score", "method"]
-    frame = pd.DataFrame([{column: getattr(rating, column) for column in columns} for rating in ratings],
-                         columns=columns)
+    frame = pd.DataFrame(
+        [{column: getattr(rating, column) for column in columns} for rating in ratings], columns=columns
+    )
     return frame.sort_values(["elo", "player"], ascending=[False, True], kind="stable").reset_index(drop=True)

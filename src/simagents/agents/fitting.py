@@ -13,8 +13,9 @@ and loss run under its autocast (:mod:`simagents.models.device`), the backward p
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any, Sequence
+from typing import Any
 
 import chess
 import numpy as np
@@ -58,7 +59,7 @@ class PolicyValueTargets:
         self.value_opp.append(opp)
         self.value_result.append(float(result))
 
-    def extend(self, other: "PolicyValueTargets") -> None:
+    def extend(self, other: PolicyValueTargets) -> None:
         for name in self.__dataclass_fields__:
             getattr(self, name).extend(getattr(other, name))
 
@@ -70,36 +71,56 @@ class PolicyValueTargets:
 
     def to_state(self) -> dict[str, Any]:
         """The rows as tensors and plain lists, for a checkpoint that loads with ``weights_only=True``."""
+
         def raws(rows: list) -> torch.Tensor | None:
             return torch.tensor(np.array(rows, dtype=np.uint64).view(np.int64)) if rows else None
 
         return {
-            "policy_raw": raws(self.policy_raw), "value_raw": raws(self.value_raw),
-            "policy_own": list(self.policy_own), "policy_opp": list(self.policy_opp),
-            "value_own": list(self.value_own), "value_opp": list(self.value_opp),
+            "policy_raw": raws(self.policy_raw),
+            "value_raw": raws(self.value_raw),
+            "policy_own": list(self.policy_own),
+            "policy_opp": list(self.policy_opp),
+            "value_own": list(self.value_own),
+            "value_opp": list(self.value_opp),
             "value_result": list(self.value_result),
             "policy_actions": [torch.from_numpy(a) for a in self.policy_actions],
             "policy_probs": [torch.from_numpy(p) for p in self.policy_probs],
         }
 
     @classmethod
-    def from_state(cls, state: dict[str, Any]) -> "PolicyValueTargets":
+    def from_state(cls, state: dict[str, Any]) -> PolicyValueTargets:
         """The inverse of :meth:`to_state`."""
+
         def raws(tensor: torch.Tensor | None) -> list:
             if tensor is None:
                 return []
             return [(*(int(v) for v in row[:11]), bool(row[11])) for row in tensor.numpy().view(np.uint64)]
 
-        return cls(policy_raw=raws(state["policy_raw"]), policy_own=list(state["policy_own"]),
-                   policy_opp=list(state["policy_opp"]), policy_actions=[a.numpy() for a in state["policy_actions"]],
-                   policy_probs=[p.numpy() for p in state["policy_probs"]], value_raw=raws(state["value_raw"]),
-                   value_own=list(state["value_own"]), value_opp=list(state["value_opp"]),
-                   value_result=list(state["value_result"]))
+        return cls(
+            policy_raw=raws(state["policy_raw"]),
+            policy_own=list(state["policy_own"]),
+            policy_opp=list(state["policy_opp"]),
+            policy_actions=[a.numpy() for a in state["policy_actions"]],
+            policy_probs=[p.numpy() for p in state["policy_probs"]],
+            value_raw=raws(state["value_raw"]),
+            value_own=list(state["value_own"]),
+            value_opp=list(state["value_opp"]),
+            value_result=list(state["value_result"]),
+        )
 
 
-def fit_targets(model: Simulator, optimizer: torch.optim.Optimizer, targets: PolicyValueTargets,
-                vocabulary: dict[str, int], *, epochs: int, batch_size: int, value_weight: float,
-                generator: torch.Generator, compute: Compute | torch.device | str = "cpu") -> dict[str, float]:
+def fit_targets(
+    model: Simulator,
+    optimizer: torch.optim.Optimizer,
+    targets: PolicyValueTargets,
+    vocabulary: dict[str, int],
+    *,
+    epochs: int,
+    batch_size: int,
+    value_weight: float,
+    generator: torch.Generator,
+    compute: Compute | torch.device | str = "cpu",
+) -> dict[str, float]:
     """``epochs`` passes over the policy rows; returns the mean policy and value losses.
 
     Dropout stays off (eval mode, gradients still flow): the targets were computed from the
@@ -131,7 +152,7 @@ def fit_targets(model: Simulator, optimizer: torch.optim.Optimizer, targets: Pol
     for _ in range(epochs):
         order = torch.randperm(n_policy, generator=generator)
         for start in range(0, n_policy, batch_size):
-            rows = order[start:start + batch_size]
+            rows = order[start : start + batch_size]
             with compute.autocast():
                 logits, _ = model(policy_planes[rows].to(device), p_own[rows].to(device), p_opp[rows].to(device))
                 log_probs = masked_log_probs(logits, legal[rows].to(device))
@@ -140,8 +161,9 @@ def fit_targets(model: Simulator, optimizer: torch.optim.Optimizer, targets: Pol
                 loss = policy_loss
                 if n_value and value_weight > 0:
                     value_rows = torch.randint(n_value, (len(rows),), generator=generator)
-                    value = model.value_only(value_planes[value_rows].to(device), v_own[value_rows].to(device),
-                                             v_opp[value_rows].to(device))
+                    value = model.value_only(
+                        value_planes[value_rows].to(device), v_own[value_rows].to(device), v_opp[value_rows].to(device)
+                    )
                     value_loss = torch.nn.functional.mse_loss(value, v_result[value_rows].to(device))
                     loss = loss + value_weight * value_loss
                     value_losses.append(float(value_loss.detach()))
@@ -149,13 +171,23 @@ def fit_targets(model: Simulator, optimizer: torch.optim.Optimizer, targets: Pol
             loss.backward()
             optimizer.step()
             policy_losses.append(float(policy_loss.detach()))
-    return {"policy_loss": float(np.mean(policy_losses)),
-            "value_loss": float(np.mean(value_losses)) if value_losses else float("nan")}
+    return {
+        "policy_loss": float(np.mean(policy_losses)),
+        "value_loss": float(np.mean(value_losses)) if value_losses else float("nan"),
+    }
 
 
-def fit_values(model: Simulator, optimizer: torch.optim.Optimizer, targets: PolicyValueTargets,
-               vocabulary: dict[str, int], *, epochs: int, batch_size: int, generator: torch.Generator,
-               compute: Compute | torch.device | str = "cpu") -> float:
+def fit_values(
+    model: Simulator,
+    optimizer: torch.optim.Optimizer,
+    targets: PolicyValueTargets,
+    vocabulary: dict[str, int],
+    *,
+    epochs: int,
+    batch_size: int,
+    generator: torch.Generator,
+    compute: Compute | torch.device | str = "cpu",
+) -> float:
     """``epochs`` passes of squared-error regression of the value head on the value rows alone
     (a critic); returns the mean loss (NaN without value rows)."""
     compute = as_compute(compute)
@@ -172,7 +204,7 @@ def fit_values(model: Simulator, optimizer: torch.optim.Optimizer, targets: Poli
     for _ in range(epochs):
         order = torch.randperm(n_value, generator=generator)
         for start in range(0, n_value, batch_size):
-            rows = order[start:start + batch_size]
+            rows = order[start : start + batch_size]
             with compute.autocast():
                 value = model.value_only(planes[rows].to(device), own[rows].to(device), opp[rows].to(device))
                 loss = torch.nn.functional.mse_loss(value, result[rows].to(device))

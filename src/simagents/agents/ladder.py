@@ -20,9 +20,9 @@ from __future__ import annotations
 import functools
 import logging
 import multiprocessing.util
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Sequence
 
 import numpy as np
 import pandas as pd
@@ -65,8 +65,7 @@ def anchor_specs(personas: Sequence[Persona], names: Sequence[str]) -> list[Play
     by_name = {p.name: p for p in personas}
     missing = [n for n in names if n not in by_name]
     if missing:
-        raise ValueError(f"ladder anchors {missing} are not personas of data.synthetic.personas "
-                         f"({sorted(by_name)})")
+        raise ValueError(f"ladder anchors {missing} are not personas of data.synthetic.personas ({sorted(by_name)})")
     return [PlayerSpec(name=n, agent=n, kind=by_name[n].kind, rating=by_name[n].rating) for n in names]
 
 
@@ -148,15 +147,27 @@ def _play_task(specs: list[GameSpec]) -> list[PlayedGame]:
         key = _policy_key(spec)
         if key not in _policies:
             _policies[key] = build_policy(spec, _setup)
-    renamed = [GameSpec(_policy_key(by_name[s.white]), _policy_key(by_name[s.black]), s.white_prompt,
-                        s.black_prompt, s.seed, s.opening, s.random_opening_plies, s.round) for s in specs]
+    renamed = [
+        GameSpec(
+            _policy_key(by_name[s.white]),
+            _policy_key(by_name[s.black]),
+            s.white_prompt,
+            s.black_prompt,
+            s.seed,
+            s.opening,
+            s.random_opening_plies,
+            s.round,
+        )
+        for s in specs
+    ]
     played = play_games(renamed, _policies, _setup.max_plies)
     # Back to player names (agent@prompt) for the PGN and the table.
     return [PlayedGame(spec, g.moves, g.result, g.termination) for spec, g in zip(specs, played)]
 
 
-def schedule(players: Sequence[PlayerSpec], games_per_pairing: int, openings: Sequence[tuple[str, ...]],
-             seed: int) -> list[list[GameSpec]]:
+def schedule(
+    players: Sequence[PlayerSpec], games_per_pairing: int, openings: Sequence[tuple[str, ...]], seed: int
+) -> list[list[GameSpec]]:
     """Tasks of games: anchors against each other, then each other player against every anchor.
 
     Game ``g`` of every pairing starts from opening ``g`` (so pairings are comparable) and
@@ -172,13 +183,21 @@ def schedule(players: Sequence[PlayerSpec], games_per_pairing: int, openings: Se
         games = []
         for g in range(games_per_pairing):
             first, second = (a, b) if g % 2 == 0 else (b, a)
-            games.append(GameSpec(first.name, second.name, first.prompt, second.prompt,
-                                  match_seed("ladder", seed, a.name, b.name, g), openings[g % len(openings)],
-                                  round=f"{a.name} v {b.name} #{g + 1}"))
+            games.append(
+                GameSpec(
+                    first.name,
+                    second.name,
+                    first.prompt,
+                    second.prompt,
+                    match_seed("ladder", seed, a.name, b.name, g),
+                    openings[g % len(openings)],
+                    round=f"{a.name} v {b.name} #{g + 1}",
+                )
+            )
         return games
 
     for i, a in enumerate(anchors):
-        for b in anchors[i + 1:]:
+        for b in anchors[i + 1 :]:
             tasks.append(pairing(a, b))
     for player in players:
         if not player.is_anchor:
@@ -186,9 +205,17 @@ def schedule(players: Sequence[PlayerSpec], games_per_pairing: int, openings: Se
     return tasks
 
 
-def play_ladder(players: Sequence[PlayerSpec], tasks: Sequence[list[GameSpec]], engine: EngineConfig,
-                nodes_per_move: int, max_plies: int, workers: int = 1, progress: bool = True,
-                compute: Compute = CPU, start_method: str | None = None) -> list[PlayedGame]:
+def play_ladder(
+    players: Sequence[PlayerSpec],
+    tasks: Sequence[list[GameSpec]],
+    engine: EngineConfig,
+    nodes_per_move: int,
+    max_plies: int,
+    workers: int = 1,
+    progress: bool = True,
+    compute: Compute = CPU,
+    start_method: str | None = None,
+) -> list[PlayedGame]:
     """Play every task (in ``workers`` processes); games come back in task order.
 
     Network players run on ``compute``. ``start_method`` of the worker processes: by default
@@ -210,12 +237,27 @@ def play_ladder(players: Sequence[PlayerSpec], tasks: Sequence[list[GameSpec]], 
     setup = _Setup(tuple(players), engine, engine_path, nodes_per_move, max_plies, compute)
     if start_method is None:
         start_method = "fork" if compute.device.type == "cpu" else "spawn"
-    return play_tasks(tasks, _play_task, _init_worker, setup, _close, workers=workers, desc="ladder",
-                      progress=progress, start_method=start_method)
+    return play_tasks(
+        tasks,
+        _play_task,
+        _init_worker,
+        setup,
+        _close,
+        workers=workers,
+        desc="ladder",
+        progress=progress,
+        start_method=start_method,
+    )
 
 
-def fit_ladder(games: Sequence[PlayedGame], players: Sequence[PlayerSpec], anchor: str, anchor_rating: float,
-               seed: int, resamples: int) -> tuple[pd.DataFrame, pd.DataFrame]:
+def fit_ladder(
+    games: Sequence[PlayedGame],
+    players: Sequence[PlayerSpec],
+    anchor: str,
+    anchor_rating: float,
+    seed: int,
+    resamples: int,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
     """The Elo table, one row per player (agent, prompt, kind, Elo with interval, games, score), and
     the bootstrap resamples of every rating (``[resamples, players]``, Elo points)."""
     from ..games import score
@@ -223,8 +265,18 @@ def fit_ladder(games: Sequence[PlayedGame], players: Sequence[PlayerSpec], ancho
     results = [GameResult(g.spec.white, g.spec.black, score(g.result, True)) for g in games]
     ratings, resampled = elo_ladder_resamples(results, anchor, anchor_rating, seed=seed, resamples=resamples)
     table = ratings_table(ratings)
-    info = pd.DataFrame([{"player": p.name, "agent": p.agent, "prompt": p.prompt if not p.is_anchor else "",
-                          "kind": p.kind, "nominal": p.rating if p.is_anchor else np.nan} for p in players])
+    info = pd.DataFrame(
+        [
+            {
+                "player": p.name,
+                "agent": p.agent,
+                "prompt": p.prompt if not p.is_anchor else "",
+                "kind": p.kind,
+                "nominal": p.rating if p.is_anchor else np.nan,
+            }
+            for p in players
+        ]
+    )
     return info.merge(table, on="player", how="right"), resampled
 
 
@@ -256,12 +308,23 @@ def ladder_statistics(table: pd.DataFrame, resampled: pd.DataFrame, level: float
         point_persona = table.set_index("player").loc[list(group["prompt"]), "elo"].to_numpy(float)
         statistics = {
             "elo_spread": (np.ptp(point_own), np.ptp(own, axis=1)),
-            "spearman_persona_elo": (spearman(point_persona, point_own),
-                                     np.array([spearman(p, o) for p, o in zip(persona, own)])),
+            "spearman_persona_elo": (
+                spearman(point_persona, point_own),
+                np.array([spearman(p, o) for p, o in zip(persona, own)]),
+            ),
         }
         for name, (value, draws) in statistics.items():
             draws = draws[~np.isnan(draws)]
             low, high = np.quantile(draws, [alpha, 1 - alpha]) if draws.size else (np.nan, np.nan)
-            rows.append({"agent": agent, "statistic": name, "value": float(value), "low": float(low),
-                         "high": float(high), "n": len(group), "method": method})
+            rows.append(
+                {
+                    "agent": agent,
+                    "statistic": name,
+                    "value": float(value),
+                    "low": float(low),
+                    "high": float(high),
+                    "n": len(group),
+                    "method": method,
+                }
+            )
     return pd.DataFrame(rows, columns=["agent", "statistic", "value", "low", "high", "n", "method"])

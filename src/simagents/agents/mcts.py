@@ -49,8 +49,9 @@ between moves.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Protocol, Sequence
+from typing import Protocol
 
 import chess
 import numpy as np
@@ -150,7 +151,7 @@ class UniformEvaluator:
 class _Node:
     """One position in a tree. Edge statistics are from the point of view of the mover here."""
 
-    __slots__ = ("moves", "priors", "child_visits", "child_value_sums", "children", "visits", "value_sum", "terminal")
+    __slots__ = ("child_value_sums", "child_visits", "children", "moves", "priors", "terminal", "value_sum", "visits")
 
     def __init__(self, moves: list[chess.Move], priors: np.ndarray, value: float, terminal: float | None = None):
         self.moves = moves
@@ -274,9 +275,6 @@ def search(
 
     results = []
     for root in roots:
-        if len(root.moves) == 1:
-            visits = np.array([float(config.simulations)])
-        else:
-            visits = root.child_visits.copy()
+        visits = np.array([float(config.simulations)]) if len(root.moves) == 1 else root.child_visits.copy()
         results.append(SearchResult(root.moves, visits, root.value_sum / root.visits, root.priors.copy()))
     return results

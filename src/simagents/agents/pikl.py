@@ -13,7 +13,7 @@ evaluation plays to show how far the learner's network is from the policy it is 
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import chess
 import numpy as np
@@ -25,8 +25,9 @@ from ..policies import MoveDistribution
 class PiKLPolicy:
     """A :class:`~simagents.policies.Policy`: the simulator tilted towards its own values."""
 
-    def __init__(self, simulator: SimulatorPolicy, lam: float, name: str | None = None,
-                 critic: SimulatorPolicy | None = None) -> None:
+    def __init__(
+        self, simulator: SimulatorPolicy, lam: float, name: str | None = None, critic: SimulatorPolicy | None = None
+    ) -> None:
         if lam <= 0:
             raise ValueError(f"lambda must be positive, got {lam!r}")
         self.simulator = simulator
@@ -34,8 +35,9 @@ class PiKLPolicy:
         self.lam = lam
         self.name = name or f"pikl_lambda{lam:g}"
 
-    def log_probs(self, boards: Sequence[chess.Board], own_prompts: Sequence[str],
-                  opponent_prompts: Sequence[str]) -> list[tuple[list[chess.Move], np.ndarray]]:
+    def log_probs(
+        self, boards: Sequence[chess.Board], own_prompts: Sequence[str], opponent_prompts: Sequence[str]
+    ) -> list[tuple[list[chess.Move], np.ndarray]]:
         """Per board: its legal moves and their log-probabilities under the tilted policy."""
         prior = self.simulator.log_probs(boards, own_prompts, opponent_prompts)
         q_values = self.critic.one_ply_values(boards, own_prompts, opponent_prompts)
@@ -45,8 +47,9 @@ class PiKLPolicy:
             out.append((moves, tilted - np.logaddexp.reduce(tilted)))
         return out
 
-    def distributions(self, boards: Sequence[chess.Board], own_prompts: Sequence[str],
-                      opponent_prompts: Sequence[str]) -> list[MoveDistribution]:
+    def distributions(
+        self, boards: Sequence[chess.Board], own_prompts: Sequence[str], opponent_prompts: Sequence[str]
+    ) -> list[MoveDistribution]:
         result = []
         for moves, log_p in self.log_probs(boards, own_prompts, opponent_prompts):
             probs = np.exp(log_p)

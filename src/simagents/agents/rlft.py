@@ -55,9 +55,10 @@ from __future__ import annotations
 import json
 import logging
 import time
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any, Mapping, Sequence
+from typing import Any
 
 import chess
 import numpy as np
@@ -104,8 +105,7 @@ def _positions_of(game: PlayedGame, skip: int) -> list[tuple[chess.Board, bool]]
         if ply >= skip:
             # Only the moves since the last capture or pawn move can repeat a position: copying
             # them (not the whole game) keeps repetitions visible at O(1) cost per position.
-            out.append((board.copy(stack=min(board.halfmove_clock, len(board.move_stack))),
-                        board.turn == chess.WHITE))
+            out.append((board.copy(stack=min(board.halfmove_clock, len(board.move_stack))), board.turn == chess.WHITE))
         board.push_uci(uci)
     return out
 
@@ -114,8 +114,9 @@ def _learner_is_white(spec: GameSpec) -> bool:
     return spec.white == LEARNER
 
 
-def _schedule(run: RlftRun, iteration: int, count: int, snapshot_keys: Sequence[str],
-              snapshot_fraction: float) -> list[GameSpec]:
+def _schedule(
+    run: RlftRun, iteration: int, count: int, snapshot_keys: Sequence[str], snapshot_fraction: float
+) -> list[GameSpec]:
     rng = np.random.default_rng(match_seed("rlft-schedule", run.seed, run.beta, iteration))
     specs = []
     for g in range(count):
@@ -150,10 +151,17 @@ def learner_scores(games: Sequence[PlayedGame]) -> np.ndarray:
     return np.array([score(g.result, _learner_is_white(g.spec)) for g in games])
 
 
-def _build_targets(games: Sequence[PlayedGame], learner: SimulatorPolicy, frozen: SimulatorPolicy,
-                   critic: SimulatorPolicy, beta: float,
-                   tau: float, max_positions: int, rng: np.random.Generator,
-                   skip: int) -> tuple[PolicyValueTargets, dict[str, float]]:
+def _build_targets(
+    games: Sequence[PlayedGame],
+    learner: SimulatorPolicy,
+    frozen: SimulatorPolicy,
+    critic: SimulatorPolicy,
+    beta: float,
+    tau: float,
+    max_positions: int,
+    rng: np.random.Generator,
+    skip: int,
+) -> tuple[PolicyValueTargets, dict[str, float]]:
     targets = PolicyValueTargets()
     learner_positions: list[tuple[chess.Board, str, str]] = []
     for game in games:
@@ -191,9 +199,15 @@ def _build_targets(games: Sequence[PlayedGame], learner: SimulatorPolicy, frozen
     return targets, stats
 
 
-def train_rlft(simulator_checkpoint: Path, out_dir: Path, config: RlftConfig, run: RlftRun,
-               compute: Compute | torch.device | str = "cpu", progress: bool = True,
-               stop_after: int | None = None) -> dict[str, Any]:
+def train_rlft(
+    simulator_checkpoint: Path,
+    out_dir: Path,
+    config: RlftConfig,
+    run: RlftRun,
+    compute: Compute | torch.device | str = "cpu",
+    progress: bool = True,
+    stop_after: int | None = None,
+) -> dict[str, Any]:
     """Fine-tune (or resume) one learner; writes ``final.pt``, ``last.pt``, ``curves.csv``,
     ``evaluation.csv``, ``evaluation_games.parquet`` and ``rlft.json`` under ``out_dir``.
 
@@ -220,8 +234,14 @@ def train_rlft(simulator_checkpoint: Path, out_dir: Path, config: RlftConfig, ru
         copy.load_state_dict(state["model"])
     optimizer = torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=0.0)
     critic_optimizer = torch.optim.AdamW(critic_model.parameters(), lr=config.critic_lr, weight_decay=0.0)
-    settings = {"config": asdict(config), "beta": run.beta, "seed": run.seed, "prompts": list(run.prompts),
-                "max_plies": run.max_plies, "openings": [list(o) for o in run.openings]}
+    settings = {
+        "config": asdict(config),
+        "beta": run.beta,
+        "seed": run.seed,
+        "prompts": list(run.prompts),
+        "max_plies": run.max_plies,
+        "openings": [list(o) for o in run.openings],
+    }
     iteration, curves, snapshots, replay = 0, [], [], PolicyValueTargets()
     last_path = out_dir / "last.pt"
     saved = resumable_state(last_path, lambda state: state.get("settings") == settings, device)
@@ -246,8 +266,9 @@ def train_rlft(simulator_checkpoint: Path, out_dir: Path, config: RlftConfig, ru
     frozen = SimulatorPolicy(frozen_model, vocabulary, name=FROZEN, compute=compute)
     critic = SimulatorPolicy(critic_model, vocabulary, name="critic", compute=compute)
     skip = max((len(o) for o in run.openings), default=0)
-    bar = tqdm(total=config.iterations, initial=iteration, unit="iter", desc=f"rlft beta={run.beta:g}",
-               disable=not progress)
+    bar = tqdm(
+        total=config.iterations, initial=iteration, unit="iter", desc=f"rlft beta={run.beta:g}", disable=not progress
+    )
     started, done_this_call = time.perf_counter(), 0
     while iteration < config.iterations and (stop_after is None or done_this_call < stop_after):
         pool = snapshot_policies()
@@ -257,45 +278,88 @@ def train_rlft(simulator_checkpoint: Path, out_dir: Path, config: RlftConfig, ru
         points = learner_scores(games)
         against_frozen = np.array([FROZEN in (g.spec.white, g.spec.black) for g in games])
         rng = np.random.default_rng(match_seed("rlft-targets", run.seed, run.beta, iteration))
-        targets, stats = _build_targets(games, learner, frozen, critic, run.beta, config.step_size,
-                                        config.target_positions, rng, skip)
+        targets, stats = _build_targets(
+            games, learner, frozen, critic, run.beta, config.step_size, config.target_positions, rng, skip
+        )
         if config.replay_positions > 0:  # the fit also sees the newest targets of earlier iterations
             replay.extend(targets)
             replay.keep_last(config.replay_positions)
         fitted = replay if config.replay_positions > 0 else targets
         generator = torch.Generator().manual_seed(match_seed("rlft-fit", run.seed, run.beta, iteration) % 2**63)
-        losses = fit_targets(model, optimizer, fitted, vocabulary, epochs=config.epochs,
-                             batch_size=config.batch_size, value_weight=config.value_weight,
-                             generator=generator, compute=compute)
+        losses = fit_targets(
+            model,
+            optimizer,
+            fitted,
+            vocabulary,
+            epochs=config.epochs,
+            batch_size=config.batch_size,
+            value_weight=config.value_weight,
+            generator=generator,
+            compute=compute,
+        )
         if config.critic_lr > 0:
-            losses["critic_loss"] = fit_values(critic_model, critic_optimizer, targets, vocabulary,
-                                               epochs=config.critic_epochs, batch_size=config.batch_size,
-                                               generator=generator, compute=compute)
+            losses["critic_loss"] = fit_values(
+                critic_model,
+                critic_optimizer,
+                targets,
+                vocabulary,
+                epochs=config.critic_epochs,
+                batch_size=config.batch_size,
+                generator=generator,
+                compute=compute,
+            )
         iteration += 1
         done_this_call += 1
         if iteration % config.snapshot_every == 0:
             snapshots = (snapshots + [{k: v.detach().clone() for k, v in model.state_dict().items()}])[-MAX_SNAPSHOTS:]
-        curves.append({
-            "iteration": iteration, "games": len(games), "reward": float(np.mean(2 * points - 1)),
-            "score_vs_frozen": float(points[against_frozen].mean()) if against_frozen.any() else float("nan"),
-            "kl": stats["kl"], "entropy": stats["entropy"], "fitted_positions": len(fitted.policy_raw), **losses,
-            "plies": float(np.mean([g.plies for g in games])),
-        })
+        curves.append(
+            {
+                "iteration": iteration,
+                "games": len(games),
+                "reward": float(np.mean(2 * points - 1)),
+                "score_vs_frozen": float(points[against_frozen].mean()) if against_frozen.any() else float("nan"),
+                "kl": stats["kl"],
+                "entropy": stats["entropy"],
+                "fitted_positions": len(fitted.policy_raw),
+                **losses,
+                "plies": float(np.mean([g.plies for g in games])),
+            }
+        )
         bar.update(1)
         bar.set_postfix(score=f"{curves[-1]['score_vs_frozen']:.2f}", kl=f"{stats['kl']:.3f}", refresh=False)
-        save_checkpoint({"model": model.state_dict(), "optimizer": optimizer.state_dict(), "iteration": iteration,
-                         "critic": critic_model.state_dict(), "critic_optimizer": critic_optimizer.state_dict(),
-                         "curves": curves, "snapshots": snapshots, "replay": replay.to_state(), "settings": settings,
-                         "network": network.to_dict(), "vocabulary": vocabulary}, last_path)
+        save_checkpoint(
+            {
+                "model": model.state_dict(),
+                "optimizer": optimizer.state_dict(),
+                "iteration": iteration,
+                "critic": critic_model.state_dict(),
+                "critic_optimizer": critic_optimizer.state_dict(),
+                "curves": curves,
+                "snapshots": snapshots,
+                "replay": replay.to_state(),
+                "settings": settings,
+                "network": network.to_dict(),
+                "vocabulary": vocabulary,
+            },
+            last_path,
+        )
     bar.close()
     finished = iteration >= config.iterations
-    summary: dict[str, Any] = {"beta": run.beta, "seed": run.seed, "iterations": iteration, "finished": finished,
-                               "seconds_this_call": time.perf_counter() - started, **compute.to_dict()}
+    summary: dict[str, Any] = {
+        "beta": run.beta,
+        "seed": run.seed,
+        "iterations": iteration,
+        "finished": finished,
+        "seconds_this_call": time.perf_counter() - started,
+        **compute.to_dict(),
+    }
     write_csv(pd.DataFrame(curves), out_dir / "curves.csv", float_format="%.6f")
     if not finished:
         return summary
-    save_checkpoint({"model": model.state_dict(), "network": network.to_dict(), "vocabulary": vocabulary,
-                     "rlft": settings}, out_dir / "final.pt")
+    save_checkpoint(
+        {"model": model.state_dict(), "network": network.to_dict(), "vocabulary": vocabulary, "rlft": settings},
+        out_dir / "final.pt",
+    )
     model.eval()
     eval_specs = evaluation_specs(run, config.eval_games_per_prompt)
     eval_games = play_games(eval_specs, {LEARNER: learner, FROZEN: frozen}, run.max_plies)
@@ -303,8 +367,9 @@ def train_rlft(simulator_checkpoint: Path, out_dir: Path, config: RlftConfig, ru
     write_csv(table, out_dir / "evaluation.csv", float_format="%.6g")
     write_parquet(games_frame(eval_games), out_dir / "evaluation_games.parquet")
     overall = table[table.prompt == "all"].iloc[0]
-    summary.update({"score_vs_frozen": float(overall.value), "score_low": float(overall.low),
-                    "score_high": float(overall.high)})
+    summary.update(
+        {"score_vs_frozen": float(overall.value), "score_low": float(overall.low), "score_high": float(overall.high)}
+    )
     # The policy the learner is fitted to, played at decision time in the same games (same seeds,
     # openings, prompts): the frozen simulator tilted by the final critic's one-ply values,
     # pi ~ p_sim exp(Q / beta) (greedy in Q at beta = 0). The learner's score below this one is
@@ -314,8 +379,13 @@ def train_rlft(simulator_checkpoint: Path, out_dir: Path, config: RlftConfig, ru
     target_table = evaluation_table(target_games, run, metric="target_score_vs_frozen")
     write_csv(target_table, out_dir / "target_evaluation.csv", float_format="%.6g")
     target_overall = target_table[target_table.prompt == "all"].iloc[0]
-    summary.update({"target_score_vs_frozen": float(target_overall.value),
-                    "target_score_low": float(target_overall.low), "target_score_high": float(target_overall.high)})
+    summary.update(
+        {
+            "target_score_vs_frozen": float(target_overall.value),
+            "target_score_low": float(target_overall.low),
+            "target_score_high": float(target_overall.high),
+        }
+    )
     write_text(out_dir / "rlft.json", json.dumps(summary, indent=2) + "\n")
     return summary
 
@@ -328,16 +398,28 @@ def evaluation_table(games: Sequence[PlayedGame], run: RlftRun, metric: str = "s
     rows = []
     for prompt in ("all", *run.prompts):
         chosen = points if prompt == "all" else points[prompts == prompt]
-        interval = bootstrap_mean(chosen, seed=match_seed("rlft-eval-ci", run.seed, run.beta, prompt) % 2**32,
-                                  unit="games")
-        rows.append({"beta": run.beta, "seed": run.seed, "prompt": prompt, "metric": metric,
-                     "value": interval.value, "low": interval.low, "high": interval.high, "n": interval.n,
-                     "method": interval.method})
+        interval = bootstrap_mean(
+            chosen, seed=match_seed("rlft-eval-ci", run.seed, run.beta, prompt) % 2**32, unit="games"
+        )
+        rows.append(
+            {
+                "beta": run.beta,
+                "seed": run.seed,
+                "prompt": prompt,
+                "metric": metric,
+                "value": interval.value,
+                "low": interval.low,
+                "high": interval.high,
+                "n": interval.n,
+                "method": interval.method,
+            }
+        )
     return pd.DataFrame(rows)
 
 
-def score_frontier(scores: Mapping[float, np.ndarray], seed: int, resamples: int = 2000,
-                   level: float = 0.95) -> dict[str, object]:
+def score_frontier(
+    scores: Mapping[float, np.ndarray], seed: int, resamples: int = 2000, level: float = 0.95
+) -> dict[str, object]:
     """The Spearman rank correlation between beta and the learner's mean score against the frozen
     simulator (``scores``: beta -> the learner's points per evaluation game, 0 / 0.5 / 1), with a
     percentile interval from a stratified bootstrap: each beta's games resampled on their own
@@ -350,12 +432,21 @@ def score_frontier(scores: Mapping[float, np.ndarray], seed: int, resamples: int
     arrays = [np.asarray(scores[b], dtype=np.float64) for b in betas]
     rng = np.random.default_rng(seed)
     value = spearman(np.array(betas), np.array([a.mean() for a in arrays]))
-    draws = np.array([spearman(np.array(betas), np.array([a[rng.integers(0, a.size, a.size)].mean() for a in arrays]))
-                      for _ in range(resamples)])
+    draws = np.array(
+        [
+            spearman(np.array(betas), np.array([a[rng.integers(0, a.size, a.size)].mean() for a in arrays]))
+            for _ in range(resamples)
+        ]
+    )
     draws = draws[~np.isnan(draws)]
     alpha = (1.0 - level) / 2.0
     low, high = np.quantile(draws, [alpha, 1.0 - alpha]) if draws.size else (np.nan, np.nan)
-    return {"statistic": "spearman_beta_score", "value": value, "low": float(low), "high": float(high),
-            "n": int(sum(a.size for a in arrays)),
-            "method": f"stratified percentile bootstrap over games (each beta's games on their own), "
-                      f"{resamples} resamples, {level:.0%}"}
+    return {
+        "statistic": "spearman_beta_score",
+        "value": value,
+        "low": float(low),
+        "high": float(high),
+        "n": int(sum(a.size for a in arrays)),
+        "method": f"stratified percentile bootstrap over games (each beta's games on their own), "
+        f"{resamples} resamples, {level:.0%}",
+    }

@@ -13,10 +13,10 @@ import hashlib
 import heapq
 import multiprocessing
 import os
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
-from typing import Iterable, Iterator, Sequence
 
 import pyarrow as pa
 from tqdm import tqdm
@@ -47,12 +47,10 @@ def sampling_priority(seed: int, game_id: str) -> int:
 
 def _batches(chunks: Iterable[Chunk], size: int, limit: int | None) -> Iterator[list[Chunk]]:
     batch: list[Chunk] = []
-    seen = 0
-    for chunk in chunks:
+    for seen, chunk in enumerate(chunks):
         if limit is not None and seen >= limit:
             break
         batch.append(chunk)
-        seen += 1
         if len(batch) >= size:
             yield batch
             batch = []
@@ -94,7 +92,7 @@ class _Sampler:
         kept = [item for heap in self.bands.values() for item in heap]
         kept.sort(key=lambda item: -item[0])
         if self.sampling.max_games is not None and len(kept) > self.sampling.max_games:
-            for _, game_id, _ in kept[self.sampling.max_games:]:
+            for _, game_id, _ in kept[self.sampling.max_games :]:
                 self.ledger.kept -= 1
                 self.ledger.drop("max_games", game_id)
             kept = kept[: self.sampling.max_games]
@@ -105,7 +103,7 @@ class _Sampler:
 
 def ingest_pgn(
     paths: Sequence[Path],
-    options_for: "Sequence[ReadOptions]",
+    options_for: Sequence[ReadOptions],
     sampling: Sampling,
     workers: int = 1,
     progress: bool = True,

@@ -27,8 +27,9 @@ import re
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import BinaryIO, Callable, Mapping, TypeVar
+from typing import BinaryIO, TypeVar
 
 from tqdm import tqdm
 
@@ -147,17 +148,35 @@ def fetch_checksums(url: str, timeout: float = 60, *, retries: int = 3, backoff:
 def sha256_file(path: Path, *, progress: bool = False, chunk_bytes: int = 1 << 20) -> str:
     """Lowercase hex sha256 of a file, read in ``chunk_bytes`` pieces (never whole in memory)."""
     digest = hashlib.sha256()
-    with open(path, "rb") as f, tqdm(total=os.fstat(f.fileno()).st_size, unit="B", unit_scale=True,
-                                     unit_divisor=1024, desc=f"sha256 {path.name}", disable=not progress,
-                                     leave=False) as bar:
+    with (
+        open(path, "rb") as f,
+        tqdm(
+            total=os.fstat(f.fileno()).st_size,
+            unit="B",
+            unit_scale=True,
+            unit_divisor=1024,
+            desc=f"sha256 {path.name}",
+            disable=not progress,
+            leave=False,
+        ) as bar,
+    ):
         while chunk := f.read(chunk_bytes):
             digest.update(chunk)
             bar.update(len(chunk))
     return digest.hexdigest()
 
 
-def download(url: str, dest: Path, *, sha256: str | None, progress: bool = True, chunk_bytes: int = 1 << 20,
-             timeout: float = 60, retries: int = 3, backoff: float = 1.0) -> Path:
+def download(
+    url: str,
+    dest: Path,
+    *,
+    sha256: str | None,
+    progress: bool = True,
+    chunk_bytes: int = 1 << 20,
+    timeout: float = 60,
+    retries: int = 3,
+    backoff: float = 1.0,
+) -> Path:
     """Download ``url`` to ``dest`` (resumable, retried, sha256-checked); returns ``dest``.
 
     * ``dest`` exists: returned at once, without network, when ``sha256`` is None or matches; if
@@ -192,8 +211,13 @@ def download(url: str, dest: Path, *, sha256: str | None, progress: bool = True,
             log.info("%s already exists and its sha256 matches; not downloading again", dest)
             return dest
         # Deleted, not kept aside: a dump can be tens of GB, and a file with the wrong hash is of no use.
-        log.warning("%s exists but its sha256 is %s, expected %s; deleting it and downloading %s again",
-                    dest, actual, expected, url)
+        log.warning(
+            "%s exists but its sha256 is %s, expected %s; deleting it and downloading %s again",
+            dest,
+            actual,
+            expected,
+            url,
+        )
         _disk(dest, dest.unlink)
 
     part = dest.with_name(dest.name + ".part")
@@ -207,8 +231,10 @@ def download(url: str, dest: Path, *, sha256: str | None, progress: bool = True,
         except _Restart as e:
             restarts += 1
             if restarts > _MAX_RESTARTS:
-                raise DownloadError(f"could not download {url} to {part}: the server keeps disagreeing with "
-                                    f"the partial file's size ({e}); delete {part} and retry") from None
+                raise DownloadError(
+                    f"could not download {url} to {part}: the server keeps disagreeing with "
+                    f"the partial file's size ({e}); delete {part} and retry"
+                ) from None
             log.warning("%s; discarding %s and downloading from the start", e, part)
             _disk(part, lambda: part.unlink(missing_ok=True))
         except urllib.error.HTTPError as e:
@@ -224,9 +250,11 @@ def download(url: str, dest: Path, *, sha256: str | None, progress: bool = True,
                 raise
             if attempt >= retries:
                 have = _size(part)
-                raise DownloadError(f"could not download {url} to {dest} after {retries + 1} tries "
-                                    f"(last error: {e!r}); {have} bytes kept in {part}, a rerun resumes "
-                                    f"from there") from e
+                raise DownloadError(
+                    f"could not download {url} to {dest} after {retries + 1} tries "
+                    f"(last error: {e!r}); {have} bytes kept in {part}, a rerun resumes "
+                    f"from there"
+                ) from e
             _log_retry(url, e, attempt, retries, backoff)
             attempt += 1
 
@@ -235,7 +263,8 @@ def download(url: str, dest: Path, *, sha256: str | None, progress: bool = True,
         _disk(part, lambda: part.unlink(missing_ok=True))
         raise ChecksumMismatchError(
             f"sha256 mismatch for {dest.name} downloaded from {url}: expected {expected}, got {actual}; "
-            f"deleted {part} so a rerun downloads it again")
+            f"deleted {part} so a rerun downloads it again"
+        )
     if expected is None:
         log.warning("downloaded %s without a sha256 to check it against; its sha256 is %s", dest, actual)
     _disk(dest, lambda: os.replace(part, dest))
@@ -243,9 +272,18 @@ def download(url: str, dest: Path, *, sha256: str | None, progress: bool = True,
     return dest
 
 
-def download_month(month: str, resources_dir: Path, *, url_template: str = DEFAULT_URL_TEMPLATE,
-                   checksums_url: str | None = DEFAULT_CHECKSUMS_URL, sha256: Mapping[str, str] | None = None,
-                   progress: bool = True, timeout: float = 60, retries: int = 3, backoff: float = 1.0) -> Path:
+def download_month(
+    month: str,
+    resources_dir: Path,
+    *,
+    url_template: str = DEFAULT_URL_TEMPLATE,
+    checksums_url: str | None = DEFAULT_CHECKSUMS_URL,
+    sha256: Mapping[str, str] | None = None,
+    progress: bool = True,
+    timeout: float = 60,
+    retries: int = 3,
+    backoff: float = 1.0,
+) -> Path:
     """Download one month's dump to ``resources_dir / "lichess" / <file name>``; returns that path.
 
     The expected sha256 comes from ``sha256[month]`` when given (a pin in the config wins), else
@@ -270,15 +308,19 @@ def download_month(month: str, resources_dir: Path, *, url_template: str = DEFAU
                 return dest
             raise
         if name not in sums:
-            raise ValueError(f"{name} is not listed in the checksums file {checksums_url} "
-                             f"(month {month} not published yet, or a different URL template?); "
-                             f"pin its sha256 under data.lichess.sha256 or set checksums_url to null")
+            raise ValueError(
+                f"{name} is not listed in the checksums file {checksums_url} "
+                f"(month {month} not published yet, or a different URL template?); "
+                f"pin its sha256 under data.lichess.sha256 or set checksums_url to null"
+            )
         expected = sums[name]
     else:
-        log.warning("no sha256 for %s (no data.lichess.sha256[%r] and no checksums_url): the download "
-                    "cannot be verified", name, month)
-    return download(url, dest, sha256=expected, progress=progress, timeout=timeout, retries=retries,
-                    backoff=backoff)
+        log.warning(
+            "no sha256 for %s (no data.lichess.sha256[%r] and no checksums_url): the download cannot be verified",
+            name,
+            month,
+        )
+    return download(url, dest, sha256=expected, progress=progress, timeout=timeout, retries=retries, backoff=backoff)
 
 
 # --- helpers ---------------------------------------------------------------------------------
@@ -338,14 +380,24 @@ def _fetch_once(url: str, part: Path, *, progress: bool, chunk_bytes: int, timeo
             raise DownloadError(f"unexpected HTTP status {status} downloading {url} to {part}")
 
         received = 0
-        f: BinaryIO = _disk(part, lambda: open(part, mode))
-        with f, tqdm(total=total, initial=offset, unit="B", unit_scale=True, unit_divisor=1024,
-                     desc=part.name.removesuffix(".part"), disable=not progress) as bar:
+        f: BinaryIO = _disk(part, lambda: open(part, mode))  # noqa: SIM115 (closed by the with below)
+        with (
+            f,
+            tqdm(
+                total=total,
+                initial=offset,
+                unit="B",
+                unit_scale=True,
+                unit_divisor=1024,
+                desc=part.name.removesuffix(".part"),
+                disable=not progress,
+            ) as bar,
+        ):
             while True:
                 chunk = resp.read(chunk_bytes)
                 if not chunk:
                     break
-                _disk(part, lambda: f.write(chunk))
+                _disk(part, lambda chunk=chunk: f.write(chunk))
                 received += len(chunk)
                 bar.update(len(chunk))
             _disk(part, lambda: (f.flush(), os.fsync(f.fileno())))
@@ -365,7 +417,7 @@ def _retryable_status(code: int) -> bool:
 
 
 def _log_retry(url: str, err: BaseException, attempt: int, retries: int, backoff: float) -> None:
-    delay = min(_MAX_BACKOFF_S, backoff * (2 ** attempt))
+    delay = min(_MAX_BACKOFF_S, backoff * (2**attempt))
     log.warning("transient error fetching %s (%s); retry %d of %d in %.1f s", url, err, attempt + 1, retries, delay)
     time.sleep(delay)
 

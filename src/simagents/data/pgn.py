@@ -49,9 +49,10 @@ import bz2
 import gzip
 import io
 import re
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import BinaryIO, Iterator, Literal, Sequence
+from typing import BinaryIO, Literal
 
 import chess
 import zstandard
@@ -72,9 +73,7 @@ _TAG = re.compile(r'^\[\s*([A-Za-z0-9_+#=:-]+)\s+"((?:[^"\\]|\\.)*)"\s*\]\s*$')
 _TAG_START = re.compile(rb'^\s*\[\s*[A-Za-z0-9_+#=:-]+\s+"')
 _TAG_NAME = re.compile(rb"^\s*\[\s*([A-Za-z0-9_+#=:-]+)")
 # Order matters: comments first (they may contain anything), then results before move numbers.
-_MOVETEXT_TOKEN = re.compile(
-    r"\{[^}]*\}?|;[^\n]*|\(|\)|\$\d+|1-0|0-1|1/2-1/2|\*|\d+\.+|[^\s{}();$]+"
-)
+_MOVETEXT_TOKEN = re.compile(r"\{[^}]*\}?|;[^\n]*|\(|\)|\$\d+|1-0|0-1|1/2-1/2|\*|\d+\.+|[^\s{}();$]+")
 _ANNOTATION_SUFFIX = "!?"
 _STANDARD_VARIANTS = {"", "standard", "chess", "normal"}
 
@@ -127,7 +126,7 @@ def open_binary(path: Path) -> BinaryIO:
         return bz2.BZ2File(path)  # type: ignore[return-value]
     if suffix == ".gz":
         return gzip.GzipFile(path)  # type: ignore[return-value]
-    raw = open(path, "rb")
+    raw = open(path, "rb")  # noqa: SIM115 (returned: the caller closes it)
     if suffix == ".zst":
         reader = zstandard.ZstdDecompressor().stream_reader(raw, read_across_frames=True, closefd=True)
         return io.BufferedReader(reader, buffer_size=1 << 20)  # type: ignore[arg-type]
@@ -304,9 +303,7 @@ def _filter_headers(headers: dict[str, str], options: ReadOptions) -> str | None
         return "unfinished"
     if result not in RESULTS:
         return "bad_result"
-    if options.prompt_mode == "persona" and not (
-        headers.get(WHITE_PERSONA_TAG) and headers.get(BLACK_PERSONA_TAG)
-    ):
+    if options.prompt_mode == "persona" and not (headers.get(WHITE_PERSONA_TAG) and headers.get(BLACK_PERSONA_TAG)):
         return "missing_persona"
     f = options.filters
     if f.rated_only and not (
@@ -466,8 +463,9 @@ def parse_chunk(chunk: Chunk, options: ReadOptions, ledger: DropLedger, fast_san
     )
 
 
-def parse_chunks(chunks: Sequence[Chunk], options: ReadOptions,
-                 fast_san: bool = True) -> tuple[list[GameRecord], DropLedger]:
+def parse_chunks(
+    chunks: Sequence[Chunk], options: ReadOptions, fast_san: bool = True
+) -> tuple[list[GameRecord], DropLedger]:
     """Parse a batch of chunks (the unit of work of a worker process)."""
     ledger = DropLedger()
     records = [r for chunk in chunks if (r := parse_chunk(chunk, options, ledger, fast_san)) is not None]

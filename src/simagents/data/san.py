@@ -20,10 +20,9 @@ corpus, on random games and on fuzzed input (``tests/test_fast_paths.py``).
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import chess
-
 
 _PAWN, _KNIGHT, _BISHOP, _ROOK, _QUEEN, _KING = 1, 2, 3, 4, 5, 6
 _KINGSIDE, _QUEENSIDE, _PAWN_MOVE, _PIECE_MOVE = 0, 1, 2, 3
@@ -47,14 +46,46 @@ _CORNERS = chess.BB_A1 | chess.BB_H1 | chess.BB_A8 | chess.BB_H8
 # Castling: (rights bit, squares that must be empty, squares that must not be attacked,
 # king from, king to, rook from, rook to, UCI), by side to move (True = White) and wing.
 _CASTLING = {
-    (True, _KINGSIDE): (chess.BB_H1, chess.BB_F1 | chess.BB_G1, (chess.E1, chess.F1, chess.G1),
-                        chess.E1, chess.G1, chess.H1, chess.F1, "e1g1"),
-    (True, _QUEENSIDE): (chess.BB_A1, chess.BB_B1 | chess.BB_C1 | chess.BB_D1, (chess.E1, chess.D1, chess.C1),
-                         chess.E1, chess.C1, chess.A1, chess.D1, "e1c1"),
-    (False, _KINGSIDE): (chess.BB_H8, chess.BB_F8 | chess.BB_G8, (chess.E8, chess.F8, chess.G8),
-                         chess.E8, chess.G8, chess.H8, chess.F8, "e8g8"),
-    (False, _QUEENSIDE): (chess.BB_A8, chess.BB_B8 | chess.BB_C8 | chess.BB_D8, (chess.E8, chess.D8, chess.C8),
-                          chess.E8, chess.C8, chess.A8, chess.D8, "e8c8"),
+    (True, _KINGSIDE): (
+        chess.BB_H1,
+        chess.BB_F1 | chess.BB_G1,
+        (chess.E1, chess.F1, chess.G1),
+        chess.E1,
+        chess.G1,
+        chess.H1,
+        chess.F1,
+        "e1g1",
+    ),
+    (True, _QUEENSIDE): (
+        chess.BB_A1,
+        chess.BB_B1 | chess.BB_C1 | chess.BB_D1,
+        (chess.E1, chess.D1, chess.C1),
+        chess.E1,
+        chess.C1,
+        chess.A1,
+        chess.D1,
+        "e1c1",
+    ),
+    (False, _KINGSIDE): (
+        chess.BB_H8,
+        chess.BB_F8 | chess.BB_G8,
+        (chess.E8, chess.F8, chess.G8),
+        chess.E8,
+        chess.G8,
+        chess.H8,
+        chess.F8,
+        "e8g8",
+    ),
+    (False, _QUEENSIDE): (
+        chess.BB_A8,
+        chess.BB_B8 | chess.BB_C8 | chess.BB_D8,
+        (chess.E8, chess.D8, chess.C8),
+        chess.E8,
+        chess.C8,
+        chess.A8,
+        chess.D8,
+        "e8c8",
+    ),
 }
 
 _SanParse = tuple[int, int, int, int, int, int]  # kind, piece, from mask, to square, promotion, from file
@@ -86,8 +117,14 @@ def _parse_san_token(san: str) -> _SanParse | None:
         return (_PIECE_MOVE, chess.PIECE_SYMBOLS.index(piece_letter.lower()), from_mask, to_square, 0, from_file)
     if rank_digit or promotion == _KING:
         return None  # fully specified moves go through find_move; pawns with a from-rank are odd
-    return (_PAWN_MOVE, _PAWN, from_mask, to_square, promotion,
-            from_file if from_file >= 0 else chess.square_file(to_square))
+    return (
+        _PAWN_MOVE,
+        _PAWN,
+        from_mask,
+        to_square,
+        promotion,
+        from_file if from_file >= 0 else chess.square_file(to_square),
+    )
 
 
 def _attacked(square: int, by_white: bool, occupied: int, them: int, bb: list[int]) -> bool:
@@ -102,10 +139,14 @@ def _attacked(square: int, by_white: bool, occupied: int, them: int, bb: list[in
     if diagonal and _DIAG_ATTACKS[square][_DIAG_MASKS[square] & occupied] & diagonal:
         return True
     straight = (bb[_ROOK] | bb[_QUEEN]) & them
-    if straight and (_RANK_ATTACKS[square][_RANK_MASKS[square] & occupied]
-                     | _FILE_ATTACKS[square][_FILE_MASKS[square] & occupied]) & straight:
-        return True
-    return False
+    return bool(
+        straight
+        and (
+            _RANK_ATTACKS[square][_RANK_MASKS[square] & occupied]
+            | _FILE_ATTACKS[square][_FILE_MASKS[square] & occupied]
+        )
+        & straight
+    )
 
 
 def sans_to_uci(sans: Sequence[str]) -> list[str] | None:
@@ -119,9 +160,15 @@ def sans_to_uci(sans: Sequence[str]) -> list[str] | None:
     if len(cache) > _SAN_CACHE_LIMIT:
         cache.clear()
     mailbox = [4, 2, 3, 5, 6, 3, 2, 4] + [1] * 8 + [0] * 32 + [1] * 8 + [4, 2, 3, 5, 6, 3, 2, 4]
-    bb = [0, chess.BB_RANK_2 | chess.BB_RANK_7, chess.BB_B1 | chess.BB_G1 | chess.BB_B8 | chess.BB_G8,
-          chess.BB_C1 | chess.BB_F1 | chess.BB_C8 | chess.BB_F8, _CORNERS, chess.BB_D1 | chess.BB_D8,
-          chess.BB_E1 | chess.BB_E8]
+    bb = [
+        0,
+        chess.BB_RANK_2 | chess.BB_RANK_7,
+        chess.BB_B1 | chess.BB_G1 | chess.BB_B8 | chess.BB_G8,
+        chess.BB_C1 | chess.BB_F1 | chess.BB_C8 | chess.BB_F8,
+        _CORNERS,
+        chess.BB_D1 | chess.BB_D8,
+        chess.BB_E1 | chess.BB_E8,
+    ]
     white = chess.BB_RANK_1 | chess.BB_RANK_2
     black = chess.BB_RANK_7 | chess.BB_RANK_8
     castling = _CORNERS
@@ -216,8 +263,9 @@ def sans_to_uci(sans: Sequence[str]) -> list[str] | None:
                     if piece != _ROOK:
                         candidates = _DIAG_ATTACKS[t][_DIAG_MASKS[t] & occupied]
                     if piece != _BISHOP:
-                        candidates |= (_RANK_ATTACKS[t][_RANK_MASKS[t] & occupied]
-                                       | _FILE_ATTACKS[t][_FILE_MASKS[t] & occupied])
+                        candidates |= (
+                            _RANK_ATTACKS[t][_RANK_MASKS[t] & occupied] | _FILE_ATTACKS[t][_FILE_MASKS[t] & occupied]
+                        )
                 candidates &= bb[piece] & us & from_mask
                 if not candidates:
                     return None

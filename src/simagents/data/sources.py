@@ -9,8 +9,8 @@ All three go through the same PGN reader, filters and sampling, so they are clea
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 import pyarrow as pa
 
@@ -54,32 +54,47 @@ def input_files(config: Config) -> list[Path]:
     if config.data.source == "lichess":
         from .lichess import month_url
 
-        return [Path(config.resources_dir) / "lichess" / month_url(config.data.lichess.url_template, m).rsplit("/", 1)[-1]
-                for m in config.data.lichess.months]
+        return [
+            Path(config.resources_dir) / "lichess" / month_url(config.data.lichess.url_template, m).rsplit("/", 1)[-1]
+            for m in config.data.lichess.months
+        ]
     return [Path(p) for p in config.data.pgn.paths]
 
 
-def build_games_table(config: Config, paths: Sequence[Path] | None = None, workers: int = 1,
-                      progress: bool = True) -> tuple[pa.Table, DropLedger]:
+def build_games_table(
+    config: Config, paths: Sequence[Path] | None = None, workers: int = 1, progress: bool = True
+) -> tuple[pa.Table, DropLedger]:
     """Read the source's files into the games table, cleaned, filtered and sampled per the config."""
     paths = list(paths) if paths is not None else input_files(config)
     f = config.data.filters
     filters = HumanFilters(
-        rated_only=f.rated_only, time_controls=f.time_controls, require_both_ratings=f.require_both_ratings,
-        exclude_bots=f.exclude_bots, min_plies=f.min_plies, min_base_seconds=f.min_base_seconds,
+        rated_only=f.rated_only,
+        time_controls=f.time_controls,
+        require_both_ratings=f.require_both_ratings,
+        exclude_bots=f.exclude_bots,
+        min_plies=f.min_plies,
+        min_base_seconds=f.min_base_seconds,
     )
     mode = prompt_mode(config)
     stems = [p.name.split(".")[0] for p in paths]
     options = [
-        ReadOptions(source=config.data.source, prompt_mode=mode, band_edges=config.data.rating_band_edges,
-                    filters=filters,
-                    # Synthetic games carry their own unique GameId; other files get "<file>#<n>".
-                    id_prefix="" if config.data.source == "synthetic" else
-                    (f"{stem}#" if stems.count(stem) == 1 else f"{stem}{i}#"))
+        ReadOptions(
+            source=config.data.source,
+            prompt_mode=mode,
+            band_edges=config.data.rating_band_edges,
+            filters=filters,
+            # Synthetic games carry their own unique GameId; other files get "<file>#<n>".
+            id_prefix=""
+            if config.data.source == "synthetic"
+            else (f"{stem}#" if stems.count(stem) == 1 else f"{stem}{i}#"),
+        )
         for i, stem in enumerate(stems)
     ]
-    sampling = Sampling(seed=config.seed, per_band=config.data.balance_per_band,
-                        band_edges=config.data.rating_band_edges, max_games=config.data.max_games,
-                        max_games_scanned=config.data.lichess.max_games_scanned
-                        if config.data.source == "lichess" else None)
+    sampling = Sampling(
+        seed=config.seed,
+        per_band=config.data.balance_per_band,
+        band_edges=config.data.rating_band_edges,
+        max_games=config.data.max_games,
+        max_games_scanned=config.data.lichess.max_games_scanned if config.data.source == "lichess" else None,
+    )
     return ingest_pgn(paths, options, sampling, workers=workers, progress=progress)

@@ -24,8 +24,10 @@ def games_per_prompt(games: pa.Table) -> dict[str, dict[str, int]]:
     for w, b, n in zip(white, black, plies):
         moves[w] += (n + 1) // 2
         moves[b] += n // 2
-    return {p: {"games_as_white": as_white[p], "games_as_black": as_black[p], "moves_played": moves[p]}
-            for p in sorted(set(white) | set(black))}
+    return {
+        p: {"games_as_white": as_white[p], "games_as_black": as_black[p], "moves_played": moves[p]}
+        for p in sorted(set(white) | set(black))
+    }
 
 
 def score_table(games: pa.Table, seed: int = 0) -> pd.DataFrame:
@@ -53,11 +55,18 @@ def score_table(games: pa.Table, seed: int = 0) -> pd.DataFrame:
             row.update(wins=None, draws=None, losses=None, score=0.5, score_low=None, score_high=None)
         else:
             interval = bootstrap_mean(points, seed=seed * 1000 + k, unit="games")
-            row.update(wins=points.count(1.0), draws=points.count(0.5), losses=points.count(0.0),
-                       score=interval.value, score_low=interval.low, score_high=interval.high)
+            row.update(
+                wins=points.count(1.0),
+                draws=points.count(0.5),
+                losses=points.count(0.0),
+                score=interval.value,
+                score_low=interval.low,
+                score_high=interval.high,
+            )
         rows.append(row)
-    return pd.DataFrame(rows, columns=["agent", "opponent", "games", "wins", "draws", "losses", "score",
-                                       "score_low", "score_high"])
+    return pd.DataFrame(
+        rows, columns=["agent", "opponent", "games", "wins", "draws", "losses", "score", "score_low", "score_high"]
+    )
 
 
 def build_summary(
@@ -91,9 +100,14 @@ def build_summary(
 def to_markdown(summary: dict[str, Any]) -> str:
     """A readable rendering of :func:`build_summary` (committed next to the JSON)."""
     lines = [f"# Data summary ({summary['source']})", ""]
-    lines += [f"- games read: {summary['games_read']}", f"- games kept: {summary['games_kept']}",
-              f"- games dropped: {summary['games_dropped']}", f"- plies kept: {summary['plies_kept']}",
-              f"- games that failed to replay when encoding: {summary['games_failed_replay']}", ""]
+    lines += [
+        f"- games read: {summary['games_read']}",
+        f"- games kept: {summary['games_kept']}",
+        f"- games dropped: {summary['games_dropped']}",
+        f"- plies kept: {summary['plies_kept']}",
+        f"- games that failed to replay when encoding: {summary['games_failed_replay']}",
+        "",
+    ]
     if summary["dropped_by_reason"]:
         lines += ["## Dropped, by reason", "", "| reason | games | examples |", "|---|---:|---|"]
         for reason, count in summary["dropped_by_reason"].items():
@@ -104,27 +118,45 @@ def to_markdown(summary: dict[str, Any]) -> str:
         lines += ["## Kept after a repair", "", "| note | games |", "|---|---:|"]
         lines += [f"| {k} | {v} |" for k, v in summary["notes"].items()] + [""]
     splits = summary["positions"]
-    lines += ["## Games and positions by prompt", "",
-              "| prompt | games as White | games as Black | moves played | " + " | ".join(
-                  f"{s} positions" for s in splits) + " |",
-              "|---|---:|---:|---:|" + "---:|" * len(splits)]
+    lines += [
+        "## Games and positions by prompt",
+        "",
+        "| prompt | games as White | games as Black | moves played | "
+        + " | ".join(f"{s} positions" for s in splits)
+        + " |",
+        "|---|---:|---:|---:|" + "---:|" * len(splits),
+    ]
     for prompt, row in summary["games_by_prompt"].items():
         cells = [str(splits[s]["positions_by_prompt"].get(prompt, 0)) for s in splits]
-        lines.append(f"| {prompt} | {row['games_as_white']} | {row['games_as_black']} | {row['moves_played']} | "
-                     + " | ".join(cells) + " |")
+        lines.append(
+            f"| {prompt} | {row['games_as_white']} | {row['games_as_black']} | {row['moves_played']} | "
+            + " | ".join(cells)
+            + " |"
+        )
     lines.append("| **all** | | | | " + " | ".join(str(splits[s]["positions"]) for s in splits) + " |")
     lines.append("")
     if "scores" in summary:
         frame = pd.DataFrame(summary["scores"])
-        frame["cell"] = ["self-play" if row.agent == row.opponent else
-                         f"{row.score:.2f} [{row.score_low:.2f}, {row.score_high:.2f}]" for row in frame.itertuples()]
+        frame["cell"] = [
+            "self-play" if row.agent == row.opponent else f"{row.score:.2f} [{row.score_low:.2f}, {row.score_high:.2f}]"
+            for row in frame.itertuples()
+        ]
         matrix = frame.pivot(index="agent", columns="opponent", values="cell")
-        columns = [c for c in matrix.columns if not c.startswith("(")] + [c for c in matrix.columns if c.startswith("(")]
-        lines += ["## Score of each agent (row) against each opponent (column)", "",
-                  "Mean points per game from the row agent's side (1 win, 0.5 draw, 0 loss), with a 95% "
-                  "percentile-bootstrap interval over games (2000 resamples): the variability is that of the "
-                  "sampled games. The last column pools all games against other agents.", "",
-                  "| agent | " + " | ".join(columns) + " |", "|---|" + "---:|" * len(columns)]
+        columns = [c for c in matrix.columns if not c.startswith("(")] + [
+            c for c in matrix.columns if c.startswith("(")
+        ]
+        lines += [
+            "## Score of each agent (row) against each opponent (column)",
+            "",
+            (
+                "Mean points per game from the row agent's side (1 win, 0.5 draw, 0 loss), with a 95% "
+                "percentile-bootstrap interval over games (2000 resamples): the variability is that of the "
+                "sampled games. The last column pools all games against other agents."
+            ),
+            "",
+            "| agent | " + " | ".join(columns) + " |",
+            "|---|" + "---:|" * len(columns),
+        ]
         for agent, row in matrix.iterrows():
             lines.append(f"| {agent} | " + " | ".join("" if pd.isna(row[c]) else str(row[c]) for c in columns) + " |")
         lines.append("")

@@ -18,9 +18,9 @@ import datetime as _dt
 import functools
 import hashlib
 import multiprocessing.util
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Sequence
 
 import chess
 import chess.pgn
@@ -45,8 +45,14 @@ def schedule(config: SyntheticConfig, seed: int) -> list[GameSpec]:
     names = [p.name for p in config.personas]
     pairs = [(w, b) for w in names for b in names if config.include_self_play or w != b]
     return [
-        GameSpec(white=w, black=b, white_prompt=w, black_prompt=b, seed=game_seed(seed, i),
-                 random_opening_plies=config.opening_random_plies)
+        GameSpec(
+            white=w,
+            black=b,
+            white_prompt=w,
+            black_prompt=b,
+            seed=game_seed(seed, i),
+            random_opening_plies=config.opening_random_plies,
+        )
         for i, (w, b) in ((i, pairs[i % len(pairs)]) for i in range(config.games))
     ]
 
@@ -112,12 +118,25 @@ def generate(
         for persona in config.personas:
             if persona.kind == "stockfish":
                 allowed.check(persona.rating, f"persona {persona.name!r}")
-    setup = _WorkerSetup(config.personas, engine, None if engine_path is None else str(engine_path),
-                         config.nodes_per_move, config.max_plies)
+    setup = _WorkerSetup(
+        config.personas,
+        engine,
+        None if engine_path is None else str(engine_path),
+        config.nodes_per_move,
+        config.max_plies,
+    )
     specs = schedule(config, seed)
-    tasks = [specs[i:i + GAMES_PER_TASK] for i in range(0, len(specs), GAMES_PER_TASK)]
-    return play_tasks(tasks, _play_task, _init_worker, setup, _close_policies, workers=workers,
-                      desc="synthetic games", progress=progress)
+    tasks = [specs[i : i + GAMES_PER_TASK] for i in range(0, len(specs), GAMES_PER_TASK)]
+    return play_tasks(
+        tasks,
+        _play_task,
+        _init_worker,
+        setup,
+        _close_policies,
+        workers=workers,
+        desc="synthetic games",
+        progress=progress,
+    )
 
 
 def to_pgn(games: Sequence[PlayedGame], personas: Sequence[Persona], seed: int) -> str:

@@ -24,30 +24,33 @@ from __future__ import annotations
 
 import json
 from collections import Counter
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 
 from ..outputs import write_parquet, write_text
 
-GAMES_SCHEMA = pa.schema([
-    ("game_id", pa.string()),
-    ("source", pa.string()),
-    ("white", pa.string()),
-    ("black", pa.string()),
-    ("white_rating", pa.int32()),
-    ("black_rating", pa.int32()),
-    ("white_prompt", pa.string()),
-    ("black_prompt", pa.string()),
-    ("result", pa.string()),
-    ("termination", pa.string()),
-    ("time_control", pa.string()),
-    ("moves", pa.string()),
-    ("plies", pa.int32()),
-])
+GAMES_SCHEMA = pa.schema(
+    [
+        ("game_id", pa.string()),
+        ("source", pa.string()),
+        ("white", pa.string()),
+        ("black", pa.string()),
+        ("white_rating", pa.int32()),
+        ("black_rating", pa.int32()),
+        ("white_prompt", pa.string()),
+        ("black_prompt", pa.string()),
+        ("result", pa.string()),
+        ("termination", pa.string()),
+        ("time_control", pa.string()),
+        ("moves", pa.string()),
+        ("plies", pa.int32()),
+    ]
+)
 
 RESULTS = ("1-0", "0-1", "1/2-1/2")
 
@@ -98,7 +101,7 @@ class DropLedger:
     def note(self, what: str) -> None:
         self.notes[what] += 1
 
-    def merge(self, other: "DropLedger") -> None:
+    def merge(self, other: DropLedger) -> None:
         self.read += other.read
         self.kept += other.kept
         self.dropped.update(other.dropped)

@@ -18,7 +18,8 @@ promotion is the plain pawn move to the 8th rank.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Final, Sequence
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Final
 
 import chess
 import numpy as np
@@ -96,8 +97,9 @@ def move_to_action(move: chess.Move, turn: chess.Color) -> int:
         raise ActionSpaceError(f"expected a standard chess move, got {move.uci()!r}")
     index = int(ACTION_LOOKUP[_mover_view(move.from_square, turn), _mover_view(move.to_square, turn), code])
     if index < 0:
-        raise ActionSpaceError(f"move {move.uci()!r} is not in the action space (side to move: "
-                               f"{'white' if turn else 'black'})")
+        raise ActionSpaceError(
+            f"move {move.uci()!r} is not in the action space (side to move: {'white' if turn else 'black'})"
+        )
     return index
 
 
@@ -112,9 +114,7 @@ def action_to_move(action: int, board: chess.Board) -> chess.Move:
     from_square = _mover_view(int(ACTION_FROM[action]), turn)
     to_square = _mover_view(int(ACTION_TO[action]), turn)
     promotion = _CODE_TO_PIECE[int(ACTION_PROMOTION[action])]
-    if promotion is None and board.piece_type_at(from_square) == chess.PAWN and chess.square_rank(
-        to_square
-    ) in (0, 7):
+    if promotion is None and board.piece_type_at(from_square) == chess.PAWN and chess.square_rank(to_square) in (0, 7):
         promotion = chess.QUEEN
     return chess.Move(from_square, to_square, promotion)
 
@@ -123,7 +123,7 @@ def legal_actions(board: chess.Board) -> tuple[np.ndarray, list[chess.Move]]:
     """Action indices (int16, shape ``[n_legal]``) of the legal moves of ``board``, and the moves
     (python-chess's order): :func:`padded_legal_actions` of one board."""
     actions, counts, moves = padded_legal_actions([board])
-    return actions[0, :counts[0]].astype(np.int16), moves[0]
+    return actions[0, : counts[0]].astype(np.int16), moves[0]
 
 
 def padded_legal_actions(boards: Sequence[chess.Board]) -> tuple[np.ndarray, np.ndarray, list[list[chess.Move]]]:
@@ -138,14 +138,18 @@ def padded_legal_actions(boards: Sequence[chess.Board]) -> tuple[np.ndarray, np.
     moves = [list(board.legal_moves) for board in boards]
     counts = np.array([len(m) for m in moves], dtype=np.int64)
     width = max(int(counts.max(initial=0)), 1)
-    packed = np.fromiter((m.from_square << 9 | m.to_square << 3 | (m.promotion or 0)
-                          for board_moves in moves for m in board_moves), dtype=np.int64, count=int(counts.sum()))
+    packed = np.fromiter(
+        (m.from_square << 9 | m.to_square << 3 | (m.promotion or 0) for board_moves in moves for m in board_moves),
+        dtype=np.int64,
+        count=int(counts.sum()),
+    )
     # Black's moves are seen mirrored: flip the rank of both squares (xor 56), as move_to_action does.
     flip = np.repeat(np.array([0 if board.turn == chess.WHITE else 56 for board in boards], dtype=np.int64), counts)
     actions = np.zeros((len(boards), width), dtype=np.int64)
     filled = np.arange(width) < counts[:, None]
-    actions[filled] = ACTION_LOOKUP[(packed >> 9) ^ flip, ((packed >> 3) & 63) ^ flip,
-                                    _PROMOTION_CODE_OF_PIECE[packed & 7]]
+    actions[filled] = ACTION_LOOKUP[
+        (packed >> 9) ^ flip, ((packed >> 3) & 63) ^ flip, _PROMOTION_CODE_OF_PIECE[packed & 7]
+    ]
     return actions, counts, moves
 
 
@@ -160,7 +164,7 @@ def legal_action_mask(board: chess.Board) -> np.ndarray:
 PACKED_MASK_BYTES: Final[int] = (NUM_ACTIONS + 7) // 8
 
 
-def packed_legal_masks(encoded: "EncodedBoards") -> np.ndarray:
+def packed_legal_masks(encoded: EncodedBoards) -> np.ndarray:
     """Legal-move masks of encoded positions, bit-packed: uint8 ``[n, 233]`` (little bit order).
 
     Bit ``a`` of row ``i`` is set when action ``a`` is a legal move in position ``i``. Stored
@@ -175,8 +179,12 @@ def packed_legal_masks(encoded: "EncodedBoards") -> np.ndarray:
     for i in range(n):
         board = decode_board(encoded, i)  # mover as White: no mirroring of squares
         row[:] = False
-        row[[ACTION_LOOKUP[m.from_square, m.to_square, _PROMOTION_CODE[m.promotion]]
-             for m in board.generate_legal_moves()]] = True
+        row[
+            [
+                ACTION_LOOKUP[m.from_square, m.to_square, _PROMOTION_CODE[m.promotion]]
+                for m in board.generate_legal_moves()
+            ]
+        ] = True
         out[i] = np.packbits(row, bitorder="little")
     return out
 
@@ -186,8 +194,9 @@ def unpack_legal_masks(packed: np.ndarray) -> np.ndarray:
     return np.unpackbits(np.asarray(packed), axis=1, count=NUM_ACTIONS, bitorder="little").astype(bool)
 
 
-def uci_moves_to_actions(from_squares: np.ndarray, to_squares: np.ndarray, promotion_codes: np.ndarray,
-                         white_to_move: np.ndarray) -> np.ndarray:
+def uci_moves_to_actions(
+    from_squares: np.ndarray, to_squares: np.ndarray, promotion_codes: np.ndarray, white_to_move: np.ndarray
+) -> np.ndarray:
     """Vectorised :func:`move_to_action` over arrays of absolute squares (int, shape ``[n]``).
 
     Raises :class:`ActionSpaceError` if any move has no action (not a chess move).
@@ -198,5 +207,6 @@ def uci_moves_to_actions(from_squares: np.ndarray, to_squares: np.ndarray, promo
         bad = int(np.flatnonzero(actions < 0)[0])
         raise ActionSpaceError(
             f"move {chess.square_name(int(from_squares[bad]))}{chess.square_name(int(to_squares[bad]))} "
-            f"(promotion code {int(promotion_codes[bad])}) is not in the action space")
+            f"(promotion code {int(promotion_codes[bad])}) is not in the action space"
+        )
     return actions

@@ -19,8 +19,9 @@ a policy needs (the game runner knows the colour).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Final, Sequence
+from typing import Final
 
 import chess
 import numpy as np
@@ -56,17 +57,30 @@ def raw_board(board: chess.Board) -> RawBoard:
     """The cheap per-position part of encoding: read the board's bitboards, no arithmetic."""
     ep = board.ep_square
     return (
-        board.occupied_co[chess.WHITE], board.occupied_co[chess.BLACK],
-        board.pawns, board.knights, board.bishops, board.rooks, board.queens, board.kings,
-        board.castling_rights, 64 if ep is None else ep, board.halfmove_clock, board.turn,
+        board.occupied_co[chess.WHITE],
+        board.occupied_co[chess.BLACK],
+        board.pawns,
+        board.knights,
+        board.bishops,
+        board.rooks,
+        board.queens,
+        board.kings,
+        board.castling_rights,
+        64 if ep is None else ep,
+        board.halfmove_clock,
+        board.turn,
     )
 
 
 def encode_raw(raw: Sequence[RawBoard] | np.ndarray) -> EncodedBoards:
     """Vectorised finalisation of :func:`raw_board` records into :class:`EncodedBoards`."""
     if len(raw) == 0:
-        return EncodedBoards(np.zeros((0, NUM_PIECE_PLANES), np.uint64), np.zeros(0, np.uint8),
-                             np.zeros(0, np.int8), np.zeros(0, np.uint8))
+        return EncodedBoards(
+            np.zeros((0, NUM_PIECE_PLANES), np.uint64),
+            np.zeros(0, np.uint8),
+            np.zeros(0, np.int8),
+            np.zeros(0, np.uint8),
+        )
     table = np.array(raw, dtype=np.uint64) if not isinstance(raw, np.ndarray) else raw.astype(np.uint64)
     white, black = table[:, 0], table[:, 1]
     white_to_move = table[:, 11].astype(bool)
@@ -78,8 +92,10 @@ def encode_raw(raw: Sequence[RawBoard] | np.ndarray) -> EncodedBoards:
     pieces[black_rows] = pieces[black_rows].byteswap()
 
     rights = table[:, 8]
+
     def has(square: int) -> np.ndarray:
         return (rights & np.uint64(1 << square)) != 0
+
     white_k, white_q, black_k, black_q = has(chess.H1), has(chess.A1), has(chess.H8), has(chess.A8)
     own_k = np.where(white_to_move, white_k, black_k)
     own_q = np.where(white_to_move, white_q, black_q)
@@ -102,8 +118,9 @@ def to_planes(encoded: EncodedBoards) -> np.ndarray:
     """Network input planes, float32 ``[n, NUM_INPUT_PLANES, 8, 8]`` (rank-major: ``[.., rank, file]``)."""
     n = len(encoded)
     # Little-endian bytes of a uint64 are ranks 1..8; little bit order within a byte is files a..h.
-    bits = np.unpackbits(encoded.pieces.astype("<u8").view(np.uint8).reshape(n, NUM_PIECE_PLANES, 8),
-                         axis=-1, bitorder="little")
+    bits = np.unpackbits(
+        encoded.pieces.astype("<u8").view(np.uint8).reshape(n, NUM_PIECE_PLANES, 8), axis=-1, bitorder="little"
+    )
     planes = np.zeros((n, NUM_INPUT_PLANES, 8, 8), dtype=np.float32)
     planes[:, :NUM_PIECE_PLANES] = bits.reshape(n, NUM_PIECE_PLANES, 8, 8)
     for bit in range(4):
@@ -125,7 +142,8 @@ def decode_board(encoded: EncodedBoards, index: int) -> chess.Board:
     pieces = [int(bb) for bb in encoded.pieces[index]]
     board = chess.Board.empty()
     board.pawns, board.knights, board.bishops, board.rooks, board.queens, board.kings = (
-        pieces[plane] | pieces[plane + 6] for plane in range(6))
+        pieces[plane] | pieces[plane + 6] for plane in range(6)
+    )
     own = pieces[0] | pieces[1] | pieces[2] | pieces[3] | pieces[4] | pieces[5]
     opponent = pieces[6] | pieces[7] | pieces[8] | pieces[9] | pieces[10] | pieces[11]
     if own & opponent:

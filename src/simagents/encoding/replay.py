@@ -23,7 +23,7 @@ not a pawn's.
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import chess
 
@@ -37,8 +37,10 @@ _CORNERS = chess.BB_A1 | chess.BB_H1 | chess.BB_A8 | chess.BB_H8
 
 #: Castling king moves in python-chess's standard notation: king move -> (rook from, rook to).
 _CASTLING_ROOK = {
-    (chess.E1, chess.G1): (chess.H1, chess.F1), (chess.E1, chess.C1): (chess.A1, chess.D1),
-    (chess.E8, chess.G8): (chess.H8, chess.F8), (chess.E8, chess.C8): (chess.A8, chess.D8),
+    (chess.E1, chess.G1): (chess.H1, chess.F1),
+    (chess.E1, chess.C1): (chess.A1, chess.D1),
+    (chess.E8, chess.G8): (chess.H8, chess.F8),
+    (chess.E8, chess.C8): (chess.A8, chess.D8),
 }
 
 
@@ -62,7 +64,13 @@ def _move_table() -> dict[str, tuple[int, int, int, int, int, int]]:
                     b = chess.square(file + df, to_rank)
                     for piece in (_KNIGHT, _BISHOP, _ROOK, _QUEEN):
                         table[names[a] + names[b] + chess.piece_symbol(piece)] = (
-                            a, b, 1 << a, 1 << b, piece, _PROMOTION_CODES[piece])
+                            a,
+                            b,
+                            1 << a,
+                            1 << b,
+                            piece,
+                            _PROMOTION_CODES[piece],
+                        )
     return table
 
 

@@ -24,6 +24,14 @@ from .win_chances import (
 )
 
 __all__ = [
-    "BLUNDER", "CP_CLIP", "INACCURACY", "JUDGEMENTS", "MATE_WIN_CHANCE", "MISTAKE", "WC_MULTIPLIER",
-    "judgements", "move_losses", "win_chances",
+    "BLUNDER",
+    "CP_CLIP",
+    "INACCURACY",
+    "JUDGEMENTS",
+    "MATE_WIN_CHANCE",
+    "MISTAKE",
+    "WC_MULTIPLIER",
+    "judgements",
+    "move_losses",
+    "win_chances",
 ]

@@ -45,15 +45,17 @@ deleted at the end. An engine that dies is restarted and its chunk retried (up t
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
 import logging
 import multiprocessing
 import multiprocessing.util
 import shutil
 import subprocess
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 import chess
 import chess.engine
@@ -70,16 +72,18 @@ from .win_chances import move_losses, win_chances
 
 log = logging.getLogger(__name__)
 
-ACTION_VALUES_SCHEMA = pa.schema([
-    ("position_id", pa.int32()),
-    ("move", pa.string()),
-    ("action", pa.int16()),
-    ("cp", pa.float64()),
-    ("mate", pa.int16()),
-    ("win_chance", pa.float64()),
-    ("loss", pa.float64()),
-    ("rank", pa.int16()),
-])
+ACTION_VALUES_SCHEMA = pa.schema(
+    [
+        ("position_id", pa.int32()),
+        ("move", pa.string()),
+        ("action", pa.int16()),
+        ("cp", pa.float64()),
+        ("mate", pa.int16()),
+        ("win_chance", pa.float64()),
+        ("loss", pa.float64()),
+        ("rank", pa.int16()),
+    ]
+)
 
 #: Times a chunk is retried on a fresh engine after its engine died (so up to 1 + this many tries).
 MAX_RETRIES = 3
@@ -145,8 +149,9 @@ def _chunk_name(index: int) -> str:
     return f"chunk-{index:05d}.parquet"
 
 
-def _score_moves(engine: chess.engine.SimpleEngine, board: chess.Board,
-                 nodes: int) -> tuple[dict[chess.Move, chess.engine.Score], int]:
+def _score_moves(
+    engine: chess.engine.SimpleEngine, board: chess.Board, nodes: int
+) -> tuple[dict[chess.Move, chess.engine.Score], int]:
     """Score every legal move of ``board``, mover's point of view; also the number searched alone."""
     legal = list(board.legal_moves)
     limit = chess.engine.Limit(nodes=nodes)
@@ -161,22 +166,26 @@ def _score_moves(engine: chess.engine.SimpleEngine, board: chess.Board,
         if not pv or score is None:
             continue
         if pv[0] not in legal_set:
-            raise chess.engine.EngineError(f"engine line starts with {pv[0].uci()}, not a legal move in "
-                                           f"{board.fen()!r}")
+            raise chess.engine.EngineError(
+                f"engine line starts with {pv[0].uci()}, not a legal move in {board.fen()!r}"
+            )
         scores.setdefault(pv[0], score.pov(board.turn))
     missing = [move for move in legal if move not in scores]
     for move in missing:
         info = engine.analyse(board, limit, root_moves=[move], game=game)
         pv, score = info.get("pv"), info.get("score")
         if not pv or pv[0] != move or score is None:
-            raise chess.engine.EngineError(f"searching only {move.uci()} in {board.fen()!r} gave no score for it "
-                                           f"(pv {[m.uci() for m in pv or []]})")
+            raise chess.engine.EngineError(
+                f"searching only {move.uci()} in {board.fen()!r} gave no score for it "
+                f"(pv {[m.uci() for m in pv or []]})"
+            )
         scores[move] = score.pov(board.turn)
     return scores, len(missing)
 
 
-def _position_rows(position_id: int, board: chess.Board,
-                   scores: dict[chess.Move, chess.engine.Score]) -> dict[str, list[Any]]:
+def _position_rows(
+    position_id: int, board: chess.Board, scores: dict[chess.Move, chess.engine.Score]
+) -> dict[str, list[Any]]:
     """The rows of one position, best first (win chance and loss are filled in per chunk)."""
     ranked = sorted(scores.items(), key=lambda item: (-item[1].score(mate_score=_MATE_SORT_SCORE), item[0].uci()))
     rows: dict[str, list[Any]] = {"position_id": [], "move": [], "action": [], "cp": [], "mate": [], "rank": []}
@@ -202,8 +211,9 @@ def _evaluate_chunk(chunk: _Chunk, session: _EngineSession, nodes: int) -> tuple
     for position_id, fen, n_legal in zip(chunk.position_ids, chunk.fens, chunk.n_legal):
         board = chess.Board(fen)
         if board.legal_moves.count() != n_legal:
-            raise ValueError(f"position {position_id}: n_legal is {n_legal} but {fen!r} has "
-                             f"{board.legal_moves.count()} legal moves")
+            raise ValueError(
+                f"position {position_id}: n_legal is {n_legal} but {fen!r} has {board.legal_moves.count()} legal moves"
+            )
         scores, searched_alone = _score_moves(session.engine, board, nodes)
         fallback += searched_alone
         for name, values in _position_rows(position_id, board, scores).items():
@@ -212,16 +222,19 @@ def _evaluate_chunk(chunk: _Chunk, session: _EngineSession, nodes: int) -> tuple
     mate = np.asarray(columns["mate"], dtype=np.int16)
     position = np.asarray(columns["position_id"], dtype=np.int32)
     wc = win_chances(cp, mate)
-    table = pa.Table.from_pydict({
-        "position_id": position,
-        "move": columns["move"],
-        "action": np.asarray(columns["action"], dtype=np.int16),
-        "cp": cp,
-        "mate": mate,
-        "win_chance": wc,
-        "loss": move_losses(wc, position),
-        "rank": np.asarray(columns["rank"], dtype=np.int16),
-    }, schema=ACTION_VALUES_SCHEMA)
+    table = pa.Table.from_pydict(
+        {
+            "position_id": position,
+            "move": columns["move"],
+            "action": np.asarray(columns["action"], dtype=np.int16),
+            "cp": cp,
+            "mate": mate,
+            "win_chance": wc,
+            "loss": move_losses(wc, position),
+            "rank": np.asarray(columns["rank"], dtype=np.int16),
+        },
+        schema=ACTION_VALUES_SCHEMA,
+    )
     return table, fallback
 
 
@@ -235,11 +248,18 @@ def _run_chunk(chunk: _Chunk, session: _EngineSession, nodes: int, parts_dir: Pa
         except ENGINE_FAILURES as error:
             session.close(polite=False)
             if restarts == MAX_RETRIES:
-                raise RuntimeError(f"chunk {chunk.index} (positions {chunk.position_ids[0]}..{chunk.position_ids[-1]}) "
-                                   f"failed {MAX_RETRIES + 1} times; last engine error: {error!r}") from error
+                raise RuntimeError(
+                    f"chunk {chunk.index} (positions {chunk.position_ids[0]}..{chunk.position_ids[-1]}) "
+                    f"failed {MAX_RETRIES + 1} times; last engine error: {error!r}"
+                ) from error
             restarts += 1
-            log.warning("engine failed on chunk %d (%r); restarting it and retrying (retry %d of %d)",
-                        chunk.index, error, restarts, MAX_RETRIES)
+            log.warning(
+                "engine failed on chunk %d (%r); restarting it and retrying (retry %d of %d)",
+                chunk.index,
+                error,
+                restarts,
+                MAX_RETRIES,
+            )
     write_parquet(table, parts_dir / _chunk_name(chunk.index), compression="zstd")
     return _ChunkReport(chunk.index, len(chunk.position_ids), fallback, restarts)
 
@@ -267,10 +287,10 @@ def _engine_name(path: Path) -> str:
 
     Not through python-chess: its engines run a background thread, and the parent forks workers.
     """
-    done = subprocess.run([str(path)], input="uci\nquit\n", capture_output=True, text=True, timeout=60)
+    done = subprocess.run([str(path)], input="uci\nquit\n", capture_output=True, text=True, timeout=60, check=False)
     for line in done.stdout.splitlines():
         if line.startswith("id name "):
-            return line[len("id name "):].strip()
+            return line[len("id name ") :].strip()
     raise chess.engine.EngineError(f"{path} did not answer `uci` with an id name (output: {done.stdout[:200]!r})")
 
 
@@ -291,17 +311,29 @@ def _prepare_parts_dir(parts_dir: Path, manifest: dict[str, Any]) -> None:
             previous = None
         if previous != manifest:
             changed = sorted(k for k in manifest if previous is None or previous.get(k) != manifest[k])
-            log.warning("discarding the parts in %s: they were computed with different settings (%s)",
-                        parts_dir, ", ".join(changed))
+            log.warning(
+                "discarding the parts in %s: they were computed with different settings (%s)",
+                parts_dir,
+                ", ".join(changed),
+            )
             shutil.rmtree(parts_dir)
     make_folder(parts_dir)
     if not manifest_path.exists():
         write_text(manifest_path, json.dumps(manifest, indent=2) + "\n")
 
 
-def compute_action_values(eval_positions: pa.Table, out_path: Path, *, engine_path: Path, nodes: int, workers: int,
-                          threads: int = 1, hash_mb: int = 16, progress: bool = True,
-                          chunk_size: int = 32) -> pa.Table:
+def compute_action_values(
+    eval_positions: pa.Table,
+    out_path: Path,
+    *,
+    engine_path: Path,
+    nodes: int,
+    workers: int,
+    threads: int = 1,
+    hash_mb: int = 16,
+    progress: bool = True,
+    chunk_size: int = 32,
+) -> pa.Table:
     """Score every legal move of every evaluation position with Stockfish; write and return the table.
 
     ``eval_positions`` needs the columns ``position_id`` (unique), ``fen`` and ``n_legal`` (see
@@ -312,20 +344,28 @@ def compute_action_values(eval_positions: pa.Table, out_path: Path, *, engine_pa
     between an interrupted run and its rerun discards the saved parts. The table (see the module
     docstring) is written atomically to ``out_path``.
     """
-    for name, value in (("nodes", nodes), ("workers", workers), ("threads", threads), ("hash_mb", hash_mb),
-                        ("chunk_size", chunk_size)):
+    for name, value in (
+        ("nodes", nodes),
+        ("workers", workers),
+        ("threads", threads),
+        ("hash_mb", hash_mb),
+        ("chunk_size", chunk_size),
+    ):
         if value < 1:
             raise ValueError(f"{name} must be at least 1, got {value!r}")
     missing = {"position_id", "fen", "n_legal"} - set(eval_positions.column_names)
     if missing:
         raise ValueError(f"eval_positions lacks columns {sorted(missing)}; expected an evaluation positions table")
     if threads > 1:
-        log.warning("threads=%d: Stockfish's multi-threaded search is not reproducible; use 1 thread and more "
-                    "workers for a table that reruns identically", threads)
+        log.warning(
+            "threads=%d: Stockfish's multi-threaded search is not reproducible; use 1 thread and more "
+            "workers for a table that reruns identically",
+            threads,
+        )
     out_path = Path(out_path)
     order = np.argsort(eval_positions.column("position_id").to_numpy(), kind="stable")
     position_ids = [int(i) for i in eval_positions.column("position_id").to_numpy()[order]]
-    duplicates = sorted({i for i, j in zip(position_ids, position_ids[1:]) if i == j})
+    duplicates = sorted({i for i, j in itertools.pairwise(position_ids) if i == j})
     if duplicates:
         raise ValueError(f"eval_positions has duplicate position_id values, e.g. {duplicates[:5]}")
     all_fens = eval_positions.column("fen").to_pylist()
@@ -336,27 +376,54 @@ def compute_action_values(eval_positions: pa.Table, out_path: Path, *, engine_pa
     engine_name = _engine_name(spec.path)
     settings = {"engine": engine_name, "nodes": nodes, "threads": threads, "hash_mb": hash_mb}
     parts_dir = out_path.with_suffix(".parts")
-    _prepare_parts_dir(parts_dir, {"format": _PARTS_FORMAT, **settings, "chunk_size": chunk_size,
-                                   "positions": len(position_ids), "fingerprint": _fingerprint(position_ids, fens)})
+    _prepare_parts_dir(
+        parts_dir,
+        {
+            "format": _PARTS_FORMAT,
+            **settings,
+            "chunk_size": chunk_size,
+            "positions": len(position_ids),
+            "fingerprint": _fingerprint(position_ids, fens),
+        },
+    )
 
-    chunks = [_Chunk(k // chunk_size, tuple(position_ids[k:k + chunk_size]), tuple(fens[k:k + chunk_size]),
-                     tuple(n_legal[k:k + chunk_size])) for k in range(0, len(position_ids), chunk_size)]
+    chunks = [
+        _Chunk(
+            k // chunk_size,
+            tuple(position_ids[k : k + chunk_size]),
+            tuple(fens[k : k + chunk_size]),
+            tuple(n_legal[k : k + chunk_size]),
+        )
+        for k in range(0, len(position_ids), chunk_size)
+    ]
     todo = [c for c in chunks if not (parts_dir / _chunk_name(c.index)).exists()]
     done_positions = sum(len(c.position_ids) for c in chunks) - sum(len(c.position_ids) for c in todo)
     if len(todo) < len(chunks):
-        log.info("resuming: %d of %d chunks (%d positions) already done in %s", len(chunks) - len(todo), len(chunks),
-                 done_positions, parts_dir)
+        log.info(
+            "resuming: %d of %d chunks (%d positions) already done in %s",
+            len(chunks) - len(todo),
+            len(chunks),
+            done_positions,
+            parts_dir,
+        )
 
     fallback = restarts = 0
-    bar = tqdm(total=len(position_ids), initial=done_positions, unit="pos", desc="action values",
-               disable=not progress, mininterval=1.0)
+    bar = tqdm(
+        total=len(position_ids),
+        initial=done_positions,
+        unit="pos",
+        desc="action values",
+        disable=not progress,
+        mininterval=1.0,
+    )
     pool = None
     session: _EngineSession | None = None
     try:
         if workers > 1 and len(todo) > 1:
             # fork: workers inherit the code as it is (no re-import); each starts its own engine.
-            pool = multiprocessing.get_context("fork").Pool(min(workers, len(todo)), initializer=_init_worker,
-                                                            initargs=(spec, parts_dir))
+            pool = multiprocessing.get_context("fork").Pool(
+                min(workers, len(todo)), initializer=_init_worker, initargs=(spec, parts_dir)
+            )
             reports: Iterable[_ChunkReport] = pool.imap_unordered(_worker_run_chunk, todo)
         else:
             session = _EngineSession(spec)
@@ -375,8 +442,14 @@ def compute_action_values(eval_positions: pa.Table, out_path: Path, *, engine_pa
         if session is not None:
             session.close()
     if todo:
-        log.info("scored %d positions at %d nodes: %d moves searched alone (MultiPV did not report them), "
-                 "%d engine restarts", sum(len(c.position_ids) for c in todo), nodes, fallback, restarts)
+        log.info(
+            "scored %d positions at %d nodes: %d moves searched alone (MultiPV did not report them), "
+            "%d engine restarts",
+            sum(len(c.position_ids) for c in todo),
+            nodes,
+            fallback,
+            restarts,
+        )
 
     parts = [pq.read_table(parts_dir / _chunk_name(c.index)) for c in chunks]
     table = pa.concat_tables(parts) if parts else ACTION_VALUES_SCHEMA.empty_table()
@@ -394,8 +467,10 @@ def _check_complete(table: pa.Table, position_ids: list[int], n_legal: list[int]
     ids = table.column("position_id").to_numpy()
     expected = np.repeat(np.asarray(position_ids, dtype=np.int64), np.asarray(n_legal, dtype=np.int64))
     if not np.array_equal(ids, expected):
-        raise RuntimeError("the action-value parts do not cover the positions one row per legal move, in order; "
-                           "delete the .parts folder and rerun")
+        raise RuntimeError(
+            "the action-value parts do not cover the positions one row per legal move, in order; "
+            "delete the .parts folder and rerun"
+        )
     starts = np.concatenate([[0], np.cumsum(n_legal)[:-1]]).astype(np.int64) if n_legal else np.zeros(0, np.int64)
     ranks = table.column("rank").to_numpy().astype(np.int64)
     if not np.array_equal(ranks, np.arange(len(ranks)) - np.repeat(starts, n_legal) + 1):

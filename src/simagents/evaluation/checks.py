@@ -24,8 +24,8 @@ personas) is reported as ``not applicable``, never silently dropped.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Sequence
 
 import numpy as np
 import pandas as pd
@@ -35,10 +35,31 @@ from .metrics import ACROSS, ALL, SHUFFLED, TRUE
 #: Entropy under the random mover's prompt must be within this fraction of log(legal moves).
 ENTROPY_TOLERANCE = 0.05
 HOLDS, FAILS, NOT_APPLICABLE = "holds", "fails", "not applicable"
-CHECK_COLUMNS = ["policy", "check", "statement", "model_prompt", "metric", "value", "low", "high", "n",
-                 "method", "criterion", "verdict"]
-CALIBRATION_COLUMNS = ["policy", "prompt", "predicted", "predicted_low", "predicted_high", "observed",
-                       "observed_low", "observed_high", "n"]
+CHECK_COLUMNS = [
+    "policy",
+    "check",
+    "statement",
+    "model_prompt",
+    "metric",
+    "value",
+    "low",
+    "high",
+    "n",
+    "method",
+    "criterion",
+    "verdict",
+]
+CALIBRATION_COLUMNS = [
+    "policy",
+    "prompt",
+    "predicted",
+    "predicted_low",
+    "predicted_high",
+    "observed",
+    "observed_low",
+    "observed_high",
+    "n",
+]
 
 
 @dataclass(frozen=True)
@@ -54,21 +75,61 @@ class _Check:
 
 def _checks(random_prompt: str | None) -> list[_Check]:
     checks = [
-        _Check("top1_true_over_none", "move matching is higher with the true prompt than with none",
-               f"{TRUE} - none", "top1", +1, 0.0),
-        _Check("ce_true_under_none", "cross-entropy is lower with the true prompt than with none",
-               f"{TRUE} - none", "cross_entropy", -1, 0.0),
-        _Check("top1_none_over_shuffled", "move matching is higher with no prompt than with shuffled prompts",
-               f"none - {SHUFFLED}", "top1", +1, 0.0),
-        _Check("ce_none_under_shuffled", "cross-entropy is lower with no prompt than with shuffled prompts",
-               f"none - {SHUFFLED}", "cross_entropy", -1, 0.0),
+        _Check(
+            "top1_true_over_none",
+            "move matching is higher with the true prompt than with none",
+            f"{TRUE} - none",
+            "top1",
+            +1,
+            0.0,
+        ),
+        _Check(
+            "ce_true_under_none",
+            "cross-entropy is lower with the true prompt than with none",
+            f"{TRUE} - none",
+            "cross_entropy",
+            -1,
+            0.0,
+        ),
+        _Check(
+            "top1_none_over_shuffled",
+            "move matching is higher with no prompt than with shuffled prompts",
+            f"none - {SHUFFLED}",
+            "top1",
+            +1,
+            0.0,
+        ),
+        _Check(
+            "ce_none_under_shuffled",
+            "cross-entropy is lower with no prompt than with shuffled prompts",
+            f"none - {SHUFFLED}",
+            "cross_entropy",
+            -1,
+            0.0,
+        ),
     ]
     if random_prompt is not None:
-        checks.append(_Check("random_prompt_entropy",
-                             "under the random mover's prompt the simulator is within 5% of uniform entropy",
-                             random_prompt, "entropy_ratio", +1, 1.0 - ENTROPY_TOLERANCE, inclusive=True))
-    checks.append(_Check("strength_rank", "the stronger the persona, the better the simulator plays under its prompt",
-                         ACROSS, "spearman_strength", +1, 0.0))
+        checks.append(
+            _Check(
+                "random_prompt_entropy",
+                "under the random mover's prompt the simulator is within 5% of uniform entropy",
+                random_prompt,
+                "entropy_ratio",
+                +1,
+                1.0 - ENTROPY_TOLERANCE,
+                inclusive=True,
+            )
+        )
+    checks.append(
+        _Check(
+            "strength_rank",
+            "the stronger the persona, the better the simulator plays under its prompt",
+            ACROSS,
+            "spearman_strength",
+            +1,
+            0.0,
+        )
+    )
     return checks
 
 
@@ -83,9 +144,14 @@ def simulator_checks(metrics: pd.DataFrame, random_prompt: str | None) -> pd.Dat
             relation = (">" if check.sign > 0 else "<") + ("=" if check.inclusive else "")
             bound = "low" if check.sign > 0 else "high"
             criterion = f"95% interval {relation} {check.threshold:g} ({bound} end {relation} {check.threshold:g})"
-            row: dict[str, object] = {"policy": policy, "check": check.name, "statement": check.statement,
-                                      "model_prompt": check.model_prompt, "metric": check.metric,
-                                      "criterion": criterion}
+            row: dict[str, object] = {
+                "policy": policy,
+                "check": check.name,
+                "statement": check.statement,
+                "model_prompt": check.model_prompt,
+                "metric": check.metric,
+                "criterion": criterion,
+            }
             if found.empty or np.isnan(float(found.iloc[0][bound])):
                 row.update(value=np.nan, low=np.nan, high=np.nan, n=0, method="", verdict=NOT_APPLICABLE)
             else:
@@ -93,8 +159,9 @@ def simulator_checks(metrics: pd.DataFrame, random_prompt: str | None) -> pd.Dat
                 edge = float(r[bound])
                 margin = (edge - check.threshold) * check.sign
                 ok = margin >= 0 if check.inclusive else margin > 0
-                row.update(value=r.value, low=r.low, high=r.high, n=int(r.n), method=r.method,
-                           verdict=HOLDS if ok else FAILS)
+                row.update(
+                    value=r.value, low=r.low, high=r.high, n=int(r.n), method=r.method, verdict=HOLDS if ok else FAILS
+                )
             rows.append(row)
     return pd.DataFrame(rows, columns=CHECK_COLUMNS)
 
@@ -110,12 +177,26 @@ def calibration_table(metrics: pd.DataFrame, prompts: Sequence[str] | None = Non
             prompt = obs.data_prompt
             if prompts is not None and prompt not in prompts:
                 continue
-            pred = metrics[(metrics.policy == policy) & (metrics.model_prompt == prompt)
-                           & (metrics.data_prompt == prompt) & (metrics.metric == "p_mistake")]
+            pred = metrics[
+                (metrics.policy == policy)
+                & (metrics.model_prompt == prompt)
+                & (metrics.data_prompt == prompt)
+                & (metrics.metric == "p_mistake")
+            ]
             if pred.empty:
                 continue
             p = pred.iloc[0]
-            rows.append({"policy": policy, "prompt": prompt, "predicted": p.value, "predicted_low": p.low,
-                         "predicted_high": p.high, "observed": obs.value, "observed_low": obs.low,
-                         "observed_high": obs.high, "n": int(obs.n)})
+            rows.append(
+                {
+                    "policy": policy,
+                    "prompt": prompt,
+                    "predicted": p.value,
+                    "predicted_low": p.low,
+                    "predicted_high": p.high,
+                    "observed": obs.value,
+                    "observed_low": obs.low,
+                    "observed_high": obs.high,
+                    "n": int(obs.n),
+                }
+            )
     return pd.DataFrame(rows, columns=CALIBRATION_COLUMNS)

@@ -45,18 +45,20 @@ from ..positions import load_split
 
 log = logging.getLogger(__name__)
 
-EVAL_POSITIONS_SCHEMA = pa.schema([
-    ("position_id", pa.int32()),
-    ("game_id", pa.string()),
-    ("ply", pa.int16()),
-    ("fen", pa.string()),
-    ("own_prompt", pa.string()),
-    ("opponent_prompt", pa.string()),
-    ("played_move", pa.string()),
-    ("played_action", pa.int16()),
-    ("result", pa.int8()),
-    ("n_legal", pa.int16()),
-])
+EVAL_POSITIONS_SCHEMA = pa.schema(
+    [
+        ("position_id", pa.int32()),
+        ("game_id", pa.string()),
+        ("ply", pa.int16()),
+        ("fen", pa.string()),
+        ("own_prompt", pa.string()),
+        ("opponent_prompt", pa.string()),
+        ("played_move", pa.string()),
+        ("played_action", pa.int16()),
+        ("result", pa.int8()),
+        ("n_legal", pa.int16()),
+    ]
+)
 
 
 def _sample_indices(order: np.ndarray, own_prompt: np.ndarray, per_prompt: int, seed: int) -> np.ndarray:
@@ -73,8 +75,9 @@ def _sample_indices(order: np.ndarray, own_prompt: np.ndarray, per_prompt: int, 
     return np.concatenate(chosen) if chosen else np.zeros(0, dtype=np.int64)
 
 
-def select_eval_positions(games: pa.Table, positions_dir: Path, vocabulary: dict[str, int], per_prompt: int,
-                          seed: int) -> pa.Table:
+def select_eval_positions(
+    games: pa.Table, positions_dir: Path, vocabulary: dict[str, int], per_prompt: int, seed: int
+) -> pa.Table:
     """Sample the evaluation positions from the test split (see the module docstring for the table).
 
     ``games`` must be the games table the positions were built from (the positions refer to its
@@ -94,8 +97,10 @@ def select_eval_positions(games: pa.Table, positions_dir: Path, vocabulary: dict
     if unknown:
         raise ValueError(f"prompt ids {unknown} in the test split are not in the vocabulary {vocabulary}")
     if len(game_rows) and game_rows.max() >= games.num_rows:
-        raise ValueError(f"the test split refers to game row {int(game_rows.max())} but the games table has "
-                         f"{games.num_rows} rows: not the games table these positions were built from")
+        raise ValueError(
+            f"the test split refers to game row {int(game_rows.max())} but the games table has "
+            f"{games.num_rows} rows: not the games table these positions were built from"
+        )
 
     game_ids = np.asarray(games.column("game_id").to_pylist(), dtype=str)
     # Sort candidates by (game_id, ply) so the sample does not depend on the games table's order.
@@ -122,25 +127,32 @@ def select_eval_positions(games: pa.Table, positions_dir: Path, vocabulary: dict
             uci = moves_column[row].as_py().split()
         where = f"game {game_ids[row]!r} (row {row}) at ply {ply}"
         if ply >= len(uci):
-            raise ValueError(f"{where}: the game has only {len(uci)} moves; the games table does not match "
-                             "the positions")
+            raise ValueError(
+                f"{where}: the game has only {len(uci)} moves; the games table does not match the positions"
+            )
         while pushed < ply:
             try:
                 board.push_uci(uci[pushed])
             except ValueError as error:
-                raise ValueError(f"{where}: replaying move {pushed} ({uci[pushed]!r}) failed ({error}); the games "
-                                 "table does not match the positions") from error
+                raise ValueError(
+                    f"{where}: replaying move {pushed} ({uci[pushed]!r}) failed ({error}); the games "
+                    "table does not match the positions"
+                ) from error
             pushed += 1
         move = chess.Move.from_uci(uci[ply])
         legal = board.legal_moves.count()
         assert legal > 0, f"{where}: no legal moves, yet {uci[ply]} was played"
         if not board.is_legal(move):
-            raise ValueError(f"{where}: move {uci[ply]!r} is not legal in {board.fen()!r}; the games table does "
-                             "not match the positions")
+            raise ValueError(
+                f"{where}: move {uci[ply]!r} is not legal in {board.fen()!r}; the games table does "
+                "not match the positions"
+            )
         action = move_to_action(move, board.turn)
         if action != int(arrays["move"][index]):
-            raise ValueError(f"{where}: the positions say action {int(arrays['move'][index])}, the game's move "
-                             f"{uci[ply]} is action {action}; the games table does not match the positions")
+            raise ValueError(
+                f"{where}: the positions say action {int(arrays['move'][index])}, the game's move "
+                f"{uci[ply]} is action {action}; the games table does not match the positions"
+            )
         fens.append(board.fen())
         played.append(uci[ply])
         n_legal.append(legal)

@@ -56,9 +56,9 @@ interval, n and the interval's method.
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from itertools import combinations
-from typing import Mapping, Sequence
 
 import chess
 import numpy as np
@@ -105,8 +105,9 @@ def position_values(eval_positions: pa.Table, action_values: pa.Table) -> list[P
     return out
 
 
-def policy_probabilities(policy: Policy, eval_positions: pa.Table, values: Sequence[PositionValues],
-                         model_prompt: str | Sequence[str]) -> list[np.ndarray]:
+def policy_probabilities(
+    policy: Policy, eval_positions: pa.Table, values: Sequence[PositionValues], model_prompt: str | Sequence[str]
+) -> list[np.ndarray]:
     """The policy's probabilities of each position's legal moves, aligned with ``values[i].actions``.
 
     ``model_prompt``: one prompt for every position, or one per position.
@@ -116,22 +117,27 @@ def policy_probabilities(policy: Policy, eval_positions: pa.Table, values: Seque
     prompts = [model_prompt] * len(fens) if isinstance(model_prompt, str) else list(model_prompt)
     probs: list[np.ndarray] = []
     for start in range(0, len(fens), BATCH):
-        boards = [chess.Board(f) for f in fens[start:start + BATCH]]
-        dists = policy.distributions(boards, prompts[start:start + BATCH], opponents[start:start + BATCH])
-        for board, dist, pv in zip(boards, dists, values[start:start + BATCH]):
+        boards = [chess.Board(f) for f in fens[start : start + BATCH]]
+        dists = policy.distributions(boards, prompts[start : start + BATCH], opponents[start : start + BATCH])
+        for board, dist, pv in zip(boards, dists, values[start : start + BATCH]):
             by_action = {move_to_action(m, board.turn): p for m, p in zip(dist.moves, dist.probs)}
             if set(by_action) != set(pv.actions.tolist()):
-                raise ValueError(f"{policy.name}: distribution over {len(by_action)} moves, the position has "
-                                 f"{len(pv.actions)} legal moves ({board.fen()})")
+                raise ValueError(
+                    f"{policy.name}: distribution over {len(by_action)} moves, the position has "
+                    f"{len(pv.actions)} legal moves ({board.fen()})"
+                )
             probs.append(np.array([by_action[int(a)] for a in pv.actions], dtype=np.float64))
     return probs
 
 
-def _per_position(probs: Sequence[np.ndarray], values: Sequence[PositionValues],
-                  played: np.ndarray) -> dict[str, np.ndarray]:
+def _per_position(
+    probs: Sequence[np.ndarray], values: Sequence[PositionValues], played: np.ndarray
+) -> dict[str, np.ndarray]:
     n = len(probs)
-    out = {k: np.zeros(n) for k in ("expected_loss", "p_inaccuracy", "p_mistake", "p_blunder", "entropy",
-                                    "top1", "cross_entropy")}
+    out = {
+        k: np.zeros(n)
+        for k in ("expected_loss", "p_inaccuracy", "p_mistake", "p_blunder", "entropy", "top1", "cross_entropy")
+    }
     decisive = np.full(n, np.nan)
     entropy_ratio = np.full(n, np.nan)
     for i, (p, pv) in enumerate(zip(probs, values)):
@@ -153,26 +159,38 @@ def _per_position(probs: Sequence[np.ndarray], values: Sequence[PositionValues],
     return out
 
 
-def _rows(policy: str, model_prompt: str, data_prompt: str, per_position: dict[str, np.ndarray],
-          mask: np.ndarray, seed: int) -> list[dict[str, object]]:
+def _rows(
+    policy: str, model_prompt: str, data_prompt: str, per_position: dict[str, np.ndarray], mask: np.ndarray, seed: int
+) -> list[dict[str, object]]:
     rows = []
     for k, (metric, values) in enumerate(sorted(per_position.items())):
         selected = values[mask]
         selected = selected[~np.isnan(selected)]
         if selected.size == 0:
             continue
-        rows.append(_row(policy, model_prompt, data_prompt, metric,
-                         bootstrap_mean(selected, seed=seed + k, unit="positions")))
+        rows.append(
+            _row(policy, model_prompt, data_prompt, metric, bootstrap_mean(selected, seed=seed + k, unit="positions"))
+        )
     return rows
 
 
 def _row(policy: str, model_prompt: str, data_prompt: str, metric: str, iv: Interval) -> dict[str, object]:
-    return {"policy": policy, "model_prompt": model_prompt, "data_prompt": data_prompt, "metric": metric,
-            "value": iv.value, "low": iv.low, "high": iv.high, "n": iv.n, "method": iv.method}
+    return {
+        "policy": policy,
+        "model_prompt": model_prompt,
+        "data_prompt": data_prompt,
+        "metric": metric,
+        "value": iv.value,
+        "low": iv.low,
+        "high": iv.high,
+        "n": iv.n,
+        "method": iv.method,
+    }
 
 
 def spearman(x: np.ndarray, y: np.ndarray) -> float:
     """Spearman rank correlation (average ranks for ties); NaN when either side is constant."""
+
     def ranks(a: np.ndarray) -> np.ndarray:
         return pd.Series(a).rank(method="average").to_numpy()
 
@@ -193,10 +211,15 @@ def jensen_shannon(p: np.ndarray, q: np.ndarray) -> float:
     return 0.5 * kl(p) + 0.5 * kl(q)
 
 
-def evaluate_policy(policy: Policy, prompts: Sequence[str], eval_positions: pa.Table,
-                    values: Sequence[PositionValues], seed: int = 0,
-                    strengths: Mapping[str, float] | None = None,
-                    per_position_out: dict[str, dict[str, np.ndarray]] | None = None) -> pd.DataFrame:
+def evaluate_policy(
+    policy: Policy,
+    prompts: Sequence[str],
+    eval_positions: pa.Table,
+    values: Sequence[PositionValues],
+    seed: int = 0,
+    strengths: Mapping[str, float] | None = None,
+    per_position_out: dict[str, dict[str, np.ndarray]] | None = None,
+) -> pd.DataFrame:
     """Every metric of ``policy`` under each model prompt in ``prompts`` (see the module docstring).
 
     ``strengths``: a strength per persona prompt (higher is stronger), for ``spearman_strength``.
@@ -215,16 +238,18 @@ def evaluate_policy(policy: Policy, prompts: Sequence[str], eval_positions: pa.T
         rows.extend(_rows(policy.name, prompt, ALL, per_position, everywhere, seed * 7919 + 100 * k))
         for data_prompt in sorted(set(data_prompts)):
             subset = {m: per_position[m] for m in ("top1", "cross_entropy", "expected_loss", "p_mistake")}
-            rows.extend(_rows(policy.name, prompt, data_prompt, subset, data_prompts == data_prompt,
-                              seed * 7919 + 100 * k + 50))
+            rows.extend(
+                _rows(policy.name, prompt, data_prompt, subset, data_prompts == data_prompt, seed * 7919 + 100 * k + 50)
+            )
 
     for k, prompt in enumerate(prompts):
         all_probs[prompt] = policy_probabilities(policy, eval_positions, values, prompt)
         add(prompt, all_probs[prompt], k)
     if len(prompts) > 1:
         pairs = list(combinations(prompts, 2))
-        jsd = np.array([np.mean([jensen_shannon(all_probs[a][i], all_probs[b][i]) for a, b in pairs])
-                        for i in range(len(played))])
+        jsd = np.array(
+            [np.mean([jensen_shannon(all_probs[a][i], all_probs[b][i]) for a, b in pairs]) for i in range(len(played))]
+        )
         rows += _rows(policy.name, ACROSS, ALL, {"jsd": jsd}, everywhere, seed)
         per_prompt[ACROSS] = {"jsd": jsd}
         personas = [p for p in prompts if p in set(data_prompts)] or [p for p in prompts if p != "none"]
@@ -241,13 +266,27 @@ def evaluate_policy(policy: Policy, prompts: Sequence[str], eval_positions: pa.T
                 keep = ~np.isnan(chosen[0])
                 return float(chosen[:, keep].mean(axis=1).min()) if keep.any() else float("nan")
 
-            rows.append(_row(policy.name, ACROSS, ALL, "expected_loss_spread",
-                             bootstrap_statistic(spread, len(played), seed=seed + 37, unit="positions")))
+            rows.append(
+                _row(
+                    policy.name,
+                    ACROSS,
+                    ALL,
+                    "expected_loss_spread",
+                    bootstrap_statistic(spread, len(played), seed=seed + 37, unit="positions"),
+                )
+            )
             n_decisive = int((~np.isnan(decisive[0])).sum())
             if n_decisive:
                 iv = bootstrap_statistic(weakest_decisive, len(played), seed=seed + 41, unit="positions")
-                rows.append(_row(policy.name, ACROSS, ALL, "decisive_win_min",
-                                 Interval(iv.value, iv.low, iv.high, n_decisive, iv.method)))
+                rows.append(
+                    _row(
+                        policy.name,
+                        ACROSS,
+                        ALL,
+                        "decisive_win_min",
+                        Interval(iv.value, iv.low, iv.high, n_decisive, iv.method),
+                    )
+                )
     if set(data_prompts) <= set(prompts) and len(set(data_prompts)) > 1:
         # The true and shuffled prompts reuse the distributions computed above: no extra calls.
         shuffled = np.random.default_rng(seed + 17).permutation(data_prompts)
@@ -273,8 +312,14 @@ def evaluate_policy(policy: Policy, prompts: Sequence[str], eval_positions: pa.T
     return pd.DataFrame(rows, columns=COLUMNS)
 
 
-def _calibration_rows(policy: str, predicted: np.ndarray, values: Sequence[PositionValues], played: np.ndarray,
-                      data_prompts: np.ndarray, seed: int) -> list[dict[str, object]]:
+def _calibration_rows(
+    policy: str,
+    predicted: np.ndarray,
+    values: Sequence[PositionValues],
+    played: np.ndarray,
+    data_prompts: np.ndarray,
+    seed: int,
+) -> list[dict[str, object]]:
     """Calibration across data prompts: for each, the policy's mistake probability under that
     prompt (mean over the prompt's positions) against the observed rate of its played moves; the
     least-squares slope of observed on predicted (1 when calibrated) and the largest absolute gap."""
@@ -307,10 +352,16 @@ def _calibration_rows(policy: str, predicted: np.ndarray, values: Sequence[Posit
         return float(np.nanmax(np.abs(pred - obs)))
 
     n = len(played)
-    return [_row(policy, ACROSS, ALL, "calibration_slope",
-                 bootstrap_statistic(slope, n, seed=seed + 43, unit="positions")),
-            _row(policy, ACROSS, ALL, "calibration_max_error",
-                 bootstrap_statistic(max_error, n, seed=seed + 47, unit="positions"))]
+    return [
+        _row(policy, ACROSS, ALL, "calibration_slope", bootstrap_statistic(slope, n, seed=seed + 43, unit="positions")),
+        _row(
+            policy,
+            ACROSS,
+            ALL,
+            "calibration_max_error",
+            bootstrap_statistic(max_error, n, seed=seed + 47, unit="positions"),
+        ),
+    ]
 
 
 def observed_rates(eval_positions: pa.Table, values: Sequence[PositionValues], seed: int = 0) -> pd.DataFrame:
@@ -319,36 +370,51 @@ def observed_rates(eval_positions: pa.Table, values: Sequence[PositionValues], s
     played = eval_positions.column("played_action").to_numpy().astype(np.int64)
     data_prompts = np.array(eval_positions.column("own_prompt").to_pylist())
     losses = np.array([pv.loss[int(np.flatnonzero(pv.actions == a)[0])] for pv, a in zip(values, played)])
-    per_position = {"expected_loss": losses, "p_inaccuracy": (losses >= INACCURACY).astype(float),
-                    "p_mistake": (losses >= MISTAKE).astype(float), "p_blunder": (losses >= BLUNDER).astype(float),
-                    # on decisive positions only: did the player take the mate or winning capture?
-                    "decisive_win": np.array([float(pv.decisive[pv.actions == a][0]) if pv.decisive.any() else np.nan
-                                              for pv, a in zip(values, played)])}
+    per_position = {
+        "expected_loss": losses,
+        "p_inaccuracy": (losses >= INACCURACY).astype(float),
+        "p_mistake": (losses >= MISTAKE).astype(float),
+        "p_blunder": (losses >= BLUNDER).astype(float),
+        # on decisive positions only: did the player take the mate or winning capture?
+        "decisive_win": np.array(
+            [float(pv.decisive[pv.actions == a][0]) if pv.decisive.any() else np.nan for pv, a in zip(values, played)]
+        ),
+    }
     rows: list[dict[str, object]] = []
     for data_prompt in sorted(set(data_prompts)):
         rows += _rows("played", data_prompt, data_prompt, per_position, data_prompts == data_prompt, seed)
     return pd.DataFrame(rows, columns=COLUMNS)
 
 
-def metric_battery(eval_positions: pa.Table, action_values: pa.Table, simulators: dict[str, "Policy"],
-                   simulator_prompts: Sequence[str], seed: int = 0,
-                   strengths: Mapping[str, float] | None = None) -> pd.DataFrame:
+def metric_battery(
+    eval_positions: pa.Table,
+    action_values: pa.Table,
+    simulators: dict[str, Policy],
+    simulator_prompts: Sequence[str],
+    seed: int = 0,
+    strengths: Mapping[str, float] | None = None,
+) -> pd.DataFrame:
     """The battery for every policy of a run: each simulator under each prompt, the reference
     agents (random mover, greedy grabber: prompt-free, evaluated once under ``none``), and the
     data's own observed rates (policy ``played``)."""
     from ..policies import GreedyMaterial, RandomMover
 
     values = position_values(eval_positions, action_values)
-    frames = [evaluate_policy(policy, simulator_prompts, eval_positions, values, seed, strengths)
-              for policy in simulators.values()]
-    frames += [evaluate_policy(policy, ["none"], eval_positions, values, seed)
-               for policy in (RandomMover("random_mover"), GreedyMaterial("greedy_grabber"))]
+    frames = [
+        evaluate_policy(policy, simulator_prompts, eval_positions, values, seed, strengths)
+        for policy in simulators.values()
+    ]
+    frames += [
+        evaluate_policy(policy, ["none"], eval_positions, values, seed)
+        for policy in (RandomMover("random_mover"), GreedyMaterial("greedy_grabber"))
+    ]
     frames.append(observed_rates(eval_positions, values, seed))
     return pd.concat(frames, ignore_index=True)
 
 
-def agent_subset(eval_positions: pa.Table, action_values: pa.Table, per_prompt: int,
-                 seed: int) -> tuple[pa.Table, pa.Table]:
+def agent_subset(
+    eval_positions: pa.Table, action_values: pa.Table, per_prompt: int, seed: int
+) -> tuple[pa.Table, pa.Table]:
     """The first ``per_prompt`` positions of each data prompt in a seeded order (all of a prompt's
     when it has fewer), with ``position_id`` renumbered 0..n-1 in both tables."""
     prompts = np.array(eval_positions.column("own_prompt").to_pylist())
@@ -356,19 +422,30 @@ def agent_subset(eval_positions: pa.Table, action_values: pa.Table, per_prompt: 
     chosen = np.sort(np.concatenate([order[prompts[order] == p][:per_prompt] for p in sorted(set(prompts))]))
     renumber = {int(old): new for new, old in enumerate(eval_positions.column("position_id").to_numpy()[chosen])}
     positions = eval_positions.take(pa.array(chosen))
-    positions = positions.set_column(positions.schema.get_field_index("position_id"), "position_id",
-                                     pa.array(np.arange(len(chosen)), type=positions.schema.field("position_id").type))
+    positions = positions.set_column(
+        positions.schema.get_field_index("position_id"),
+        "position_id",
+        pa.array(np.arange(len(chosen)), type=positions.schema.field("position_id").type),
+    )
     ids = action_values.column("position_id").to_numpy()
     keep = np.flatnonzero(np.isin(ids, list(renumber)))
     values = action_values.take(pa.array(keep))
     new_ids = np.array([renumber[int(i)] for i in ids[keep]])
-    values = values.set_column(values.schema.get_field_index("position_id"), "position_id",
-                               pa.array(new_ids, type=values.schema.field("position_id").type))
+    values = values.set_column(
+        values.schema.get_field_index("position_id"),
+        "position_id",
+        pa.array(new_ids, type=values.schema.field("position_id").type),
+    )
     return positions, values
 
 
-def frontier_statistics(family: Mapping[str, float], per_position: Mapping[str, dict[str, dict[str, np.ndarray]]],
-                        personas: Sequence[str], seed: int = 0, label: str = "beta") -> pd.DataFrame:
+def frontier_statistics(
+    family: Mapping[str, float],
+    per_position: Mapping[str, dict[str, dict[str, np.ndarray]]],
+    personas: Sequence[str],
+    seed: int = 0,
+    label: str = "beta",
+) -> pd.DataFrame:
     """Spearman rank correlations between a family's index (``family``: policy name -> beta) and
     each policy's mean metric, one bootstrap over positions shared by every policy.
 
@@ -415,9 +492,13 @@ def frontier_statistics(family: Mapping[str, float], per_position: Mapping[str, 
     return pd.DataFrame(rows, columns=COLUMNS)
 
 
-def agent_battery(eval_positions: pa.Table, action_values: pa.Table,
-                  policies: Mapping[str, tuple[Policy, Sequence[str]]], family: Mapping[str, float],
-                  seed: int = 0) -> pd.DataFrame:
+def agent_battery(
+    eval_positions: pa.Table,
+    action_values: pa.Table,
+    policies: Mapping[str, tuple[Policy, Sequence[str]]],
+    family: Mapping[str, float],
+    seed: int = 0,
+) -> pd.DataFrame:
     """Every policy of ``policies`` (name -> (policy, model prompts)) on the same positions, and the
     frontier statistics of ``family`` (policy name -> beta) across them."""
     values = position_values(eval_positions, action_values)

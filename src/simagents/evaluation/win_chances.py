@@ -55,8 +55,10 @@ def win_chances(cp: np.ndarray, mate: np.ndarray) -> np.ndarray:
     missing = ~is_mate & ~np.isfinite(cp_array)
     if missing.any():
         where = tuple(int(i) for i in np.argwhere(missing)[0])
-        raise ValueError(f"cp is {float(cp_array[where])!r} at index {where} where mate is 0: "
-                         "a centipawn score is required where there is no mate")
+        raise ValueError(
+            f"cp is {float(cp_array[where])!r} at index {where} where mate is 0: "
+            "a centipawn score is required where there is no mate"
+        )
     # Substitute 0 under mates so NaNs there never reach exp (no warnings, no NaN leaks).
     clipped = np.clip(np.where(is_mate, 0.0, cp_array), -CP_CLIP, CP_CLIP)
     curve = 2.0 / (1.0 + np.exp(-WC_MULTIPLIER * clipped)) - 1.0
@@ -95,5 +97,8 @@ def judgements(loss: np.ndarray) -> np.ndarray:
     if (values < 0).any() or np.isnan(values).any():
         bad = float(values[(values < 0) | np.isnan(values)].flat[0])
         raise ValueError(f"a loss is a drop in win chance, >= 0; got {bad!r}")
-    return ((values >= INACCURACY).astype(np.int8) + (values >= MISTAKE).astype(np.int8)
-            + (values >= BLUNDER).astype(np.int8))
+    return (
+        (values >= INACCURACY).astype(np.int8)
+        + (values >= MISTAKE).astype(np.int8)
+        + (values >= BLUNDER).astype(np.int8)
+    )

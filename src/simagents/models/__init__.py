@@ -5,6 +5,20 @@ from .device import CPU, Compute, DeviceError, resolve_compute, resolve_device
 from .network import NetworkConfig, Simulator, masked_log_probs
 from .train import TrainConfig, load_simulator, load_simulator_and_vocabulary, train_simulator
 
-__all__ = ["CPU", "CheckpointError", "Compute", "DeviceError", "NetworkConfig", "Simulator", "TrainConfig",
-           "load_checkpoint", "load_simulator", "load_simulator_and_vocabulary", "masked_log_probs",
-           "resolve_compute", "resolve_device", "save_checkpoint", "train_simulator"]
+__all__ = [
+    "CPU",
+    "CheckpointError",
+    "Compute",
+    "DeviceError",
+    "NetworkConfig",
+    "Simulator",
+    "TrainConfig",
+    "load_checkpoint",
+    "load_simulator",
+    "load_simulator_and_vocabulary",
+    "masked_log_probs",
+    "resolve_compute",
+    "resolve_device",
+    "save_checkpoint",
+    "train_simulator",
+]

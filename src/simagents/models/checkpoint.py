@@ -9,13 +9,13 @@ names the file and says what to do.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import torch
 
 from ..outputs import torch_save
-
 
 log = logging.getLogger("simagents")
 
@@ -45,8 +45,9 @@ def load_checkpoint(path: Path, map_location: str | torch.device = "cpu") -> dic
     return state
 
 
-def resumable_state(path: Path, matches: Callable[[dict[str, Any]], bool],
-                    map_location: str | torch.device = "cpu") -> dict[str, Any] | None:
+def resumable_state(
+    path: Path, matches: Callable[[dict[str, Any]], bool], map_location: str | torch.device = "cpu"
+) -> dict[str, Any] | None:
     """The state to resume from ``path`` (a ``last.pt``), or None to start afresh.
 
     A checkpoint written with other settings (``matches`` says no: the config changed since) is

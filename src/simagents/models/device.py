@@ -29,7 +29,7 @@ from __future__ import annotations
 import contextlib
 import re
 from dataclasses import dataclass
-from typing import ContextManager, Literal
+from typing import Literal
 
 import torch
 
@@ -37,8 +37,10 @@ Precision = Literal["auto", "fp32", "bf16"]
 PRECISIONS: tuple[str, ...] = ("auto", "fp32", "bf16")
 # What ``simulator.device`` accepts (the schema holds the same pattern).
 DEVICE_PATTERN = re.compile(r"^(auto|cpu|mps|cuda(:[0-9]+)?)$")
-_INSTALL_CUDA = ("install a CUDA build of torch (the pinned version, from the index that "
-                 "https://pytorch.org/get-started/locally/ gives for your CUDA driver) into .venv")
+_INSTALL_CUDA = (
+    "install a CUDA build of torch (the pinned version, from the index that "
+    "https://pytorch.org/get-started/locally/ gives for your CUDA driver) into .venv"
+)
 
 
 class DeviceError(ValueError):
@@ -59,7 +61,7 @@ class Compute:
             return "fp32"
         return {torch.bfloat16: "bf16", torch.float16: "fp16"}.get(self.autocast_dtype, str(self.autocast_dtype))
 
-    def autocast(self) -> ContextManager[object]:
+    def autocast(self) -> contextlib.AbstractContextManager[object]:
         """The context for forward passes and losses: autocast to ``autocast_dtype`` on this
         device, or nothing at all (a null context, not a disabled autocast) for float32."""
         if self.autocast_dtype is None:
@@ -91,8 +93,10 @@ def _no_cuda_reason() -> str:
     """Why torch sees no CUDA device, as precisely as torch can tell."""
     if torch.version.cuda is None:
         return f"this torch ({torch.__version__}) is a CPU-only build"
-    return (f"this torch ({torch.__version__}, built for CUDA {torch.version.cuda}) finds no CUDA device "
-            "(no GPU, no driver, or CUDA_VISIBLE_DEVICES hides it; `nvidia-smi` tells which)")
+    return (
+        f"this torch ({torch.__version__}, built for CUDA {torch.version.cuda}) finds no CUDA device "
+        "(no GPU, no driver, or CUDA_VISIBLE_DEVICES hides it; `nvidia-smi` tells which)"
+    )
 
 
 def resolve_device(requested: str = "auto", key: str = "simulator.device") -> torch.device:
@@ -112,15 +116,21 @@ def resolve_device(requested: str = "auto", key: str = "simulator.device") -> to
     device = torch.device(requested)
     if device.type == "cuda":
         if not torch.cuda.is_available():
-            raise DeviceError(f"{key} is {requested!r} but {_no_cuda_reason()}. Set {key}: auto (the CPU "
-                              f"when there is no GPU) or cpu, or {_INSTALL_CUDA}")
+            raise DeviceError(
+                f"{key} is {requested!r} but {_no_cuda_reason()}. Set {key}: auto (the CPU "
+                f"when there is no GPU) or cpu, or {_INSTALL_CUDA}"
+            )
         count = torch.cuda.device_count()
         if device.index is not None and device.index >= count:
-            raise DeviceError(f"{key} is {requested!r} but torch sees {count} CUDA device(s), "
-                              f"cuda:0 to cuda:{count - 1}; pick one of those or use cuda")
+            raise DeviceError(
+                f"{key} is {requested!r} but torch sees {count} CUDA device(s), "
+                f"cuda:0 to cuda:{count - 1}; pick one of those or use cuda"
+            )
     if device.type == "mps" and not _mps_available():
-        raise DeviceError(f"{key} is 'mps' but this machine has no usable Apple MPS device "
-                          f"(torch {torch.__version__}); set {key}: auto or cpu")
+        raise DeviceError(
+            f"{key} is 'mps' but this machine has no usable Apple MPS device "
+            f"(torch {torch.__version__}); set {key}: auto or cpu"
+        )
     return device
 
 
@@ -136,8 +146,10 @@ def resolve_precision(precision: str, device: torch.device, key: str = "simulato
         # float32, and the CPU results stay those of plain float32 code.
         return torch.bfloat16 if cuda_bf16 else None
     if device.type == "cuda" and not cuda_bf16:
-        raise DeviceError(f"{key} is 'bf16' but {torch.cuda.get_device_name(device)} has no bfloat16 "
-                          f"support (it needs compute capability 8.0, Ampere, or later); set {key}: auto or fp32")
+        raise DeviceError(
+            f"{key} is 'bf16' but {torch.cuda.get_device_name(device)} has no bfloat16 "
+            f"support (it needs compute capability 8.0, Ampere, or later); set {key}: auto or fp32"
+        )
     if device.type not in ("cuda", "cpu"):
         raise DeviceError(f"{key} is 'bf16', which runs on cuda or cpu, not {device.type}; set {key}: auto or fp32")
     return torch.bfloat16

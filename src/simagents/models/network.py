@@ -20,6 +20,7 @@ and raised the random mover's entropy towards uniform (trial numbers in config/d
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import asdict, dataclass
 from typing import Literal
 
@@ -136,11 +137,14 @@ class _MoveKindHead(nn.Module):
         piece_type = torch.arange(6, dtype=planes.dtype, device=planes.device).view(1, 6, 1)
         mover = (own * piece_type).sum(1).long()
         captured = ((opponent[:, :5] * piece_type[:, :5]).sum(1) + 5.0 * (1.0 - opponent[:, :5].sum(1))).long()
-        attacked = (nn.functional.conv2d(planes[:, 6:7], self.pawn_kernel, padding=1)
-                    + nn.functional.conv2d(planes[:, 7:8], self.knight_kernel, padding=2)).reshape(batch, 64) > 0
+        attacked = (
+            nn.functional.conv2d(planes[:, 6:7], self.pawn_kernel, padding=1)
+            + nn.functional.conv2d(planes[:, 7:8], self.knight_kernel, padding=2)
+        ).reshape(batch, 64) > 0
         if actions is None:
-            return (mover[:, self.action_from] * 12 + captured[:, self.action_to] * 2
-                    + attacked[:, self.action_to].long())
+            return (
+                mover[:, self.action_from] * 12 + captured[:, self.action_to] * 2 + attacked[:, self.action_to].long()
+            )
         origin, target = self.action_from[actions], self.action_to[actions]
         return mover.gather(1, origin) * 12 + captured.gather(1, target) * 2 + attacked.gather(1, target).long()
 
@@ -156,13 +160,14 @@ class Simulator(nn.Module):
         self.config = config
         if config.arch == "mlp":
             widths = [NUM_INPUT_PLANES * 64] + [config.hidden] * config.layers
-            self.layers = nn.ModuleList(
-                _PromptedLayer(a, b, config.num_prompts) for a, b in zip(widths, widths[1:])
-            )
+            self.layers = nn.ModuleList(_PromptedLayer(a, b, config.num_prompts) for a, b in itertools.pairwise(widths))
             features = config.hidden
         elif config.arch == "resnet":
-            self.stem = nn.Sequential(nn.Conv2d(NUM_INPUT_PLANES, config.channels, 3, padding=1, bias=False),
-                                      nn.BatchNorm2d(config.channels), nn.GELU())
+            self.stem = nn.Sequential(
+                nn.Conv2d(NUM_INPUT_PLANES, config.channels, 3, padding=1, bias=False),
+                nn.BatchNorm2d(config.channels),
+                nn.GELU(),
+            )
             self.blocks = nn.ModuleList(_SEBlock(config.channels, config.num_prompts) for _ in range(config.blocks))
             self.head_conv = nn.Sequential(nn.Conv2d(config.channels, 32, 1), nn.GELU())
             features = 32 * 64
@@ -189,14 +194,16 @@ class Simulator(nn.Module):
             x = block(x, own, opponent)
         return self.dropout(self.head_conv(x).flatten(1))
 
-    def forward(self, planes: torch.Tensor, own: torch.Tensor,
-                opponent: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
+    def forward(
+        self, planes: torch.Tensor, own: torch.Tensor, opponent: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor | None]:
         x = self.features(planes, own, opponent)
         value = torch.tanh(self.value(x).squeeze(-1)) if self.value is not None else None
         return self._policy_logits(x, planes, own), value
 
-    def action_logits(self, planes: torch.Tensor, own: torch.Tensor, opponent: torch.Tensor,
-                      actions: torch.Tensor) -> torch.Tensor:
+    def action_logits(
+        self, planes: torch.Tensor, own: torch.Tensor, opponent: torch.Tensor, actions: torch.Tensor
+    ) -> torch.Tensor:
         """The policy logits of the given ``actions`` only, ``[B, L]`` for action indices ``[B, L]``
         (pad rows with any valid index and ignore those entries): ``forward``'s logits gathered
         at ``actions``, computed without the other ~1,800 actions. Playing and search need only
@@ -206,8 +213,9 @@ class Simulator(nn.Module):
         float rounding (about 1e-6)."""
         return self._policy_logits(self.features(planes, own, opponent), planes, own, actions)
 
-    def _policy_logits(self, x: torch.Tensor, planes: torch.Tensor, own: torch.Tensor,
-                       actions: torch.Tensor | None = None) -> torch.Tensor:
+    def _policy_logits(
+        self, x: torch.Tensor, planes: torch.Tensor, own: torch.Tensor, actions: torch.Tensor | None = None
+    ) -> torch.Tensor:
         if actions is None:
             logits = self.policy(x)
         elif actions.shape[0] == 1:  # one board: its own actions' rows of the output layer

@@ -7,7 +7,7 @@ arrays, so callers (the game runner, search, the metric battery) never see a dev
 
 from __future__ import annotations
 
-from typing import Mapping, Sequence
+from collections.abc import Mapping, Sequence
 
 import chess
 import numpy as np
@@ -33,9 +33,15 @@ class SimulatorPolicy:
     The model is moved there.
     """
 
-    def __init__(self, model: Simulator, vocabulary: Mapping[str, int], temperature: float = 1.0,
-                 argmax: bool = False, name: str = "simulator",
-                 compute: Compute | str | torch.device | None = None) -> None:
+    def __init__(
+        self,
+        model: Simulator,
+        vocabulary: Mapping[str, int],
+        temperature: float = 1.0,
+        argmax: bool = False,
+        name: str = "simulator",
+        compute: Compute | str | torch.device | None = None,
+    ) -> None:
         if temperature <= 0:
             raise ValueError(f"temperature must be positive, got {temperature!r}")
         self.compute = as_compute(compute)
@@ -53,30 +59,34 @@ class SimulatorPolicy:
             raise ValueError(f"unknown prompt {error.args[0]!r}; known prompts: {sorted(self.vocabulary)}") from None
 
     @torch.no_grad()
-    def _log_prob_table(self, boards: Sequence[chess.Board], own_prompts: Sequence[str],
-                        opponent_prompts: Sequence[str]) -> tuple[list[list[chess.Move]], np.ndarray, np.ndarray]:
+    def _log_prob_table(
+        self, boards: Sequence[chess.Board], own_prompts: Sequence[str], opponent_prompts: Sequence[str]
+    ) -> tuple[list[list[chess.Move]], np.ndarray, np.ndarray]:
         """One network call for all boards: the moves per board, their count ``[n]`` and the
         log-probabilities, float64 ``[n, width]`` (row ``i``: ``boards[i]``'s legal moves in
         :func:`~simagents.encoding.legal_actions` order, then ``-inf`` padding)."""
         actions, counts, moves = padded_legal_actions(boards)
         planes = torch.from_numpy(to_planes(encode_boards(boards))).to(self.device)
         with self.compute.autocast():
-            logits = self.model.action_logits(planes, self._ids(own_prompts), self._ids(opponent_prompts),
-                                              torch.from_numpy(actions).to(self.device))
+            logits = self.model.action_logits(
+                planes, self._ids(own_prompts), self._ids(opponent_prompts), torch.from_numpy(actions).to(self.device)
+            )
         logits = (logits.float() / self.temperature).double().cpu()
         padding = torch.from_numpy(np.arange(actions.shape[1]) >= counts[:, None])
         log_p = torch.log_softmax(logits.masked_fill(padding, float("-inf")), dim=1).numpy()
         return moves, counts, log_p
 
-    def log_probs(self, boards: Sequence[chess.Board], own_prompts: Sequence[str],
-                  opponent_prompts: Sequence[str]) -> list[tuple[list[chess.Move], np.ndarray]]:
+    def log_probs(
+        self, boards: Sequence[chess.Board], own_prompts: Sequence[str], opponent_prompts: Sequence[str]
+    ) -> list[tuple[list[chess.Move], np.ndarray]]:
         """Per board: its legal moves and their log-probabilities (float64, at this temperature)."""
         moves, counts, log_p = self._log_prob_table(boards, own_prompts, opponent_prompts)
         return [(board_moves, row[:count]) for board_moves, row, count in zip(moves, log_p, counts)]
 
     @torch.no_grad()
-    def priors_and_values(self, boards: Sequence[chess.Board], own_prompts: Sequence[str],
-                          opponent_prompts: Sequence[str]) -> list[tuple[list[chess.Move], np.ndarray, float]]:
+    def priors_and_values(
+        self, boards: Sequence[chess.Board], own_prompts: Sequence[str], opponent_prompts: Sequence[str]
+    ) -> list[tuple[list[chess.Move], np.ndarray, float]]:
         """Per board, one network call for all: legal moves, their probabilities (this
         temperature), and the value head's expected result for the side to move (the shape a
         search evaluator returns, :class:`simagents.agents.mcts.Evaluator`)."""
@@ -96,17 +106,24 @@ class SimulatorPolicy:
         return out
 
     @torch.no_grad()
-    def values(self, boards: Sequence[chess.Board], own_prompts: Sequence[str],
-               opponent_prompts: Sequence[str], batch_size: int = 4096) -> np.ndarray:
+    def values(
+        self,
+        boards: Sequence[chess.Board],
+        own_prompts: Sequence[str],
+        opponent_prompts: Sequence[str],
+        batch_size: int = 4096,
+    ) -> np.ndarray:
         """The value head's expected result for the side to move, float64 ``[len(boards)]`` in [-1, 1]."""
         return self._values_of_raw([raw_board(b) for b in boards], own_prompts, opponent_prompts, batch_size)
 
     @torch.no_grad()
-    def _values_of_raw(self, raws: Sequence, own_prompts: Sequence[str], opponent_prompts: Sequence[str],
-                       batch_size: int) -> np.ndarray:
+    def _values_of_raw(
+        self, raws: Sequence, own_prompts: Sequence[str], opponent_prompts: Sequence[str], batch_size: int
+    ) -> np.ndarray:
         if self.model.value is None:
-            raise ValueError(f"{self.name}: the network has no value head (simulator.value_head: false); "
-                             "search and RL need one")
+            raise ValueError(
+                f"{self.name}: the network has no value head (simulator.value_head: false); search and RL need one"
+            )
         out = np.zeros(len(raws), dtype=np.float64)
         own_ids, opp_ids = self._ids(own_prompts), self._ids(opponent_prompts)
         for start in range(0, len(raws), batch_size):
@@ -118,8 +135,9 @@ class SimulatorPolicy:
         return out
 
     @torch.no_grad()
-    def one_ply_values(self, boards: Sequence[chess.Board], own_prompts: Sequence[str],
-                       opponent_prompts: Sequence[str]) -> list[np.ndarray]:
+    def one_ply_values(
+        self, boards: Sequence[chess.Board], own_prompts: Sequence[str], opponent_prompts: Sequence[str]
+    ) -> list[np.ndarray]:
         """Q of every legal move (in :func:`legal_actions` order) for the side to move, in [-1, 1].
 
         Q(a) is minus the value head's value of the position after ``a`` for the opponent (who
@@ -149,8 +167,9 @@ class SimulatorPolicy:
                 exact[index][m] = -value
         return exact
 
-    def distributions(self, boards: Sequence[chess.Board], own_prompts: Sequence[str],
-                      opponent_prompts: Sequence[str]) -> list[MoveDistribution]:
+    def distributions(
+        self, boards: Sequence[chess.Board], own_prompts: Sequence[str], opponent_prompts: Sequence[str]
+    ) -> list[MoveDistribution]:
         moves, counts, log_p = self._log_prob_table(boards, own_prompts, opponent_prompts)
         if self.argmax:
             probs = np.zeros_like(log_p)
@@ -158,8 +177,9 @@ class SimulatorPolicy:
         else:
             probs = np.exp(log_p)  # padding: exp(-inf) = 0
             probs /= probs.sum(axis=1, keepdims=True)
-        return [MoveDistribution(tuple(board_moves), row[:count])
-                for board_moves, row, count in zip(moves, probs, counts)]
+        return [
+            MoveDistribution(tuple(board_moves), row[:count]) for board_moves, row, count in zip(moves, probs, counts)
+        ]
 
     def close(self) -> None:
         pass

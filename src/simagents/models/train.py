@@ -65,22 +65,23 @@ class TrainConfig:
     precision: str = "auto"  # auto (bf16 autocast on CUDA, fp32 elsewhere) | fp32 | bf16
 
 
-def batch_tensors(split: dict[str, np.ndarray], rows: np.ndarray,
-                  device: torch.device) -> tuple[torch.Tensor, ...]:
+def batch_tensors(split: dict[str, np.ndarray], rows: np.ndarray, device: torch.device) -> tuple[torch.Tensor, ...]:
     """Planes ``[B,18,8,8]``, own and opponent prompts ``[B]``, moves ``[B]``, results ``[B]``
     and legal-move masks ``[B,1858]`` (bool)."""
     rows = np.sort(rows)  # sorted reads are kinder to a memory map
-    encoded = EncodedBoards(split["pieces"][rows], split["castling"][rows], split["en_passant"][rows],
-                            split["halfmove_clock"][rows])
+    encoded = EncodedBoards(
+        split["pieces"][rows], split["castling"][rows], split["en_passant"][rows], split["halfmove_clock"][rows]
+    )
     planes = torch.from_numpy(to_planes(encoded))
-    as_long = [torch.from_numpy(np.asarray(split[k][rows], dtype=np.int64)) for k in ("own_prompt", "opponent_prompt", "move")]
+    as_long = [
+        torch.from_numpy(np.asarray(split[k][rows], dtype=np.int64)) for k in ("own_prompt", "opponent_prompt", "move")
+    ]
     result = torch.from_numpy(np.asarray(split["result"][rows], dtype=np.float32))
     legal = torch.from_numpy(unpack_legal_masks(split["legal"][rows]))
     return tuple(t.to(device) for t in (planes, *as_long, result, legal))
 
 
-def policy_loss(logits: torch.Tensor, legal: torch.Tensor, move: torch.Tensor,
-                reduction: str = "mean") -> torch.Tensor:
+def policy_loss(logits: torch.Tensor, legal: torch.Tensor, move: torch.Tensor, reduction: str = "mean") -> torch.Tensor:
     """Cross-entropy (nats) of the moves played under a softmax over each position's legal moves."""
     return torch.nn.functional.nll_loss(masked_log_probs(logits, legal), move, reduction=reduction)
 
@@ -93,14 +94,19 @@ def _lr_factor(step: int, warmup: int, total: int) -> float:
 
 
 @torch.no_grad()
-def evaluate(model: Simulator, split: dict[str, np.ndarray], rows: np.ndarray, compute: Compute | torch.device | str,
-             batch_size: int = 4096) -> dict[str, float]:
+def evaluate(
+    model: Simulator,
+    split: dict[str, np.ndarray],
+    rows: np.ndarray,
+    compute: Compute | torch.device | str,
+    batch_size: int = 4096,
+) -> dict[str, float]:
     """Mean policy loss (nats), top-1 accuracy and value MSE on ``rows``, with the true prompts."""
     compute = as_compute(compute)
     model.eval()
     loss_sum = correct = value_sq = 0.0
     for start in range(0, len(rows), batch_size):
-        planes, own, opp, move, result, legal = batch_tensors(split, rows[start:start + batch_size], compute.device)
+        planes, own, opp, move, result, legal = batch_tensors(split, rows[start : start + batch_size], compute.device)
         with compute.autocast():
             logits, value = model(planes, own, opp)
             loss_sum += float(policy_loss(logits, legal, move, reduction="sum"))
@@ -116,8 +122,13 @@ ACTIVE_UNITS_POSITIONS = 4096  # validation positions behind active_units.csv
 
 
 @torch.no_grad()
-def active_units(model: Simulator, split: dict[str, np.ndarray], rows: np.ndarray, vocabulary: dict[str, int],
-                 compute: Compute | torch.device | str) -> pd.DataFrame:
+def active_units(
+    model: Simulator,
+    split: dict[str, np.ndarray],
+    rows: np.ndarray,
+    vocabulary: dict[str, int],
+    compute: Compute | torch.device | str,
+) -> pd.DataFrame:
     """Fraction of active hidden units (positive pre-activation) per layer under each own prompt.
 
     Every position of ``rows`` is scored under each prompt of ``vocabulary`` in turn (the
@@ -136,8 +147,14 @@ def active_units(model: Simulator, split: dict[str, np.ndarray], rows: np.ndarra
     return pd.DataFrame(frame, columns=["prompt", "layer", "fraction", "positions"])
 
 
-def train_simulator(positions_dir: Path, out_dir: Path, network: NetworkConfig, train: TrainConfig,
-                    progress: bool = True, stop_after: int | None = None) -> dict[str, Any]:
+def train_simulator(
+    positions_dir: Path,
+    out_dir: Path,
+    network: NetworkConfig,
+    train: TrainConfig,
+    progress: bool = True,
+    stop_after: int | None = None,
+) -> dict[str, Any]:
     """Train (or resume) one simulator; returns its summary (also written to ``out_dir/train.json``).
 
     Writes ``best.pt`` (lowest validation loss), ``last.pt`` (resumable), ``curves.csv`` and
@@ -158,13 +175,16 @@ def train_simulator(positions_dir: Path, out_dir: Path, network: NetworkConfig, 
     # The prompt vocabulary travels with the weights: a checkpoint is usable on its own (UCI engine).
     vocabulary = json.loads((Path(positions_dir) / "meta.json").read_text())["vocabulary"]
     if len(vocabulary) != network.num_prompts:
-        raise ValueError(f"the network has {network.num_prompts} prompt embeddings but the positions' "
-                         f"vocabulary has {len(vocabulary)} tokens: {sorted(vocabulary)}")
+        raise ValueError(
+            f"the network has {network.num_prompts} prompt embeddings but the positions' "
+            f"vocabulary has {len(vocabulary)} tokens: {sorted(vocabulary)}"
+        )
 
     model = Simulator(network).to(device)
     optimizer = torch.optim.AdamW(model.parameters(), lr=train.lr, weight_decay=train.weight_decay)
     scheduler = torch.optim.lr_scheduler.LambdaLR(
-        optimizer, lambda step: _lr_factor(step, train.warmup_steps, train.steps))
+        optimizer, lambda step: _lr_factor(step, train.warmup_steps, train.steps)
+    )
     sampler = torch.Generator().manual_seed(train.seed)
     step, best, curves = 0, float("inf"), []
 
@@ -172,8 +192,11 @@ def train_simulator(positions_dir: Path, out_dir: Path, network: NetworkConfig, 
     # last.pt carries the best checkpoint too: Snakemake deletes a job's declared outputs (best.pt)
     # before rerunning it, and a resumed run must still end with the best weights, whether or not
     # it improves on them after the resume. Checkpoints from before this carried no copy: not resumed.
-    state = resumable_state(last_path, lambda s: s["network"] == network.to_dict() and s["train"] == asdict(train)
-                            and "best_checkpoint" in s, device)
+    state = resumable_state(
+        last_path,
+        lambda s: s["network"] == network.to_dict() and s["train"] == asdict(train) and "best_checkpoint" in s,
+        device,
+    )
     best_state: dict | None = None
     if state is not None:
         model.load_state_dict(state["model"])
@@ -190,17 +213,25 @@ def train_simulator(positions_dir: Path, out_dir: Path, network: NetworkConfig, 
     def snapshot() -> dict:
         # Copies, not references: the best checkpoint must not follow the weights as they train on.
         state = {
-            "model": model.state_dict(), "optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict(),
-            "sampler_state": sampler.get_state(), "torch_rng_state": torch.get_rng_state(), "step": step,
-            "best_val_loss": best, "curves": curves, "network": network.to_dict(), "train": asdict(train),
+            "model": model.state_dict(),
+            "optimizer": optimizer.state_dict(),
+            "scheduler": scheduler.state_dict(),
+            "sampler_state": sampler.get_state(),
+            "torch_rng_state": torch.get_rng_state(),
+            "step": step,
+            "best_val_loss": best,
+            "curves": curves,
+            "network": network.to_dict(),
+            "train": asdict(train),
             "vocabulary": vocabulary,
         }
         if device.type == "cuda":  # dropout masks on a GPU come from its own generator
             state["cuda_rng_state"] = torch.cuda.get_rng_state(device)
         return copy.deepcopy(state)
 
-    bar = tqdm(total=train.steps, initial=step, unit="step", desc="training simulator", disable=not progress,
-               mininterval=1.0)
+    bar = tqdm(
+        total=train.steps, initial=step, unit="step", desc="training simulator", disable=not progress, mininterval=1.0
+    )
     started, loader_seconds, steps_this_call, positions_seen = time.perf_counter(), 0.0, 0, 0
     model.train()
     running = []
@@ -227,8 +258,9 @@ def train_simulator(positions_dir: Path, out_dir: Path, network: NetworkConfig, 
         bar.update(1)
         if step % train.eval_every == 0 or step == train.steps:
             metrics = evaluate(model, val_split, val_rows, compute)
-            curves.append({"step": step, "train_loss": float(np.mean(running)), **metrics,
-                           "lr": scheduler.get_last_lr()[0]})
+            curves.append(
+                {"step": step, "train_loss": float(np.mean(running)), **metrics, "lr": scheduler.get_last_lr()[0]}
+            )
             running = []
             bar.set_postfix(val_loss=f"{metrics['val_loss']:.3f}", acc=f"{metrics['val_accuracy']:.3f}", refresh=False)
             if metrics["val_loss"] < best:
@@ -247,15 +279,23 @@ def train_simulator(positions_dir: Path, out_dir: Path, network: NetworkConfig, 
         # lost its gradients (later RL could not move that persona).
         best_model = Simulator(network).to(device)
         best_model.load_state_dict(load_checkpoint(best_path, map_location=device)["model"])
-        write_csv(active_units(best_model, val_split, val_rows[:ACTIVE_UNITS_POSITIONS], vocabulary, compute),
-                  out_dir / "active_units.csv", float_format="%.6f")
+        write_csv(
+            active_units(best_model, val_split, val_rows[:ACTIVE_UNITS_POSITIONS], vocabulary, compute),
+            out_dir / "active_units.csv",
+            float_format="%.6f",
+        )
     summary = {
-        "steps": step, "finished": step >= train.steps, "best_val_loss": best, "device": str(device),
+        "steps": step,
+        "finished": step >= train.steps,
+        "best_val_loss": best,
+        "device": str(device),
         "precision": compute.precision,
-        "train_positions": n_train, "val_positions_scored": int(len(val_rows)),
+        "train_positions": n_train,
+        "val_positions_scored": len(val_rows),
         "positions_per_second": positions_seen / elapsed if elapsed > 0 else None,
         "data_loading_share": loader_seconds / elapsed if elapsed > 0 else None,
-        "network": network.to_dict(), "train": asdict(train),
+        "network": network.to_dict(),
+        "train": asdict(train),
     }
     write_text(out_dir / "train.json", json.dumps(summary, indent=2) + "\n")
     return summary
@@ -266,8 +306,9 @@ def load_simulator(path: Path, device: Compute | str | torch.device = "cpu") -> 
     return load_simulator_and_vocabulary(path, device)[0]
 
 
-def load_simulator_and_vocabulary(path: Path, device: Compute | str | torch.device = "cpu"
-                                  ) -> tuple[Simulator, dict[str, int]]:
+def load_simulator_and_vocabulary(
+    path: Path, device: Compute | str | torch.device = "cpu"
+) -> tuple[Simulator, dict[str, int]]:
     """A trained simulator (eval mode, on ``device``) and the prompt vocabulary it was trained with."""
     device = as_compute(device).device
     state = load_checkpoint(path, map_location=device)

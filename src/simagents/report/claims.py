@@ -11,9 +11,10 @@ supported`` when one fails, ``not testable`` when a measurement is missing or un
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 import pandas as pd
 import yaml
@@ -22,8 +23,21 @@ from ..config import Config
 from ..paths import RunPaths, format_beta
 
 SUPPORTED, NOT_SUPPORTED, NOT_TESTABLE = "supported", "not supported", "not testable"
-CLAIM_COLUMNS = ["claim", "name", "test", "source", "selection", "value", "low", "high", "n", "expectation",
-                 "passed", "verdict", "method"]
+CLAIM_COLUMNS = [
+    "claim",
+    "name",
+    "test",
+    "source",
+    "selection",
+    "value",
+    "low",
+    "high",
+    "n",
+    "expectation",
+    "passed",
+    "verdict",
+    "method",
+]
 LEDGER_VERSION = 1
 _TESTS = ("above", "below", "within", "near")
 
@@ -52,9 +66,12 @@ class Claim:
 
 def source_paths(paths: RunPaths) -> dict[str, Path]:
     """Where each ledger source lives in a run."""
-    return {"metrics": paths.metrics, "agent_metrics": paths.agent_metrics,
-            "ladder_statistics": paths.ladder / "statistics.csv",
-            "rlft_frontier": paths.rlft_summary.with_name("rlft_frontier.csv")}
+    return {
+        "metrics": paths.metrics,
+        "agent_metrics": paths.agent_metrics,
+        "ladder_statistics": paths.ladder / "statistics.csv",
+        "rlft_frontier": paths.rlft_summary.with_name("rlft_frontier.csv"),
+    }
 
 
 def load_ledger(path: Path) -> list[Claim]:
@@ -81,10 +98,24 @@ def load_ledger(path: Path) -> list[Claim]:
                 raise LedgerError(f"{at}: unknown source {test.get('source')!r}")
             if not isinstance(test.get("where"), dict) or "label" not in test:
                 raise LedgerError(f"{at}: needs a label and a where mapping")
-            tests.append(Test(test["label"], test["source"], {str(a): str(b) for a, b in test["where"].items()},
-                              kinds[0], test[kinds[0]]))
-        claims.append(Claim(str(entry["id"]), entry["name"], " ".join(str(entry["statement"]).split()),
-                            entry["figure"], tuple(tests)))
+            tests.append(
+                Test(
+                    test["label"],
+                    test["source"],
+                    {str(a): str(b) for a, b in test["where"].items()},
+                    kinds[0],
+                    test[kinds[0]],
+                )
+            )
+        claims.append(
+            Claim(
+                str(entry["id"]),
+                entry["name"],
+                " ".join(str(entry["statement"]).split()),
+                entry["figure"],
+                tuple(tests),
+            )
+        )
     if not claims:
         raise LedgerError(f"{path}: no claims")
     return claims
@@ -94,11 +125,14 @@ def ledger_roles(config: Config) -> dict[str, str]:
     """The run's policy and prompt names for the ledger's ``{role}`` fields (see its header)."""
     betas = sorted(config.rlft.betas)
     rlft_seed = config.rlft.seeds[0]
-    values = {"simulator": f"simulator_seed{config.simulator.seeds[0]}", "az": f"az_seed{config.az.seed}",
-              "rlft_lowest": f"rlft_beta{format_beta(betas[0])}_seed{rlft_seed}",
-              "rlft_highest": f"rlft_beta{format_beta(betas[-1])}_seed{rlft_seed}",
-              "pikl_lowest": f"pikl_lambda{format_beta(min(config.pikl.lambdas))}_seed{config.simulator.seeds[0]}",
-              "random": "random"}
+    values = {
+        "simulator": f"simulator_seed{config.simulator.seeds[0]}",
+        "az": f"az_seed{config.az.seed}",
+        "rlft_lowest": f"rlft_beta{format_beta(betas[0])}_seed{rlft_seed}",
+        "rlft_highest": f"rlft_beta{format_beta(betas[-1])}_seed{rlft_seed}",
+        "pikl_lowest": f"pikl_lambda{format_beta(min(config.pikl.lambdas))}_seed{config.simulator.seeds[0]}",
+        "random": "random",
+    }
     if config.data.source == "synthetic":
         values["random"] = next((p.name for p in config.data.synthetic.personas if p.kind == "random"), "random")
     return values
@@ -109,8 +143,9 @@ def _normalise(frame: pd.DataFrame) -> pd.DataFrame:
     return frame.rename(columns={"statistic": "metric"})
 
 
-def _select(tables: Mapping[str, pd.DataFrame], source: str, where: Mapping[str, str],
-            values: Mapping[str, str]) -> tuple[pd.Series | None, str]:
+def _select(
+    tables: Mapping[str, pd.DataFrame], source: str, where: Mapping[str, str], values: Mapping[str, str]
+) -> tuple[pd.Series | None, str]:
     resolved = {key: value.format(**values) for key, value in where.items()}
     selection = ", ".join(f"{k}={v}" for k, v in resolved.items())
     frame = tables.get(source)
@@ -127,8 +162,9 @@ def _select(tables: Mapping[str, pd.DataFrame], source: str, where: Mapping[str,
     return (rows.iloc[0] if len(rows) else None), selection
 
 
-def _judge(test: Test, row: pd.Series, tables: Mapping[str, pd.DataFrame],
-           values: Mapping[str, str]) -> tuple[bool | None, str]:
+def _judge(
+    test: Test, row: pd.Series, tables: Mapping[str, pd.DataFrame], values: Mapping[str, str]
+) -> tuple[bool | None, str]:
     low, high = float(row["low"]), float(row["high"])
     if test.kind == "above":
         return (None if math.isnan(low) else low > float(test.threshold)), f"95% interval above {test.threshold:g}"
@@ -136,8 +172,9 @@ def _judge(test: Test, row: pd.Series, tables: Mapping[str, pd.DataFrame],
         return (None if math.isnan(high) else high < float(test.threshold)), f"95% interval below {test.threshold:g}"
     if test.kind == "within":
         a, b = (float(x) for x in test.threshold)
-        return (None if math.isnan(low) or math.isnan(high) else a <= low and high <= b), \
-            f"95% interval within [{a:g}, {b:g}]"
+        return (
+            None if math.isnan(low) or math.isnan(high) else a <= low and high <= b
+        ), f"95% interval within [{a:g}, {b:g}]"
     reference, selection = _select(tables, test.threshold["of"]["source"], test.threshold["of"]["where"], values)
     tolerance = float(test.threshold["tolerance"])
     if reference is None or math.isnan(float(reference["value"])):
@@ -148,8 +185,7 @@ def _judge(test: Test, row: pd.Series, tables: Mapping[str, pd.DataFrame],
     return ok, f"95% interval within {tolerance:g} of {centre:.3f} ({name}'s value)"
 
 
-def evaluate_claims(claims: list[Claim], tables: Mapping[str, pd.DataFrame],
-                    values: Mapping[str, str]) -> pd.DataFrame:
+def evaluate_claims(claims: list[Claim], tables: Mapping[str, pd.DataFrame], values: Mapping[str, str]) -> pd.DataFrame:
     """One row per test (see the module docstring). ``tables``: source name -> table; a missing
     source or row makes the test, and its claim, not testable."""
     tables = {name: _normalise(frame) for name, frame in tables.items()}
@@ -165,12 +201,20 @@ def evaluate_claims(claims: list[Claim], tables: Mapping[str, pd.DataFrame],
                 passed, expectation = _judge(test, row, tables, values)
                 measured = {key: row[key] for key in ("value", "low", "high", "n", "method")}
             results.append(passed)
-            rows.append({"claim": claim.id, "name": claim.name, "test": test.label, "source": test.source,
-                         "selection": selection, **measured, "expectation": expectation,
-                         "passed": {True: "yes", False: "no", None: "n/a"}[passed]})
-        verdict = (NOT_TESTABLE if any(r is None for r in results)
-                   else SUPPORTED if all(results) else NOT_SUPPORTED)
-        for row in rows[len(rows) - len(results):]:
+            rows.append(
+                {
+                    "claim": claim.id,
+                    "name": claim.name,
+                    "test": test.label,
+                    "source": test.source,
+                    "selection": selection,
+                    **measured,
+                    "expectation": expectation,
+                    "passed": {True: "yes", False: "no", None: "n/a"}[passed],
+                }
+            )
+        verdict = NOT_TESTABLE if any(r is None for r in results) else SUPPORTED if all(results) else NOT_SUPPORTED
+        for row in rows[len(rows) - len(results) :]:
             row["verdict"] = verdict
     return pd.DataFrame(rows, columns=CLAIM_COLUMNS)
 
@@ -196,8 +240,10 @@ def compare_claims(committed: pd.DataFrame, regenerated: pd.DataFrame) -> tuple[
     table and whether everything agrees.
     """
     ok = list(committed.test) == list(regenerated.test)
-    lines = ["| claim | test | committed [95% interval] | regenerated [95% interval] | agree | verdict |",
-             "|---|---|---|---|---|---|"]
+    lines = [
+        "| claim | test | committed [95% interval] | regenerated [95% interval] | agree | verdict |",
+        "|---|---|---|---|---|---|",
+    ]
     if not ok:
         lines.append("The two tables list different tests: the ledger changed since the committed run.")
         return lines, False
@@ -205,9 +251,11 @@ def compare_claims(committed: pd.DataFrame, regenerated: pd.DataFrame) -> tuple[
         agree = _agree(old, new)
         same = old["verdict"] == new["verdict"]
         ok &= agree and same
-        lines.append(f"| {old['claim']} | {old['test']} | {old['value']:.4g} [{old['low']:.4g}, {old['high']:.4g}] "
-                     f"| {new['value']:.4g} [{new['low']:.4g}, {new['high']:.4g}] | {'yes' if agree else '**no**'} "
-                     f"| {old['verdict']}{'' if same else ' -> **' + new['verdict'] + '**'} |")
+        lines.append(
+            f"| {old['claim']} | {old['test']} | {old['value']:.4g} [{old['low']:.4g}, {old['high']:.4g}] "
+            f"| {new['value']:.4g} [{new['low']:.4g}, {new['high']:.4g}] | {'yes' if agree else '**no**'} "
+            f"| {old['verdict']}{'' if same else ' -> **' + new['verdict'] + '**'} |"
+        )
     return lines, ok
 
 

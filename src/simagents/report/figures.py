@@ -8,47 +8,47 @@ tables' 95% intervals (bootstrap over positions or games, as each table's ``meth
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Callable, Mapping
 
 import matplotlib
 
 matplotlib.use("Agg")  # files only: no display on a cluster node
 logging.getLogger("fontTools").setLevel(logging.WARNING)  # its PDF font subsetting logs every table at INFO
 
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
-import seaborn as sns  # noqa: E402
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+import seaborn as sns
 
-from ..config import Config  # noqa: E402
-from ..outputs import atomic_output  # noqa: E402
-from ..paths import RunPaths  # noqa: E402
+from ..config import Config
+from ..outputs import atomic_output
+from ..paths import RunPaths
 
 #: name -> caption. The paper and the HTML report both print these.
 FIGURES: dict[str, str] = {
     "population": "The population and the simulator. Left: each anchor agent's measured Elo against its "
-                  "nominal rating. Right: the simulator's Elo under each persona's prompt against that "
-                  "persona's measured Elo; the dashed line is identity (a perfect simulator of strength). "
-                  "Bars: 95% bootstrap intervals over ladder games.",
+    "nominal rating. Right: the simulator's Elo under each persona's prompt against that "
+    "persona's measured Elo; the dashed line is identity (a perfect simulator of strength). "
+    "Bars: 95% bootstrap intervals over ladder games.",
     "calibration": "Mistake calibration. The simulator's probability of a mistake (a move losing at least "
-                   "0.2 win chances) under each persona's prompt, against the observed mistake rate of that "
-                   "persona's moves in the same positions. Dashed: identity. Bars: 95% bootstrap intervals "
-                   "over positions.",
+    "0.2 win chances) under each persona's prompt, against the observed mistake rate of that "
+    "persona's moves in the same positions. Dashed: identity. Bars: 95% bootstrap intervals "
+    "over positions.",
     "move_matching": "Move matching: the share of positions where the simulator's most likely move under the "
-                     "model prompt (rows) is the move played by the data prompt's player (columns).",
+    "model prompt (rows) is the move played by the data prompt's player (columns).",
     "frontier": "The beta frontier. Left: each RL learner's score against the frozen simulator by KL weight "
-                "beta. Right: playing strength (Elo, averaged over prompts) against move-matching of the data "
-                "(top-1 under the true prompt), coloured by entropy; the simulator, the RL learners and the "
-                "search agents (piKL, AlphaZero-style). Bars: 95% bootstrap intervals.",
+    "beta. Right: playing strength (Elo, averaged over prompts) against move-matching of the data "
+    "(top-1 under the true prompt), coloured by entropy; the simulator, the RL learners and the "
+    "search agents (piKL, AlphaZero-style). Bars: 95% bootstrap intervals.",
     "sensitivity": "Prompt sensitivity before and after RL. Expected win-chance loss per move (left) and Elo "
-                   "(right) under each prompt, for the simulator and each RL learner. Flat lines mean the "
-                   "prompt no longer changes behaviour. Bars: 95% bootstrap intervals.",
+    "(right) under each prompt, for the simulator and each RL learner. Flat lines mean the "
+    "prompt no longer changes behaviour. Bars: 95% bootstrap intervals.",
     "decisive": "Decisive wins: on positions with a mate in one or a winning capture, the probability of "
-                "taking it, by prompt and policy. Dashed: the uniform random mover; dotted: the rate at which "
-                "the data's own players took them. Bars: 95% bootstrap intervals over positions.",
+    "taking it, by prompt and policy. Dashed: the uniform random mover; dotted: the rate at which "
+    "the data's own players took them. Bars: 95% bootstrap intervals over positions.",
     "training": "Training curves. Left: the simulator's training and validation loss (nats over legal moves). "
-                "Right: each RL learner's score against the frozen simulator per iteration (smoothed over 5).",
+    "Right: each RL learner's score against the frozen simulator per iteration (smoothed over 5).",
 }
 
 
@@ -60,8 +60,13 @@ def _style() -> None:
 def load_tables(config: Config) -> dict[str, pd.DataFrame]:
     """The run's tables the figures read (a missing one is left out; its figures say so)."""
     paths = RunPaths.of(config)
-    files = {"metrics": paths.metrics, "agent_metrics": paths.agent_metrics, "calibration": paths.calibration,
-             "elo": paths.ladder / "elo.csv", "rlft": paths.rlft_summary}
+    files = {
+        "metrics": paths.metrics,
+        "agent_metrics": paths.agent_metrics,
+        "calibration": paths.calibration,
+        "elo": paths.ladder / "elo.csv",
+        "rlft": paths.rlft_summary,
+    }
     tables = {name: pd.read_csv(path) for name, path in files.items() if path.exists()}
     curves = [paths.simulator_dir(seed) / "curves.csv" for seed in config.simulator.seeds]
     if curves and curves[0].exists():
@@ -100,8 +105,9 @@ def draw_population(tables: Mapping[str, pd.DataFrame], simulator: str) -> plt.F
     fig, (left, right) = plt.subplots(1, 2, figsize=(7.0, 3.2))
     _errorbar(left, anchors["nominal"], anchors["elo"], anchors["low"], anchors["high"])
     for _, row in anchors.iterrows():
-        left.annotate(row["player"], (row["nominal"], row["elo"]), textcoords="offset points", xytext=(4, -10),
-                      fontsize=7)
+        left.annotate(
+            row["player"], (row["nominal"], row["elo"]), textcoords="offset points", xytext=(4, -10), fontsize=7
+        )
     _identity(left)
     left.set(xlabel="nominal rating", ylabel="measured Elo", title="anchor agents")
     sim = elo[(elo["agent"] == simulator) & elo["prompt"].isin(anchors["player"])]
@@ -120,12 +126,18 @@ def draw_calibration(tables: Mapping[str, pd.DataFrame], simulator: str) -> plt.
     table = table[table["policy"] == simulator] if "policy" in table.columns else table
     fig, ax = plt.subplots(figsize=(3.6, 3.4))
     _errorbar(ax, table["observed"], table["predicted"], table["predicted_low"], table["predicted_high"])
-    ax.errorbar(table["observed"], table["predicted"],
-                xerr=[table["observed"] - table["observed_low"], table["observed_high"] - table["observed"]],
-                fmt="none", capsize=2, color="C0")
+    ax.errorbar(
+        table["observed"],
+        table["predicted"],
+        xerr=[table["observed"] - table["observed_low"], table["observed_high"] - table["observed"]],
+        fmt="none",
+        capsize=2,
+        color="C0",
+    )
     for _, row in table.iterrows():
-        ax.annotate(row["prompt"], (row["observed"], row["predicted"]), textcoords="offset points", xytext=(4, 4),
-                    fontsize=7)
+        ax.annotate(
+            row["prompt"], (row["observed"], row["predicted"]), textcoords="offset points", xytext=(4, 4), fontsize=7
+        )
     ax.set_xlim(0, None)
     ax.set_ylim(0, None)
     _identity(ax)
@@ -135,8 +147,12 @@ def draw_calibration(tables: Mapping[str, pd.DataFrame], simulator: str) -> plt.
 
 def draw_move_matching(tables: Mapping[str, pd.DataFrame], simulator: str) -> plt.Figure:
     metrics = tables["metrics"]
-    rows = metrics[(metrics["policy"] == simulator) & (metrics["metric"] == "top1")
-                   & (metrics["data_prompt"] != "all") & ~metrics["model_prompt"].str.startswith("(")]
+    rows = metrics[
+        (metrics["policy"] == simulator)
+        & (metrics["metric"] == "top1")
+        & (metrics["data_prompt"] != "all")
+        & ~metrics["model_prompt"].str.startswith("(")
+    ]
     matrix = rows.pivot(index="model_prompt", columns="data_prompt", values="value")
     fig, ax = plt.subplots(figsize=(4.4, 3.6))
     sns.heatmap(matrix, annot=True, fmt=".2f", cmap="viridis", cbar_kws={"label": "top-1 move matching"}, ax=ax)
@@ -155,15 +171,26 @@ def _agent_points(tables: Mapping[str, pd.DataFrame]) -> pd.DataFrame:
         top1 = group[(group["metric"] == "top1") & (group["data_prompt"] == "all")]
         true = top1[top1["model_prompt"] == "(true)"]
         top1_value = float((true if len(true) else top1[top1["model_prompt"] == "none"])["value"].iloc[0])
-        entropy = group[(group["metric"] == "entropy") & (group["data_prompt"] == "all")
-                        & (group["model_prompt"].isin(personas) | (group["model_prompt"] == "none"))]
+        entropy = group[
+            (group["metric"] == "entropy")
+            & (group["data_prompt"] == "all")
+            & (group["model_prompt"].isin(personas) | (group["model_prompt"] == "none"))
+        ]
         ratings = elo[elo["agent"] == policy]
         prompted = ratings[ratings["prompt"].isin(personas)]
         ratings = prompted if len(prompted) else ratings
         kind = policy.split("_")[0]
-        rows.append({"policy": policy, "kind": kind, "top1": top1_value, "entropy": float(entropy["value"].mean()),
-                     "elo": float(ratings["elo"].mean()), "elo_low": float(ratings["low"].mean()),
-                     "elo_high": float(ratings["high"].mean())})
+        rows.append(
+            {
+                "policy": policy,
+                "kind": kind,
+                "top1": top1_value,
+                "entropy": float(entropy["value"].mean()),
+                "elo": float(ratings["elo"].mean()),
+                "elo_low": float(ratings["low"].mean()),
+                "elo_high": float(ratings["high"].mean()),
+            }
+        )
     return pd.DataFrame(rows)
 
 
@@ -179,14 +206,36 @@ def draw_frontier(tables: Mapping[str, pd.DataFrame], simulator: str) -> plt.Fig
     markers = {"simulator": "s", "rlft": "o", "pikl": "^", "az": "D"}
     norm = plt.Normalize(points["entropy"].min(), points["entropy"].max())
     for kind, group in points.groupby("kind"):
-        right.errorbar(group["top1"], group["elo"], yerr=[group["elo"] - group["elo_low"],
-                                                          group["elo_high"] - group["elo"]],
-                       fmt="none", ecolor="0.6", capsize=2, zorder=1)
-        right.scatter(group["top1"], group["elo"], c=group["entropy"], cmap="viridis", norm=norm,
-                      marker=markers.get(kind, "o"), s=45, edgecolor="k", linewidth=0.4, label=kind, zorder=2)
+        right.errorbar(
+            group["top1"],
+            group["elo"],
+            yerr=[group["elo"] - group["elo_low"], group["elo_high"] - group["elo"]],
+            fmt="none",
+            ecolor="0.6",
+            capsize=2,
+            zorder=1,
+        )
+        right.scatter(
+            group["top1"],
+            group["elo"],
+            c=group["entropy"],
+            cmap="viridis",
+            norm=norm,
+            marker=markers.get(kind, "o"),
+            s=45,
+            edgecolor="k",
+            linewidth=0.4,
+            label=kind,
+            zorder=2,
+        )
     for _, row in points.iterrows():
-        right.annotate(row["policy"].replace("_seed0", ""), (row["top1"], row["elo"]), textcoords="offset points",
-                       xytext=(3, 3), fontsize=6)
+        right.annotate(
+            row["policy"].replace("_seed0", ""),
+            (row["top1"], row["elo"]),
+            textcoords="offset points",
+            xytext=(3, 3),
+            fontsize=6,
+        )
     mappable = plt.cm.ScalarMappable(norm=norm, cmap="viridis")
     fig.colorbar(mappable, ax=right, label="entropy (nats)")
     right.legend(fontsize=7, loc="best")
@@ -201,12 +250,25 @@ def draw_sensitivity(tables: Mapping[str, pd.DataFrame], simulator: str) -> plt.
     policies = [simulator] + sorted(p for p in agents["policy"].unique() if str(p).startswith("rlft_"))
     fig, (left, right) = plt.subplots(1, 2, figsize=(7.4, 3.2), sharex=True)
     for k, policy in enumerate(policies):
-        rows = agents[(agents["policy"] == policy) & (agents["metric"] == "expected_loss")
-                      & (agents["data_prompt"] == "all")].set_index("model_prompt").reindex(personas)
+        rows = (
+            agents[
+                (agents["policy"] == policy) & (agents["metric"] == "expected_loss") & (agents["data_prompt"] == "all")
+            ]
+            .set_index("model_prompt")
+            .reindex(personas)
+        )
         offset = (k - len(policies) / 2) * 0.06
         x = np.arange(len(personas)) + offset
-        _errorbar(left, x, rows["value"], rows["low"], rows["high"], fmt="o-", color=f"C{k}",
-                  label=policy.replace("_seed0", ""))
+        _errorbar(
+            left,
+            x,
+            rows["value"],
+            rows["low"],
+            rows["high"],
+            fmt="o-",
+            color=f"C{k}",
+            label=policy.replace("_seed0", ""),
+        )
         ratings = elo[elo["agent"] == policy].set_index("prompt").reindex(personas)
         _errorbar(right, x, ratings["elo"], ratings["low"], ratings["high"], fmt="o-", color=f"C{k}")
     for ax in (left, right):
@@ -220,16 +282,25 @@ def draw_sensitivity(tables: Mapping[str, pd.DataFrame], simulator: str) -> plt.
 
 def draw_decisive(tables: Mapping[str, pd.DataFrame], simulator: str) -> plt.Figure:
     agents = tables["agent_metrics"]
-    rows = agents[(agents["metric"] == "decisive_win") & (agents["data_prompt"] == "all")
-                  & ~agents["model_prompt"].str.startswith("(")
-                  & ~agents["policy"].isin(["played", "random_mover", "greedy_grabber"])].copy()
+    rows = agents[
+        (agents["metric"] == "decisive_win")
+        & (agents["data_prompt"] == "all")
+        & ~agents["model_prompt"].str.startswith("(")
+        & ~agents["policy"].isin(["played", "random_mover", "greedy_grabber"])
+    ].copy()
     rows["policy"] = rows["policy"].str.replace("_seed0", "", regex=False)
     order = sorted(rows["model_prompt"].unique())
     policies = list(dict.fromkeys(rows["policy"]))
     fig, ax = plt.subplots(figsize=(7.4, 3.4))
     if not policies:  # a small run's positions may hold no mate in one and no winning capture
-        ax.text(0.5, 0.5, "no evaluated position has a mate in one or a winning capture", ha="center",
-                va="center", transform=ax.transAxes)
+        ax.text(
+            0.5,
+            0.5,
+            "no evaluated position has a mate in one or a winning capture",
+            ha="center",
+            va="center",
+            transform=ax.transAxes,
+        )
         ax.set(xticks=[], yticks=[])
         return fig
     width = 0.8 / len(policies)
@@ -237,17 +308,30 @@ def draw_decisive(tables: Mapping[str, pd.DataFrame], simulator: str) -> plt.Fig
         group = rows[rows["policy"] == policy].set_index("model_prompt").reindex(order)
         x = np.arange(len(order)) + (k - (len(policies) - 1) / 2) * width
         ax.bar(x, group["value"], width=width, label=policy, color=f"C{k % 10}")
-        ax.errorbar(x, group["value"], yerr=[group["value"] - group["low"], group["high"] - group["value"]],
-                    fmt="none", ecolor="k", elinewidth=0.6, capsize=1)
+        ax.errorbar(
+            x,
+            group["value"],
+            yerr=[group["value"] - group["low"], group["high"] - group["value"]],
+            fmt="none",
+            ecolor="k",
+            elinewidth=0.6,
+            capsize=1,
+        )
     metrics = tables["metrics"]
     uniform = metrics[(metrics["policy"] == "random_mover") & (metrics["metric"] == "decisive_win")]
     if len(uniform):
         ax.axhline(float(uniform["value"].iloc[0]), ls="--", color="0.3", lw=0.8, label="uniform random mover")
     played = metrics[(metrics["policy"] == "played") & (metrics["metric"] == "decisive_win")]
     if len(played):
-        ax.scatter([order.index(p) for p in played["model_prompt"] if p in order],
-                   [v for p, v in zip(played["model_prompt"], played["value"]) if p in order],
-                   marker="_", s=400, color="k", zorder=3, label="data (played)")
+        ax.scatter(
+            [order.index(p) for p in played["model_prompt"] if p in order],
+            [v for p, v in zip(played["model_prompt"], played["value"]) if p in order],
+            marker="_",
+            s=400,
+            color="k",
+            zorder=3,
+            label="data (played)",
+        )
     ax.set_xticks(range(len(order)), order)
     ax.set(xlabel="prompt", ylabel="decisive-win rate", ylim=(0, 1.05))
     ax.legend(fontsize=6, ncol=3, loc="upper left")
@@ -274,8 +358,12 @@ def draw_training(tables: Mapping[str, pd.DataFrame], simulator: str) -> plt.Fig
 
 
 DRAW: dict[str, Callable[[Mapping[str, pd.DataFrame], str], plt.Figure]] = {
-    "population": draw_population, "calibration": draw_calibration, "move_matching": draw_move_matching,
-    "frontier": draw_frontier, "sensitivity": draw_sensitivity, "decisive": draw_decisive,
+    "population": draw_population,
+    "calibration": draw_calibration,
+    "move_matching": draw_move_matching,
+    "frontier": draw_frontier,
+    "sensitivity": draw_sensitivity,
+    "decisive": draw_decisive,
     "training": draw_training,
 }
 
@@ -290,8 +378,9 @@ def make_figure(name: str, config: Config, out_dir: Path) -> list[Path]:
     try:
         fig = DRAW[name](tables, simulator)
     except KeyError as error:
-        raise FileNotFoundError(f"figure {name}: the run has no table or column {error}; run the stages "
-                                "before the figures") from None
+        raise FileNotFoundError(
+            f"figure {name}: the run has no table or column {error}; run the stages before the figures"
+        ) from None
     written = []
     for suffix in ("pdf", "png"):
         path = out_dir / f"{name}.{suffix}"

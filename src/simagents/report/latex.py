@@ -17,8 +17,8 @@ import os
 import re
 import shutil
 import subprocess
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Mapping
 
 import pandas as pd
 
@@ -27,8 +27,18 @@ from ..outputs import write_text
 from ..paths import RunPaths, format_beta
 from .figures import FIGURES
 
-_SPECIAL = {"&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#", "_": r"\_", "{": r"\{", "}": r"\}",
-            "~": r"\textasciitilde{}", "^": r"\textasciicircum{}", "\\": r"\textbackslash{}"}
+_SPECIAL = {
+    "&": r"\&",
+    "%": r"\%",
+    "$": r"\$",
+    "#": r"\#",
+    "_": r"\_",
+    "{": r"\{",
+    "}": r"\}",
+    "~": r"\textasciitilde{}",
+    "^": r"\textasciicircum{}",
+    "\\": r"\textbackslash{}",
+}
 
 
 def escape(text: object) -> str:
@@ -61,8 +71,13 @@ def _put(out: dict[str, str], name: str, row: Mapping[str, object], digits: int 
 
 
 #: Role names of the run's main policies in keys (the text cites roles, not seeds or betas).
-ROLE_KEYS = {"simulator": "sim", "rlft_lowest": "rl-lowest", "rlft_highest": "rl-highest",
-             "pikl_lowest": "pikl-lowest", "az": "az"}
+ROLE_KEYS = {
+    "simulator": "sim",
+    "rlft_lowest": "rl-lowest",
+    "rlft_highest": "rl-highest",
+    "pikl_lowest": "pikl-lowest",
+    "az": "az",
+}
 
 
 def paper_numbers(config: Config, benchmark_dir: Path | None = None) -> dict[str, str]:
@@ -93,19 +108,28 @@ def paper_numbers(config: Config, benchmark_dir: Path | None = None) -> dict[str
 
     # The design (config).
     synthetic = config.data.synthetic
-    out |= {"games": f"{synthetic.games:,}", "personas": str(len(synthetic.personas)),
-            "nodes-per-move": f"{synthetic.nodes_per_move:,}",
-            "eval-positions-per-prompt": f"{config.evaluation.positions_per_prompt:,}",
-            "agent-positions-per-prompt": f"{config.evaluation.agent_positions_per_prompt:,}",
-            "action-value-nodes": f"{config.evaluation.action_value_nodes:,}",
-            "simulator-steps": f"{config.simulator.steps:,}", "simulator-batch": f"{config.simulator.batch_size:,}",
-            "simulator-hidden": str(config.simulator.hidden), "simulator-layers": str(config.simulator.layers),
-            "rlft-iterations": str(config.rlft.iterations), "rlft-games": str(config.rlft.games_per_iteration),
-            "rlft-betas": ", ".join(f"{b:g}" for b in config.rlft.betas),
-            "pikl-lambdas": ", ".join(f"{x:g}" for x in config.pikl.lambdas),
-            "az-iterations": str(config.az.iterations), "az-simulations": str(config.az.simulations),
-            "ladder-games": str(config.ladder.games_per_pairing), "ladder-anchor": escape(config.ladder.anchor),
-            "max-plies": str(config.games.max_plies), "opening-plies": str(config.games.opening_plies)}
+    out |= {
+        "games": f"{synthetic.games:,}",
+        "personas": str(len(synthetic.personas)),
+        "nodes-per-move": f"{synthetic.nodes_per_move:,}",
+        "eval-positions-per-prompt": f"{config.evaluation.positions_per_prompt:,}",
+        "agent-positions-per-prompt": f"{config.evaluation.agent_positions_per_prompt:,}",
+        "action-value-nodes": f"{config.evaluation.action_value_nodes:,}",
+        "simulator-steps": f"{config.simulator.steps:,}",
+        "simulator-batch": f"{config.simulator.batch_size:,}",
+        "simulator-hidden": str(config.simulator.hidden),
+        "simulator-layers": str(config.simulator.layers),
+        "rlft-iterations": str(config.rlft.iterations),
+        "rlft-games": str(config.rlft.games_per_iteration),
+        "rlft-betas": ", ".join(f"{b:g}" for b in config.rlft.betas),
+        "pikl-lambdas": ", ".join(f"{x:g}" for x in config.pikl.lambdas),
+        "az-iterations": str(config.az.iterations),
+        "az-simulations": str(config.az.simulations),
+        "ladder-games": str(config.ladder.games_per_pairing),
+        "ladder-anchor": escape(config.ladder.anchor),
+        "max-plies": str(config.games.max_plies),
+        "opening-plies": str(config.games.opening_plies),
+    }
     anchor = next((p for p in synthetic.personas if p.name == config.ladder.anchor), None)
     out["ladder-anchor-rating"] = str(anchor.rating) if anchor else "n/a"
     if paths.summary_json.exists():
@@ -178,8 +202,12 @@ def paper_numbers(config: Config, benchmark_dir: Path | None = None) -> dict[str
         under = ratings[(ratings["agent"] == simulator) & ratings["prompt"].isin([p.name for p in personas])]
         if len(under):
             low, high = under.loc[under["elo"].idxmin()], under.loc[under["elo"].idxmax()]
-            out |= {"elo-sim-persona-min": f"{low['elo']:.0f}", "elo-sim-persona-min-prompt": escape(low["prompt"]),
-                    "elo-sim-persona-max": f"{high['elo']:.0f}", "elo-sim-persona-max-prompt": escape(high["prompt"])}
+            out |= {
+                "elo-sim-persona-min": f"{low['elo']:.0f}",
+                "elo-sim-persona-min-prompt": escape(low["prompt"]),
+                "elo-sim-persona-max": f"{high['elo']:.0f}",
+                "elo-sim-persona-max-prompt": escape(high["prompt"]),
+            }
         anchors = ratings[ratings["player"].isin(engines)]
         if len(anchors):
             out["elo-engines-min"] = f"{anchors['elo'].min():.0f}"
@@ -215,8 +243,13 @@ def runtimes(benchmark_dir: Path) -> pd.DataFrame:
     for path in sorted(Path(benchmark_dir).glob("*.tsv")):
         table = pd.read_csv(path, sep="\t")
         if len(table):
-            rows.append({"rule": path.stem, "seconds": float(table["s"].iloc[-1]),
-                         "max_rss_mb": float(table["max_rss"].iloc[-1]) if "max_rss" in table else math.nan})
+            rows.append(
+                {
+                    "rule": path.stem,
+                    "seconds": float(table["s"].iloc[-1]),
+                    "max_rss_mb": float(table["max_rss"].iloc[-1]) if "max_rss" in table else math.nan,
+                }
+            )
     return pd.DataFrame(rows, columns=["rule", "seconds", "max_rss_mb"])
 
 
@@ -224,12 +257,15 @@ def claims_table(claims: pd.DataFrame) -> str:
     """The claims ledger as a LaTeX longtable (captioned, label ``tab:claims``): claim, test,
     measured value with interval, pass or fail, verdict."""
     ragged = r">{\raggedright\arraybackslash}"
-    lines = [r"\begin{longtable}{@{}" + "".join(rf"{ragged}p{{{w}\linewidth}}" for w in (0.05, 0.44, 0.31, 0.14))
-             + "@{}}",
-             r"\caption{The claims ledger evaluated on this run (generated). A test passes when its 95\% interval "
-             r"clears the threshold fixed in the ledger; a claim is supported when all its tests pass.}"
-             r"\label{tab:claims} \\",
-             r"\toprule claim & test & measured [95\% interval] & verdict \\ \midrule \endhead"]
+    lines = [
+        r"\begin{longtable}{@{}" + "".join(rf"{ragged}p{{{w}\linewidth}}" for w in (0.05, 0.44, 0.31, 0.14)) + "@{}}",
+        (
+            r"\caption{The claims ledger evaluated on this run (generated). A test passes when its 95\% interval "
+            r"clears the threshold fixed in the ledger; a claim is supported when all its tests pass.}"
+            r"\label{tab:claims} \\"
+        ),
+        r"\toprule claim & test & measured [95\% interval] & verdict \\ \midrule \endhead",
+    ]
     for claim, group in claims.groupby("claim", sort=True):
         first = True
         for _, row in group.iterrows():
@@ -249,36 +285,88 @@ def config_table(config: Config) -> str:
     """The methods table: the settings of each stage, from the resolved config."""
     s, r, a = config.simulator, config.rlft, config.az
     rows = [
-        ("data", f"{config.data.source}; {config.data.synthetic.games:,} games among "
-                 f"{len(config.data.synthetic.personas)} personas, Stockfish at "
-                 f"{config.data.synthetic.nodes_per_move:,} nodes per move"),
-        ("simulator", f"{s.arch} {s.layers} x {s.hidden}, dropout {s.dropout:g}, prompt dropout {s.prompt_dropout:g}; "
-                      f"{s.steps:,} AdamW steps of {s.batch_size:,}, lr {s.lr:g}"),
-        ("evaluation", f"{config.evaluation.positions_per_prompt:,} test positions per prompt, every legal move "
-                       f"scored at {config.evaluation.action_value_nodes:,} nodes; agents on "
-                       f"{config.evaluation.agent_positions_per_prompt:,} per prompt"),
-        ("games", f"ply cap {config.games.max_plies}, openings: first {config.games.opening_plies} plies of "
-                  "held-out games"),
-        ("rlft", f"beta in {{{', '.join(f'{b:g}' for b in r.betas)}}}; {r.iterations} iterations x "
-                 f"{r.games_per_iteration} games, step size {r.step_size:g}, {r.epochs} epochs"),
+        (
+            "data",
+            (
+                f"{config.data.source}; {config.data.synthetic.games:,} games among "
+                f"{len(config.data.synthetic.personas)} personas, Stockfish at "
+                f"{config.data.synthetic.nodes_per_move:,} nodes per move"
+            ),
+        ),
+        (
+            "simulator",
+            (
+                f"{s.arch} {s.layers} x {s.hidden}, dropout {s.dropout:g}, prompt dropout {s.prompt_dropout:g}; "
+                f"{s.steps:,} AdamW steps of {s.batch_size:,}, lr {s.lr:g}"
+            ),
+        ),
+        (
+            "evaluation",
+            (
+                f"{config.evaluation.positions_per_prompt:,} test positions per prompt, every legal move "
+                f"scored at {config.evaluation.action_value_nodes:,} nodes; agents on "
+                f"{config.evaluation.agent_positions_per_prompt:,} per prompt"
+            ),
+        ),
+        (
+            "games",
+            f"ply cap {config.games.max_plies}, openings: first {config.games.opening_plies} plies of held-out games",
+        ),
+        (
+            "rlft",
+            (
+                f"beta in {{{', '.join(f'{b:g}' for b in r.betas)}}}; {r.iterations} iterations x "
+                f"{r.games_per_iteration} games, step size {r.step_size:g}, {r.epochs} epochs"
+            ),
+        ),
         ("pikl", f"lambda in {{{', '.join(f'{x:g}' for x in config.pikl.lambdas)}}}"),
-        ("az", f"from the {a.init}; {a.iterations} iterations x {a.games_per_iteration} games, "
-               f"{a.simulations} simulations per move, c_puct {a.c_puct:g}"),
-        ("ladder", f"{config.ladder.games_per_pairing} games per pairing against "
-                   f"{', '.join(config.ladder.anchors)}; anchored at {config.ladder.anchor}"),
+        (
+            "az",
+            (
+                f"from the {a.init}; {a.iterations} iterations x {a.games_per_iteration} games, "
+                f"{a.simulations} simulations per move, c_puct {a.c_puct:g}"
+            ),
+        ),
+        (
+            "ladder",
+            (
+                f"{config.ladder.games_per_pairing} games per pairing against "
+                f"{', '.join(config.ladder.anchors)}; anchored at {config.ladder.anchor}"
+            ),
+        ),
     ]
     body = "\n".join(f"{escape(stage)} & {escape(text)} \\\\" for stage, text in rows)
-    return (r"\begin{tabular}{@{}lp{0.78\linewidth}@{}}" "\n" r"\toprule stage & setting \\ \midrule" "\n"
-            f"{body}\n" r"\bottomrule" "\n" r"\end{tabular}" "\n")
+    return (
+        r"\begin{tabular}{@{}lp{0.78\linewidth}@{}}"
+        "\n"
+        r"\toprule stage & setting \\ \midrule"
+        "\n"
+        f"{body}\n"
+        r"\bottomrule"
+        "\n"
+        r"\end{tabular}"
+        "\n"
+    )
 
 
 def runtime_table(table: pd.DataFrame) -> str:
     """Measured wall time per rule (the ``benchmark:`` files), longest first, and the sum."""
     table = table.sort_values("seconds", ascending=False)
     body = "\n".join(f"{escape(row.rule)} & {row.seconds:,.0f} \\\\" for row in table.itertuples())
-    return (r"\begin{tabular}{@{}lr@{}}" "\n" r"\toprule rule & wall time (s) \\ \midrule" "\n" f"{body}\n"
-            r"\midrule" "\n" f"all rules, one after another & {table['seconds'].sum():,.0f} \\\\\n"
-            r"\bottomrule" "\n" r"\end{tabular}" "\n")
+    return (
+        r"\begin{tabular}{@{}lr@{}}"
+        "\n"
+        r"\toprule rule & wall time (s) \\ \midrule"
+        "\n"
+        f"{body}\n"
+        r"\midrule"
+        "\n"
+        f"all rules, one after another & {table['seconds'].sum():,.0f} \\\\\n"
+        r"\bottomrule"
+        "\n"
+        r"\end{tabular}"
+        "\n"
+    )
 
 
 def write_generated(config: Config, out_dir: Path) -> list[Path]:
@@ -288,7 +376,7 @@ def write_generated(config: Config, out_dir: Path) -> list[Path]:
     numbers = paper_numbers(config)
     files = {
         "numbers.tex": "% Generated by `simagents paper`: every number of the text. Do not edit.\n"
-                       + "".join(f"\\snset{{{k}}}{{{v}}}\n" for k, v in sorted(numbers.items())),
+        + "".join(f"\\snset{{{k}}}{{{v}}}\n" for k, v in sorted(numbers.items())),
         "config_table.tex": config_table(config),
         "runtime_table.tex": runtime_table(runtimes(paths.root / "benchmarks")),
     }
@@ -319,15 +407,25 @@ def build_paper(config: Config, source_dir: Path, out_dir: Path, *, compile_pdf:
         return out_dir / "paper.tex"
     latexmk = shutil.which("latexmk")
     if latexmk is None:
-        raise FileNotFoundError("latexmk not found: run `make setup` (it installs TeX Live's latexmk and the "
-                                "packages the paper needs) or install latexmk and a TeX distribution")
+        raise FileNotFoundError(
+            "latexmk not found: run `make setup` (it installs TeX Live's latexmk and the "
+            "packages the paper needs) or install latexmk and a TeX distribution"
+        )
     # A fixed date makes the PDF depend on its sources only (pdfTeX reads these two variables).
     env = {**os.environ, "SOURCE_DATE_EPOCH": "0", "FORCE_SOURCE_DATE": "1"}
-    result = subprocess.run([latexmk, "-g", "-pdf", "-interaction=nonstopmode", "-halt-on-error", "-file-line-error",
-                             "paper.tex"], cwd=out_dir, capture_output=True, text=True, env=env)
+    result = subprocess.run(
+        [latexmk, "-g", "-pdf", "-interaction=nonstopmode", "-halt-on-error", "-file-line-error", "paper.tex"],
+        cwd=out_dir,
+        capture_output=True,
+        text=True,
+        env=env,
+        check=False,  # the return code is read below, with the log's first errors
+    )
     if result.returncode != 0:
         log = (out_dir / "paper.log").read_text(errors="replace") if (out_dir / "paper.log").exists() else ""
         errors = [line for line in log.splitlines() if line.startswith("!") or ".tex:" in line][:10]
-        raise RuntimeError(f"latexmk failed in {out_dir} (see paper.log there):\n" + "\n".join(errors or
-                           result.stdout.splitlines()[-20:]))
+        raise RuntimeError(
+            f"latexmk failed in {out_dir} (see paper.log there):\n"
+            + "\n".join(errors or result.stdout.splitlines()[-20:])
+        )
     return out_dir / "paper.pdf"
