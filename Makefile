@@ -13,7 +13,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 SLURM_STAMP := $(VENV)/.installed-slurm
 
-.PHONY: reproduce test test-slurm setup system-deps bench bench-gpu dry-run lint readme-results verify report help
+.PHONY: reproduce test test-slurm setup system-deps bench bench-gpu dry-run lint docs verify report help
 
 help:
 	@echo "make reproduce  - set up and run the workflow on $(CONFIG) (CORES=$(CORES))"
@@ -24,7 +24,8 @@ help:
 	@echo "make bench      - ingestion, simulator, game-runner and device benchmarks, written to results/bench/"
 	@echo "make bench-gpu  - one simulator epoch and batched self-play on DEVICE (auto: the GPU if any)"
 	@echo "make dry-run    - plan the workflow on CONFIG without running it"
-	@echo "make lint       - snakemake --lint on the smoke config"
+	@echo "make lint       - the quality gates: ruff check and format, mypy --strict, snakefmt, snakemake --lint"
+	@echo "make docs       - regenerate the generated parts of README.md and docs/ (results, config reference)"
 
 setup: $(STAMP) system-deps
 
@@ -39,8 +40,10 @@ $(STAMP): pyproject.toml | $(BIN)/python
 system-deps:
 	@bash tools/install_system_deps.sh
 
+# `simagents snakemake` is Snakemake with the environment's bin folder first on PATH (jobs call
+# the `simagents` installed beside it), after removing a stale lock a killed run left behind.
 reproduce: setup
-	$(BIN)/snakemake --cores $(CORES) --configfile $(CONFIG) --printshellcmds --rerun-incomplete
+	$(BIN)/simagents snakemake --cores $(CORES) --configfile $(CONFIG) --printshellcmds --rerun-incomplete
 
 test: setup
 	$(BIN)/python -m pytest
@@ -79,8 +82,16 @@ bench-gpu: setup
 dry-run: setup
 	$(BIN)/snakemake -n --cores $(CORES) --configfile $(CONFIG)
 
+# The gates .ci/run enforces; each fails on any finding.
 lint: setup
-	$(BIN)/snakemake --lint --configfile config/smoke.yaml
+	$(BIN)/ruff check src tests tools benchmarks
+	$(BIN)/ruff format --check src tests tools benchmarks
+	$(BIN)/mypy
+	$(BIN)/snakefmt --check Snakefile workflow/rules
+	for config in config/smoke.yaml config/default.yaml config/lichess.yaml; do \
+	  $(BIN)/snakemake --lint --configfile $$config || exit 1; done
 
-readme-results: setup
-	$(BIN)/python tools/update_readme.py
+# The generated parts of README.md and docs/ (results tables, the config reference, the Slurm
+# table); the tests fail when they are out of date.
+docs: setup
+	$(BIN)/python tools/update_docs.py

@@ -62,11 +62,18 @@ from simagents import __version__
 from simagents.agents.az import AzPolicy
 from simagents.agents.fitting import fit_targets, fit_values
 from simagents.agents.rlft import RlftRun, _build_targets, _schedule
-from simagents.cli import simulator_configs
 from simagents.config import load_config
 from simagents.data.table import GameRecord, records_to_table
 from simagents.games import GameSpec, match_seed, play_games
-from simagents.models import Compute, NetworkConfig, Simulator, TrainConfig, resolve_compute, train_simulator
+from simagents.models import (
+    Compute,
+    NetworkConfig,
+    Simulator,
+    TrainConfig,
+    resolve_compute,
+    simulator_configs,
+    train_simulator,
+)
 from simagents.models.policy import SimulatorPolicy
 from simagents.policies import GreedyMaterial, RandomMover
 from simagents.positions import build_positions
@@ -134,7 +141,7 @@ def positions_for(games: int, max_plies: int, out: Path) -> int:
 def network_of(arch: str) -> NetworkConfig:
     """The network of the config that ships this architecture, for this benchmark's prompts."""
     config = load_config(ARCH_CONFIG[arch])
-    return simulator_configs(config, len(make_vocabulary(PROMPTS)), 0)[0]
+    return simulator_configs(config.simulator, len(make_vocabulary(PROMPTS)), 0)[0]
 
 
 def train_epoch(

@@ -46,13 +46,15 @@ import numpy as np
 import zstandard
 from _machine import _cpu_model, _version  # sibling module: benchmarks/ is on sys.path
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+from reference_replay import replay_uci_python_chess  # the tests' python-chess oracle
+
 import simagents
 from simagents import positions as positions_module
 from simagents.config import load_config
 from simagents.data import ingest as ingest_module
 from simagents.data.ingest import Sampling, ingest_pgn
 from simagents.data.pgn import HumanFilters, ReadOptions, parse_chunks
-from simagents.encoding.replay import replay_uci_python_chess
 from simagents.positions import _encode_games as _encode_games_lean  # bound before any patching
 from simagents.positions import build_positions
 from simagents.prompts import rating_band_names, vocabulary

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -27,11 +28,17 @@ def stockfish() -> Path:
         pytest.skip(f"Stockfish not installed: {error}")
 
 
-def snakemake(repo: Path, workdir: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess:
-    """Run the workflow in ``workdir`` on 2 cores (``args``: --configfile and the rest)."""
+def snakemake(
+    repo: Path, workdir: Path, *args: str, check: bool = True, shadow: bool = False
+) -> subprocess.CompletedProcess:
+    """Run the workflow in ``workdir`` on 2 cores (``args``: --configfile and the rest), as `make
+    reproduce` does (``simagents snakemake``). ``shadow``: every job in a folder of its own with
+    only its declared inputs (SIMAGENTS_SHADOW=minimal), so a command that reads a file its rule
+    does not declare fails the run."""
     command = [
         sys.executable,
         "-m",
+        "simagents",
         "snakemake",
         "--snakefile",
         str(repo / "Snakefile"),
@@ -41,7 +48,10 @@ def snakemake(repo: Path, workdir: Path, *args: str, check: bool = True) -> subp
         "2",
         *args,
     ]
-    result = subprocess.run(command, capture_output=True, text=True, timeout=600)
+    env = {key: value for key, value in os.environ.items() if key not in ("SIMAGENTS_SHADOW", "SIMAGENTS_PAUSE_AT")}
+    if shadow:
+        env["SIMAGENTS_SHADOW"] = "minimal"
+    result = subprocess.run(command, capture_output=True, text=True, timeout=600, env=env)
     if check and result.returncode != 0:
         raise AssertionError(
             f"snakemake failed ({result.returncode}):\n{result.stdout[-3000:]}\n{result.stderr[-5000:]}"
@@ -52,9 +62,12 @@ def snakemake(repo: Path, workdir: Path, *args: str, check: bool = True) -> subp
 @pytest.fixture(scope="session")
 def smoke_run(repo, tmp_path_factory, stockfish) -> Path:
     """The working directory of one uninterrupted workflow run on config/smoke.yaml (shared by the
-    workflow tests and the fault tests, which compare their interrupted runs with it)."""
+    workflow tests and the fault tests, which compare their interrupted runs with it).
+
+    Every job runs in a shadow folder holding only its rule's declared inputs: the run fails if
+    any command reads a file its rule does not declare (the one dependency graph)."""
     workdir = tmp_path_factory.mktemp("smoke")
-    snakemake(repo, workdir, "--configfile", str(repo / "config" / "smoke.yaml"))
+    snakemake(repo, workdir, "--configfile", str(repo / "config" / "smoke.yaml"), shadow=True)
     return workdir
 
 

@@ -8,6 +8,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from simagents.agents.roster import roles as ledger_roles
 from simagents.config import load_config
 from simagents.report.claims import (
     NOT_SUPPORTED,
@@ -15,7 +16,6 @@ from simagents.report.claims import (
     SUPPORTED,
     LedgerError,
     evaluate_claims,
-    ledger_roles,
     load_ledger,
 )
 

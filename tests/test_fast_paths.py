@@ -21,6 +21,7 @@ import pytest
 from conftest import mutate_pgn
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from reference_replay import replay_uci_python_chess
 
 from simagents.data import ingest as ingest_module
 from simagents.data import pgn as pgn_module
@@ -29,7 +30,7 @@ from simagents.data.pgn import HumanFilters, ReadOptions, iter_chunks, parse_chu
 from simagents.data.san import sans_to_uci
 from simagents.data.table import DropLedger, GameRecord
 from simagents.encoding import raw_board
-from simagents.encoding.replay import replay_uci, replay_uci_python_chess
+from simagents.encoding.replay import replay_uci
 from simagents.positions import _encode_games, _GameRows
 
 DATA = Path(__file__).parent / "data"

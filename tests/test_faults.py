@@ -2,7 +2,8 @@
 
 * the workflow killed with SIGKILL (the whole process group: Snakemake and its jobs, as a crash
   or an OOM kill of the session would) while synthetic games, action values, simulator training,
-  RL fine-tuning and the ladder are running; the rerun, the command `make reproduce` runs, removes
+  RL fine-tuning and the ladder are running (each stopped at its pause point part-way, so the
+  kill cannot miss it: simagents.faults); the rerun, the command `make reproduce` runs, removes
   the stale lock, completes, redoes no finished job and ends with the same tables, byte for byte,
   as the uninterrupted run;
 * a full disk and a read-only output folder (a real tmpfs, mounted in a private mount namespace)
@@ -15,14 +16,15 @@ missing Stockfish in test_engine.py, cut and corrupt downloads in test_lichess_d
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -43,6 +45,7 @@ def _reproduce(repo: Path, workdir: Path) -> list[str]:
     return [
         sys.executable,
         "-m",
+        "simagents",
         "snakemake",
         "--snakefile",
         str(repo / "Snakefile"),
@@ -57,8 +60,8 @@ def _reproduce(repo: Path, workdir: Path) -> list[str]:
     ]
 
 
-def _session(sid: int) -> dict[int, tuple[int, str, str]]:
-    """The live processes of session ``sid``: pid -> (parent pid, name, command line)."""
+def _session(sid: int) -> dict[int, tuple[int, str, str, str]]:
+    """The live processes of session ``sid``: pid -> (parent pid, name, state, command line)."""
     out = {}
     for entry in os.scandir("/proc"):
         if not entry.name.isdigit():
@@ -73,56 +76,19 @@ def _session(sid: int) -> dict[int, tuple[int, str, str]]:
             cmdline = Path(entry.path, "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
         except (OSError, ValueError, IndexError):
             continue  # exited meanwhile
-        out[int(entry.name)] = (int(fields[1]), name, cmdline)
+        out[int(entry.name)] = (int(fields[1]), name, fields[0], cmdline)
     return out
 
 
-# Each trigger says, from what a running stage leaves on disk (and, for the ladder, its engines),
-# that the stage is part-way through: killed there, it has done some work and not all of it.
-
-
-def _synthetic_running(run: Path, sid: int) -> bool:
-    log = run / "logs" / "synthetic_games.log"
-    if (run / "data" / "raw" / "synthetic.pgn").exists() or not log.exists():
-        return False
-    # tqdm's progress in the log: some games played, not all
-    return any(0 < int(k) < int(n) for k, n in re.findall(r"(\d+)/(\d+) \[", log.read_text(errors="replace")))
-
-
-def _action_values_running(run: Path, sid: int) -> bool:
-    values = run / "evaluation" / "action_values.parquet"
-    return not values.exists() and any(values.with_suffix(".parts").glob("chunk-*.parquet"))
-
-
-def _training_running(run: Path, sid: int) -> bool:
-    folder = run / "simulator" / "seed0"
-    return (folder / "last.pt").exists() and not (folder / "train.json").exists()
-
-
-def _rlft_running(run: Path, sid: int) -> bool:
-    return any(not (last.parent / "final.pt").exists() for last in (run / "agents" / "rlft").glob("*/last.pt"))
-
-
-def _ladder_running(run: Path, sid: int) -> bool:
-    if not (run / "logs" / "ladder.log").exists() or (run / "ladder" / "elo.csv").exists():
-        return False
-    # An engine whose parent is a ladder worker (a fork of `simagents ladder`): games are being
-    # played (the engine the ladder starts first, to read its Elo range, is a child of the main one).
-    processes = _session(sid)
-    for parent, name, _ in processes.values():
-        if name.startswith("stockfish") and parent in processes:
-            grandparent = processes[parent][0]
-            if "ladder" in processes[parent][2] and "ladder" in processes.get(grandparent, (0, "", ""))[2]:
-                return True
-    return False
-
-
-TRIGGERS: dict[str, Callable[[Path, int], bool]] = {
-    "synthetic_games": _synthetic_running,
-    "action_values": _action_values_running,
-    "train_simulator": _training_running,
-    "rlft": _rlft_running,
-    "ladder": _ladder_running,
+# Each long stage stops itself at its pause point (simagents.faults) once it has done some of its
+# work and left it on disk, when the point is named in SIMAGENTS_PAUSE_AT: the test finds it
+# stopped and kills the run there. No race: a stopped stage cannot finish between two looks.
+PAUSED_STAGES = {  # pause point -> the simagents subcommand that reaches it
+    "synthetic_games": "synthetic",
+    "action_values": "action-values",
+    "train_simulator": "train",
+    "rlft": "rlft",
+    "ladder": "ladder",
 }
 
 # What the rerun of a stage killed part-way does: resume (its log says from where) or start over.
@@ -135,6 +101,17 @@ RESUMED = {
 # The final outputs compared byte for byte: every table (timings live in logs, benchmarks/*.tsv,
 # *.json seconds fields and the paper, which are left out).
 TABLES = (".csv", ".parquet", ".npy", ".pgn")
+
+
+def _paused_stage(sid: int) -> str | None:
+    """The pause point a stopped process of session ``sid`` is at, if any."""
+    for _, _, state, cmdline in _session(sid).values():
+        if state == "T":
+            words = cmdline.split()
+            for stage, command in PAUSED_STAGES.items():
+                if command in words and any(w.endswith("simagents") for w in words):
+                    return stage
+    return None
 
 
 @dataclass
@@ -159,31 +136,28 @@ class Jobs:
         return [path for jobid in self.finished for path in self.started[jobid][1].split(", ") if path]
 
 
-def _run_until_a_trigger(
-    command: list[str], workdir: Path, log: Path, pending: dict[str, Callable[[Path, int], bool]], timeout: float = 400
-) -> str | None:
-    """Run ``command``; SIGKILL its whole process group as soon as a pending trigger fires.
-
-    Returns the stage killed, or None when the run ended by itself.
-    """
-    run = workdir / "results" / "smoke"
+def _run_until_paused(command: list[str], log: Path, pending: set[str], timeout: float = 400) -> str | None:
+    """Run ``command`` with the ``pending`` pause points armed; SIGKILL its whole process group as
+    soon as a stage stops at one. Returns that stage, or None when the run ended by itself."""
+    env = {**os.environ, "SIMAGENTS_PAUSE_AT": ",".join(sorted(pending))}
+    env.pop("SIMAGENTS_SHADOW", None)
     with open(log, "w") as out:
-        process = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+        process = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT, start_new_session=True, env=env)
     deadline = time.monotonic() + timeout
     try:
         while process.poll() is None:
-            for stage, running in pending.items():
-                if running(run, process.pid):
-                    os.killpg(process.pid, signal.SIGKILL)
-                    process.wait()
-                    for _ in range(500):  # the jobs and their engines, reparented, die a moment later
-                        if not _session(process.pid):
-                            break
-                        time.sleep(0.01)
-                    assert not _session(process.pid), f"processes outlived the kill: {_session(process.pid)}"
-                    return stage
+            stage = _paused_stage(process.pid)
+            if stage is not None:
+                os.killpg(process.pid, signal.SIGKILL)
+                process.wait()
+                for _ in range(500):  # the jobs and their engines, reparented, die a moment later
+                    if not _session(process.pid):
+                        break
+                    time.sleep(0.01)
+                assert not _session(process.pid), f"processes outlived the kill: {_session(process.pid)}"
+                return stage
             assert time.monotonic() < deadline, f"the run took over {timeout} s:\n{log.read_text()[-3000:]}"
-            time.sleep(0.01)
+            time.sleep(0.05)
         return None
     finally:
         if process.poll() is None:
@@ -200,12 +174,12 @@ def test_kill_9_at_each_stage_then_rerun_loses_nothing(repo, smoke_run, tmp_path
     workdir = tmp_path / "work"
     workdir.mkdir()
     run = workdir / "results" / "smoke"
-    pending = dict(TRIGGERS)
+    pending = set(PAUSED_STAGES)
     killed: list[str] = []
     done_before: dict[str, int] = {}  # outputs of jobs finished before a kill -> mtime (ns)
-    for attempt in range(len(TRIGGERS) + 1):
+    for attempt in range(len(PAUSED_STAGES) + 1):
         log = tmp_path / f"run{attempt}.log"
-        stage = _run_until_a_trigger(_reproduce(repo, workdir), workdir, log, pending)
+        stage = _run_until_paused(_reproduce(repo, workdir), log, pending)
         text = log.read_text()
         jobs = Jobs.parse(text)
         redone = {
@@ -219,7 +193,7 @@ def test_kill_9_at_each_stage_then_rerun_loses_nothing(repo, smoke_run, tmp_path
             assert "Nothing to be done" not in text and re.search(r"\d+ of \d+ steps \(100%\) done", text), text[-3000:]
             break
         killed.append(stage)
-        del pending[stage]
+        pending.discard(stage)
         assert any((workdir / ".snakemake" / "locks").glob("*.lock")), "the kill left no lock: not a crash"
         for path in jobs.finished_outputs():
             done_before[path] = (workdir / path).stat().st_mtime_ns
@@ -268,28 +242,48 @@ _MOUNT = (
 )
 
 
+def _unshare_flags() -> list[str]:
+    # As a user, a user namespace maps us to root inside it (where the kernel allows that).
+    return ["--mount", "--propagation", "private"] + ([] if os.geteuid() == 0 else ["--map-root-user"])
+
+
+@functools.cache
+def _tmpfs_unavailable() -> str | None:
+    """Why no private tmpfs can be mounted here (None when one can), found by mounting one the
+    way :func:`_with_tmpfs` does: a chroot whose root is no mount point refuses the private
+    propagation, a container may refuse the namespace or the mount."""
+    unshare = shutil.which("unshare")
+    if not LINUX or unshare is None:
+        return "needs Linux's unshare(1) to mount a small or read-only tmpfs"
+    with tempfile.TemporaryDirectory() as folder:
+        probe = subprocess.run(
+            [unshare, *_unshare_flags(), "sh", "-c", _MOUNT, folder, "size=1m", folder, "true"],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+    if probe.returncode != 0:
+        return f"cannot mount a private tmpfs here (needs root or user namespaces): {probe.stderr.strip()[-300:]}"
+    return None
+
+
 def _with_tmpfs(options: str, mountpoint: Path, command: list[str]) -> subprocess.CompletedProcess:
     """Run ``command`` with a fresh tmpfs mounted at ``mountpoint`` (mount ``options``: a size
     for a disk that fills up, ro for a read-only one), in a private mount namespace: the mount is
     seen by that command alone and vanishes with it. After the command, the files left on the
-    tmpfs are listed on stdout. Skips where this machine allows no such mount."""
-    unshare = shutil.which("unshare")
-    if not LINUX or unshare is None:
-        pytest.skip("needs Linux's unshare(1) to mount a small or read-only tmpfs")
+    tmpfs are listed on stdout. Skips where this machine allows no such mount (a probe first)."""
+    reason = _tmpfs_unavailable()
+    if reason is not None:
+        pytest.skip(reason)
     mountpoint.mkdir(parents=True, exist_ok=True)
-    # As a user, a user namespace maps us to root inside it (where the kernel allows that).
-    flags = ["--mount", "--propagation", "private"] + ([] if os.geteuid() == 0 else ["--map-root-user"])
-    result = subprocess.run(
-        [unshare, *flags, "sh", "-c", _MOUNT, str(mountpoint), options, str(mountpoint), *command],
+    unshare = shutil.which("unshare")
+    assert unshare is not None
+    return subprocess.run(
+        [unshare, *_unshare_flags(), "sh", "-c", _MOUNT, str(mountpoint), options, str(mountpoint), *command],
         capture_output=True,
         text=True,
         timeout=300,
     )
-    if result.returncode == 97 or "unshare failed" in result.stderr:
-        pytest.skip(
-            f"cannot mount a tmpfs here (needs root, or unprivileged user namespaces): {result.stderr.strip()[-300:]}"
-        )
-    return result
 
 
 def _simagents(*args: str) -> list[str]:
@@ -365,8 +359,8 @@ def test_a_full_disk_during_checkpointing_names_the_checkpoint(tiny_positions, t
             "--threads",
             "1",
             "--no-progress",
-            "--positions",
-            str(tiny_positions),
+            "--positions-meta",
+            str(tiny_positions / "meta.json"),
             "--out-dir",
             str(mount),
         ),
@@ -483,6 +477,12 @@ def dump_server():
     server.close()
 
 
+def _download(config: Path, tmp_path: Path) -> list[str]:
+    """The download rule's command for the one month of ``_download_config``."""
+    dest = tmp_path / "resources" / "lichess" / _DumpServer.NAME
+    return _simagents("download", "--config", str(config), "--month", "2013-01", "--out", str(dest), "--no-progress")
+
+
 def _download_config(repo: Path, tmp_path: Path, server: _DumpServer) -> Path:
     config = yaml.safe_load((repo / "config" / "lichess.yaml").read_text())
     config["resources_dir"] = str(tmp_path / "resources")
@@ -502,7 +502,7 @@ def test_a_download_killed_part_way_resumes_where_it_stopped(repo, tmp_path, dum
     part = dest.with_name(dest.name + ".part")
     dump_server.delay = 0.02  # about 3 MB/s: the kill lands part-way
     process = subprocess.Popen(
-        _simagents("download", "--config", str(config), "--no-progress"),
+        _download(config, tmp_path),
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         start_new_session=True,
@@ -524,7 +524,7 @@ def test_a_download_killed_part_way_resumes_where_it_stopped(repo, tmp_path, dum
 
     dump_server.delay = 0.0
     rerun = subprocess.run(
-        _simagents("download", "--config", str(config), "--no-progress"), capture_output=True, text=True, timeout=120
+        _download(config, tmp_path), capture_output=True, text=True, timeout=120
     )
     assert rerun.returncode == 0, rerun.stderr[-3000:]
     assert dump_server.ranges == [None, f"bytes={kept}-"]  # the rerun asked only for the rest
@@ -535,7 +535,7 @@ def test_a_download_corrupted_in_transit_is_detected_and_fetched_again(repo, tmp
     config = _download_config(repo, tmp_path, dump_server)
     dest = tmp_path / "resources" / "lichess" / _DumpServer.NAME
     dump_server.corrupt_first = True
-    command = _simagents("download", "--config", str(config), "--no-progress")
+    command = _download(config, tmp_path)
     first = subprocess.run(command, capture_output=True, text=True, timeout=120)
     assert first.returncode == 2 and "Traceback" not in first.stderr, first.stderr[-3000:]
     assert f"sha256 mismatch for {_DumpServer.NAME}" in first.stderr and "a rerun downloads it again" in first.stderr
@@ -558,10 +558,14 @@ def test_a_truncated_checkpoint_says_to_delete_it_and_rerun(tiny_simulator, tmp_
             "metrics",
             "--config",
             str(SMOKE),
-            "--checkpoints",
-            str(truncated),
+            "--simulator",
+            f"simulator_seed0={truncated}",
             "--positions",
             str(tmp_path / "absent.parquet"),
+            "--action-values",
+            str(tmp_path / "absent-values.parquet"),
+            "--summary",
+            str(tmp_path / "absent-summary.json"),
             "--out",
             str(tmp_path / "m.csv"),
         ]

@@ -11,8 +11,9 @@ import pyarrow as pa
 import pytest
 
 from simagents.encoding import move_to_action
-from simagents.evaluation.metrics import ALL, evaluate_policy, jensen_shannon, observed_rates, position_values, spearman
+from simagents.evaluation.metrics import ALL, evaluate_policy, jensen_shannon, observed_rates, position_values
 from simagents.policies import MoveDistribution, RandomMover
+from simagents.stats import spearman
 
 FENS = [
     "rnbqkbnr/pppppppp/8/8/8/8/PPPPPPPP/RNBQKBNR w KQkq - 0 1",  # e2e4 best, others mistakes

@@ -1,4 +1,4 @@
-"""The Slurm profile against the workflow's rules and the README's table of resources per rule.
+"""The Slurm profile against the workflow's rules (its table in docs/cluster.md is generated from it).
 
 `make test-slurm` runs the workflow through the profile on a real (one-node) Slurm cluster; these
 checks need no Slurm and run with `make test`.
@@ -53,26 +53,6 @@ def test_profile_submits_through_slurm(profile):
     assert profile["cores"] >= max(profile["set-threads"].values())
 
 
-def readme_table(readme: str) -> dict[str, tuple[int, int, int, int]]:
-    section = readme.split("## Running on a cluster or a GPU", 1)[1].split("\n## ", 1)[0]
-    rows = {}
-    for line in section.splitlines():
-        cells = [cell.strip().strip("`") for cell in line.strip().strip("|").split("|")]
-        if len(cells) == 5 and cells[1].isdigit():
-            rule, threads, memory, runtime, gpus = cells
-            rows[rule] = (int(threads), int(memory), int(runtime), int(gpus.replace("-", "0") or 0))
-    return rows
-
-
-def test_readme_table_matches_the_profile(repo, profile):
-    table = readme_table((repo / "README.md").read_text())
-    expected = {
-        rule: (profile["set-threads"][rule], resources["mem_mb"], resources["runtime"], resources.get("gpu", 0))
-        for rule, resources in profile["set-resources"].items()
-    }
-    assert table == expected, "README's table of resources per rule differs from workflow/profiles/slurm/config.yaml"
-
-
 @pytest.fixture(scope="module")
 def check(repo):
     """tools/slurm/check_workflow.py, the check `make test-slurm` runs, imported as a module."""
@@ -99,7 +79,7 @@ def test_the_profile_is_fitted_to_a_small_node_rule_by_rule(check, profile):
 
 
 def test_local_rules_are_read_from_the_rule_files(check):
-    assert check.local_rules() == {"all", "claims", "figure", "paper"}
+    assert check.local_rules() == {"all", "claims", "figure", "paper", "stage_config", "resolved_config"}
 
 
 def test_output_comparison_ignores_only_what_records_time(check, tmp_path):

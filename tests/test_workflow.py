@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 import numpy as np
 import pytest
@@ -17,7 +18,7 @@ pytestmark = pytest.mark.workflow
 def test_smoke_workflow_produces_the_data_stage(smoke_run):
     run = smoke_run / "results" / "smoke"
     summary = json.loads((run / "data" / "summary.json").read_text())
-    config = yaml.safe_load((run / "config.resolved.yaml").read_text())
+    config = yaml.safe_load((run / "config" / "resolved.yaml").read_text())
     assert summary["games_read"] == config["data"]["synthetic"]["games"]
     assert summary["games_kept"] + summary["games_dropped"] == summary["games_read"]
     assert set(summary["games_by_prompt"]) == {p["name"] for p in config["data"]["synthetic"]["personas"]}
@@ -68,7 +69,7 @@ def test_smoke_workflow_runs_every_agent_and_the_ladder(smoke_run):
     import pandas as pd
 
     run = smoke_run / "results" / "smoke"
-    config = yaml.safe_load((run / "config.resolved.yaml").read_text())
+    config = yaml.safe_load((run / "config" / "resolved.yaml").read_text())
     rlft = pd.read_csv(run / "agents" / "rlft.csv")
     assert sorted(rlft.beta) == sorted(config["rlft"]["betas"])
     assert (rlft.low <= rlft.score_vs_frozen).all() and (rlft.score_vs_frozen <= rlft.high).all()
@@ -158,7 +159,8 @@ def test_a_second_run_with_the_same_seeds_is_byte_identical(repo, smoke_run, tmp
     from fnmatch import fnmatch
 
     second = tmp_path_factory.mktemp("smoke_again")
-    snakemake(repo, second, "--configfile", str(repo / "config" / "smoke.yaml"))
+    # shadowed like the first (conftest.smoke_run): each job keeps its declared outputs only
+    snakemake(repo, second, "--configfile", str(repo / "config" / "smoke.yaml"), shadow=True)
     runs = [folder / "results" / "smoke" for folder in (smoke_run, second)]
     files = [{str(p.relative_to(run)) for p in run.rglob("*") if p.is_file()} for run in runs]
     assert files[0] == files[1], f"only in one run: {sorted(files[0] ^ files[1])}"
@@ -200,9 +202,14 @@ def test_a_config_edit_reruns_only_the_stages_it_touches(repo, smoke_run, tmp_pa
     planned = {
         line.split()[1].rstrip(":") for line in result.stdout.splitlines() if line.startswith(("rule ", "localrule "))
     }
+    # the slices of the config that hold simulator.steps are rewritten, and no other
+    rewritten = set(re.findall(r"output: results/smoke/config/(\w+)\.yaml", result.stdout))
+    assert rewritten == {"train_simulator", "az", "paper", "resolved"}, rewritten
     # metrics reads the model; the checks read the metrics; every agent starts from the model; the
     # claims, figures and paper read them all
     assert planned == {
+        "stage_config",
+        "resolved_config",
         "train_simulator",
         "metrics",
         "simulator_checks",

@@ -56,6 +56,7 @@ def main(argv: list[str] | None = None) -> int:
     command = [
         sys.executable,
         "-m",
+        "simagents",
         "snakemake",
         "--snakefile",
         str(REPO / "Snakefile"),

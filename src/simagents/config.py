@@ -39,7 +39,8 @@ class ConfigError(ValueError):
 def schema() -> dict[str, Any]:
     """The configuration's JSON Schema (shipped inside the package)."""
     text = resources.files("simagents").joinpath("resources/config.schema.yaml").read_text()
-    return yaml.safe_load(text)
+    loaded: dict[str, Any] = yaml.safe_load(text)
+    return loaded
 
 
 def _resolve(node: dict[str, Any], root: dict[str, Any]) -> dict[str, Any]:
@@ -94,9 +95,11 @@ def _key_hint(unknown: str, prefix: str, allowed: list[str]) -> str | None:
 
 def _describe(error: jsonschema.ValidationError) -> str:
     path = ".".join(str(p) for p in error.absolute_path) or "<top level>"
+    node: Mapping[str, Any] = error.schema if isinstance(error.schema, Mapping) else {}
     if error.validator == "additionalProperties":
-        allowed = sorted(error.schema.get("properties", {}))
-        unknown = sorted(set(error.instance) - set(allowed))
+        allowed = sorted(node.get("properties", {}))
+        instance: Any = error.instance
+        unknown = sorted(set(instance) - set(allowed))
         where = f"under '{path}'" if error.absolute_path else "at the top level"
         prefix = ".".join(str(p) for p in error.absolute_path)
         hints = "".join(f"{h} " for h in (_key_hint(u, prefix, allowed) for u in unknown) if h)
@@ -106,14 +109,14 @@ def _describe(error: jsonschema.ValidationError) -> str:
             "'Configuration' lists every key)"
         )
     if error.validator == "type":
-        expected = error.validator_value
-        expected = [expected] if isinstance(expected, str) else expected
+        value: Any = error.validator_value
+        expected: list[str] = [value] if isinstance(value, str) else list(value)
         names = " or ".join(_JSON_TYPES.get(t, t) for t in expected)
         return f"'{path}' must be {names}, got {error.instance!r} ({type(error.instance).__name__})"
     if error.validator == "enum":
         return f"'{path}' must be one of {error.validator_value}, got {error.instance!r}"
     if error.validator == "pattern":
-        hint = error.schema.get("description")
+        hint = node.get("description")
         return f"'{path}' must match {error.validator_value!r}{f' ({hint})' if hint else ''}, got {error.instance!r}"
     if error.validator == "required":
         return f"missing required key {error.message.split()[0]} under '{path}'"
@@ -125,10 +128,13 @@ def _describe(error: jsonschema.ValidationError) -> str:
     return f"'{path}': {error.message}"
 
 
-def validate_mapping(raw: Mapping[str, Any], source: str = "config") -> dict[str, Any]:
+def validate_mapping(raw: Mapping[str, Any], source: str = "config", *, cross_checks: bool = True) -> dict[str, Any]:
     """Validate a configuration mapping and return it with defaults filled in.
 
-    Raises :class:`ConfigError` listing every problem, each naming its key.
+    Raises :class:`ConfigError` listing every problem, each naming its key. ``cross_checks``:
+    also the rules that tie keys of different sections together (split fractions summing to 1,
+    months for the lichess source, ...); off for a stage's slice of a config that passed them
+    whole (:mod:`simagents.stages`), whose other sections are placeholders.
     """
     root = schema()
     data = copy.deepcopy(dict(raw))
@@ -137,7 +143,9 @@ def validate_mapping(raw: Mapping[str, Any], source: str = "config") -> dict[str
     if errors:
         lines = "\n".join(f"  - {_describe(e)}" for e in errors)
         raise ConfigError(f"invalid configuration in {source}:\n{lines}")
-    data = _fill_defaults(data, root, root)
+    data = dict(_fill_defaults(data, root, root))
+    if not cross_checks:
+        return data
     split = data.get("positions", {}).get("split", {})
     total = sum(split.get(k, 0.0) for k in ("train", "val", "test"))
     if abs(total - 1.0) > 1e-9:
@@ -386,9 +394,9 @@ class Config:
         return Path(self.results_dir) / self.run_name
 
 
-def from_mapping(raw: Mapping[str, Any], source: str = "config") -> Config:
-    """Validate ``raw`` and build the typed :class:`Config`."""
-    d = validate_mapping(raw, source)
+def from_mapping(raw: Mapping[str, Any], source: str = "config", *, cross_checks: bool = True) -> Config:
+    """Validate ``raw`` and build the typed :class:`Config` (``cross_checks``: see :func:`validate_mapping`)."""
+    d = validate_mapping(raw, source, cross_checks=cross_checks)
     data = d["data"]
     synthetic = data["synthetic"]
     lichess = data["lichess"]
@@ -438,8 +446,8 @@ def from_mapping(raw: Mapping[str, Any], source: str = "config") -> Config:
     )
 
 
-def load_config(path: str | Path, overrides: Mapping[str, Any] | None = None) -> Config:
-    """Read, validate and type a YAML config file; ``overrides`` are merged on top (dotted keys allowed)."""
+def read_yaml_mapping(path: str | Path) -> dict[str, Any]:
+    """The top-level mapping of a YAML config file; a missing or malformed file is a :class:`ConfigError`."""
     path = Path(path)
     if not path.exists():
         raise ConfigError(f"config file not found: {path}")
@@ -449,6 +457,12 @@ def load_config(path: str | Path, overrides: Mapping[str, Any] | None = None) ->
         raise ConfigError(f"{path} is not valid YAML: {error}") from error
     if not isinstance(raw, dict):
         raise ConfigError(f"{path}: expected a mapping at the top level, got {type(raw).__name__}")
+    return raw
+
+
+def load_config(path: str | Path, overrides: Mapping[str, Any] | None = None) -> Config:
+    """Read, validate and type a YAML config file; ``overrides`` are merged on top (dotted keys allowed)."""
+    raw = read_yaml_mapping(path)
     for dotted, value in (overrides or {}).items():
         target = raw
         *parents, leaf = dotted.split(".")

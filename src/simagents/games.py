@@ -24,6 +24,7 @@ import multiprocessing
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import chess
@@ -32,7 +33,9 @@ import numpy as np
 import pandas as pd
 from tqdm import tqdm
 
+from .faults import pause_point
 from .policies import MoveDistribution, Policy
+from .positions import split_of
 
 
 @dataclass(frozen=True)
@@ -183,8 +186,6 @@ def held_out_openings(
     Openings repeat (cycling) when there are fewer distinct ones than ``count``; with
     ``plies == 0`` every opening is the start position. Deterministic for a given ``seed``.
     """
-    from .positions import split_of
-
     if plies == 0:
         return [()] * count
     candidates = sorted(
@@ -198,6 +199,18 @@ def held_out_openings(
         raise ValueError(f"no test-split game is longer than {plies} plies: lower the opening plies or use more games")
     order = np.random.default_rng(seed).permutation(len(candidates))
     return [candidates[order[i % len(candidates)]] for i in range(count)]
+
+
+def openings_of_games_table(
+    games: Path, plies: int, count: int, salt: str, seed: int, train: float, val: float
+) -> list[tuple[str, ...]]:
+    """:func:`held_out_openings` of a games table file (parquet), drawn with a seed made from the
+    run's ``seed`` and a ``salt`` naming the stage (so each stage draws its own openings)."""
+    import pyarrow.parquet as pq
+
+    table = pq.read_table(games, columns=["game_id", "moves"])
+    pairs = zip(table.column("game_id").to_pylist(), table.column("moves").to_pylist())
+    return held_out_openings(pairs, plies, count, match_seed(salt, seed) % 2**32, seed, train, val)
 
 
 def to_pgn(games: Sequence[PlayedGame], event: str, names: Mapping[str, str] | None = None) -> str:
@@ -273,8 +286,11 @@ def play_tasks(
     desc: str = "games",
     progress: bool = True,
     start_method: str = "fork",
+    pause: str = "",
 ) -> list[PlayedGame]:
     """Play lists of games in ``workers`` forked processes (or in this one), with a progress bar.
+
+    ``pause``: the :func:`~simagents.faults.pause_point` reached after each task but the last.
 
     Each worker runs ``init_worker(setup)`` once, then ``play_task`` on whole tasks (a task's
     games are batched together by :func:`play_games`; its policies are built once per worker);
@@ -284,7 +300,8 @@ def play_tasks(
     interpreters; needed for CUDA, and then ``play_task``, ``init_worker`` and ``setup`` must be
     importable or picklable).
     """
-    bar = tqdm(total=sum(len(t) for t in tasks), unit="games", desc=desc, disable=not progress, mininterval=1.0)
+    total = sum(len(t) for t in tasks)
+    bar = tqdm(total=total, unit="games", desc=desc, disable=not progress, mininterval=1.0)
     played: list[PlayedGame] = []
     try:
         if workers > 1:
@@ -292,6 +309,8 @@ def play_tasks(
                 for games in pool.imap(play_task, tasks):
                     played.extend(games)
                     bar.update(len(games))
+                    if len(played) < total:
+                        pause_point(pause)
                 pool.close()
                 pool.join()
         else:
@@ -301,6 +320,8 @@ def play_tasks(
                     games = play_task(task)
                     played.extend(games)
                     bar.update(len(games))
+                    if len(played) < total:
+                        pause_point(pause)
             finally:
                 close()
     finally:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Literal, Protocol
 
 import chess
 import chess.engine
@@ -199,10 +199,11 @@ class SkillLevel:
             for j in range(k):
                 if j == i:
                     continue
-                side = "right" if j < i else "left"  # earlier: <= value; later: < value
+                side: Literal["left", "right"] = "right" if j < i else "left"  # earlier: <=; later: <
                 win *= np.searchsorted(sorted_pushed[j], pushed[i], side=side) / n
             probs[i] = win.mean()
-        return probs / probs.sum()
+        normalised: np.ndarray = probs / probs.sum()
+        return normalised
 
 
 class StockfishPolicy:

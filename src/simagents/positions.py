@@ -48,6 +48,7 @@ from .encoding.action_space import PACKED_MASK_BYTES
 from .encoding.board import NUM_PIECE_PLANES
 from .encoding.replay import replay_uci
 from .outputs import atomic_output, make_folder, output_error, reserve, write_text
+from .paths import POSITIONS_META
 
 SPLITS = ("train", "val", "test")
 ARRAYS: dict[str, tuple[np.dtype, tuple[int, ...]]] = {
@@ -143,7 +144,7 @@ def load_split(positions_dir: Path, split: str) -> dict[str, np.ndarray]:
     folder = Path(positions_dir) / split
     if not folder.is_dir():
         raise FileNotFoundError(f"no {split!r} split at {folder}; run the positions stage first")
-    meta_path = Path(positions_dir) / "meta.json"
+    meta_path = Path(positions_dir) / POSITIONS_META
     found = json.loads(meta_path.read_text()).get("format") if meta_path.exists() else None
     if found != POSITIONS_FORMAT:
         raise ValueError(
@@ -228,11 +229,11 @@ def build_positions(
     counts: dict[str, Any] = {}
     inverse = {v: k for k, v in vocabulary.items()}
     for s in SPLITS:
-        arrays = memmaps[s]
+        mapped = memmaps[s]
         n = filled[s]
-        for array in arrays.values():
+        for array in mapped.values():
             array.flush()
-        del arrays
+        del mapped
         for name in ARRAYS:
             part = out_dir / s / f"{name}.npy.mmap.part"
             if n != expected[s]:  # games that failed to replay leave a tail: rewrite the exact size
@@ -263,5 +264,5 @@ def build_positions(
         "code_version": __version__,
         "provenance": provenance or {},
     }
-    write_text(out_dir / "meta.json", json.dumps(meta, indent=2) + "\n")
+    write_text(out_dir / POSITIONS_META, json.dumps(meta, indent=2) + "\n")
     return meta

@@ -33,6 +33,8 @@ def git_commit() -> str:
 
 
 def provenance(config: Config, **extra: Any) -> dict[str, Any]:
+    """What an output was made from: the run, its seed, the sha256 of the configuration the stage
+    read (its slice of the run config: :mod:`simagents.stages`), the code version and commit, Python."""
     config_json = json.dumps(config.raw, sort_keys=True, default=str)
     return {
         "run_name": config.run_name,

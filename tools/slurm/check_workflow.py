@@ -147,6 +147,7 @@ def snakemake_command(workdir: Path, config: Path, *args: str) -> list[str]:
     return [
         sys.executable,
         "-m",
+        "simagents",
         "snakemake",
         "--snakefile",
         str(REPO / "Snakefile"),

@@ -1,71 +1,84 @@
-# Stage 5, agents that try to win (SPEC section 4): RL fine-tuning of the simulator (one run per
-# KL weight beta and seed) and an AlphaZero-style agent. Search on the simulator (pikl) has no
-# training and enters at the ladder. Checkpoints stay out of git; curves and tables are kept.
+# Stage 5, agents that try to win: RL fine-tuning of the simulator (one run per KL weight beta and
+# seed) and an AlphaZero-style agent. Search on the simulator (piKL) has no training and enters
+# at the agent metrics and the ladder. Checkpoints stay out of git; curves and tables are kept.
 
-from simagents.paths import format_beta
-
-BETAS = [format_beta(b) for b in CFG.rlft.betas]
-FIRST_SIMULATOR = str(PATHS.simulator_dir(CFG.simulator.seeds[0]) / "best.pt")
+from simagents.paths import RLFT_FILES
 
 
 rule rlft:
     input:
+        config=stage_config("rlft"),
         simulator=FIRST_SIMULATOR,
         games=str(PATHS.games),
     output:
-        final=f"{RUN}/agents/rlft/beta{{beta}}_seed{{seed}}/final.pt",
-        curves=f"{RUN}/agents/rlft/beta{{beta}}_seed{{seed}}/curves.csv",
-        evaluation=f"{RUN}/agents/rlft/beta{{beta}}_seed{{seed}}/evaluation.csv",
-        target_evaluation=f"{RUN}/agents/rlft/beta{{beta}}_seed{{seed}}/target_evaluation.csv",
-    params:
-        config=CONFIG_FILE,
-        stage=stage_config("seed", "games", "rlft", "positions.split"),
-        out_dir=lambda wildcards, output: os.path.dirname(output.final),
+        **{role: str(PATHS.rlft_file("{beta}", "{seed}", role)) for role in RLFT_FILES},
+    log:
+        log("rlft_beta{beta}_seed{seed}"),
+    benchmark:
+        benchmark("rlft_beta{beta}_seed{seed}")
     wildcard_constraints:
         beta=r"[0-9.e+-]+",
         seed=r"\d+",
+    shadow:
+        SHADOW
+    conda:
+        ENV
     threads: 1  # one process per run: runs for several betas go side by side
-    log:
-        f"{RUN}/logs/rlft_beta{{beta}}_seed{{seed}}.log",
-    benchmark:
-        f"{RUN}/benchmarks/rlft_beta{{beta}}_seed{{seed}}.tsv"
+    params:
+        out_dir=lambda wildcards, output: os.path.dirname(output.final),
     shell:
-        "simagents rlft --config {params.config} --beta {wildcards.beta} --seed {wildcards.seed}"
-        " --simulator {input.simulator} --out-dir {params.out_dir} --threads {threads} --no-progress > {log} 2>&1"
+        "simagents rlft --config {input.config} --beta {wildcards.beta} --seed {wildcards.seed}"
+        " --simulator {input.simulator} --games {input.games} --out-dir {params.out_dir}"
+        " --threads {threads} --no-progress > {log} 2>&1"
 
 
 rule rlft_summary:
     input:
-        [f"{RUN}/agents/rlft/beta{b}_seed{s}/{table}" for b in BETAS for s in CFG.rlft.seeds
-         for table in ("evaluation.csv", "target_evaluation.csv")],
+        config=stage_config("rlft_summary"),
+        runs=[
+            str(PATHS.rlft_file(agent.weight_value, agent.seed, role))
+            for agent in LEARNERS
+            for role in ("evaluation", "target_evaluation", "curves", "evaluation_games", "summary")
+        ],
     output:
         summary=str(PATHS.rlft_summary),
-        frontier=str(PATHS.rlft_summary.with_name("rlft_frontier.csv")),
-    params:
-        config=CONFIG_FILE,
+        frontier=str(PATHS.rlft_frontier),
     log:
-        f"{RUN}/logs/rlft_summary.log",
+        log("rlft_summary"),
+    benchmark:
+        benchmark("rlft_summary")
+    shadow:
+        SHADOW
+    conda:
+        ENV
+    params:
+        runs=" ".join(str(PATHS.rlft_dir(agent.weight_value, agent.seed)) for agent in LEARNERS),
     shell:
-        "simagents rlft-summary --config {params.config} --out {output.summary}"
+        "simagents rlft-summary --config {input.config} --runs {params.runs} --out {output.summary}"
         " --frontier {output.frontier} > {log} 2>&1"
 
 
 rule az:
     input:
-        simulator=FIRST_SIMULATOR,
+        config=stage_config("az"),
         games=str(PATHS.games),
+        # az.init simulator starts from the first simulator; scratch reads the positions' vocabulary
+        start=FIRST_SIMULATOR if CFG.az.init == "simulator" else str(PATHS.positions_meta),
     output:
-        final=f"{RUN}/agents/az/seed{CFG.az.seed}/final.pt",
-        curves=f"{RUN}/agents/az/seed{CFG.az.seed}/curves.csv",
+        # last.pt is resume state, left undeclared so that Snakemake keeps it when a run fails
+        **{role: str(PATHS.az_file(CFG.az.seed, role)) for role in ("final", "curves", "summary")},
     params:
-        config=CONFIG_FILE,
-        stage=stage_config("seed", "games", "az", "positions.split"),
         out_dir=lambda wildcards, output: os.path.dirname(output.final),
+        start="--simulator" if CFG.az.init == "simulator" else "--positions-meta",
     threads: 1
     log:
-        f"{RUN}/logs/az.log",
+        log("az"),
     benchmark:
-        f"{RUN}/benchmarks/az.tsv"
+        benchmark("az")
+    conda:
+        ENV
+    shadow:
+        SHADOW
     shell:
-        "simagents az --config {params.config} --simulator {input.simulator} --out-dir {params.out_dir}"
-        " --threads {threads} --no-progress > {log} 2>&1"
+        "simagents az --config {input.config} {params.start} {input.start} --games {input.games}"
+        " --out-dir {params.out_dir} --threads {threads} --no-progress > {log} 2>&1"

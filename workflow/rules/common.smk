@@ -1,16 +1,22 @@
-# Shared set-up: validate the config once, before any rule runs, and name the run's paths.
-import hashlib
+# Shared set-up: the validated config, the run's paths, and each stage's slice of the config.
+#
+# Parsing this file reads the config and nothing else: no file is written, no lock taken, no
+# environment changed (`snakemake -n` and `--lint` touch nothing). Each stage reads its slice of
+# the config (simagents.stages.STAGE_KEYS) from <run>/config/<stage>.yaml, written by the rule
+# stage_config below and declared as an input of the stage's rules: editing a key reruns the
+# stages that read it, and no other. Paths come from simagents.paths, the one definition.
+
 import os
-import shutil
-import sys
 
 import yaml
 
+from simagents.agents import roster
 from simagents.config import ConfigError, from_mapping
 from simagents.paths import RunPaths
 from simagents.positions import ARRAYS, SPLITS
+from simagents.paths import format_beta
+from simagents.report.figures import FIGURES
 
-from snakemake.logging import logger
 from snakemake.utils import update_config
 
 if not workflow.overwrite_configfiles:
@@ -28,87 +34,123 @@ except ConfigError as error:
 
 PATHS = RunPaths.of(CFG)
 RUN = str(PATHS.root)
+# SIMAGENTS_SHADOW=minimal runs every job in a folder of its own holding only its declared
+# inputs, so a command that reads a file its rule does not declare fails (the tests run the
+# smoke workflow so); unset, jobs run in the working directory.
+SHADOW = os.environ.get("SIMAGENTS_SHADOW") or None
+ENV = "../envs/simagents.yaml"
+# The run's agents (simagents.agents.roster): simulators, RL learners, and the checkpoints of all.
+SIMULATORS = roster.simulators(CFG)
+LEARNERS = roster.rl_learners(CFG)
+FIRST_SIMULATOR = str(PATHS.simulator(CFG.simulator.seeds[0]))
 
 
-def write_resolved_config():
-    """The validated config with every default filled in, written once per change.
-
-    It is the file each stage's CLI reads and a record of exactly what the run used. Written here,
-    not by a rule, so that a config edit reruns only the stages whose slice changed (their
-    `stage` params) instead of every stage downstream of a rewritten file.
-    """
-    path = PATHS.root / "config.resolved.yaml"
-    text = yaml.safe_dump(dict(CFG.raw), sort_keys=False)
-    if not path.exists() or path.read_text() != text:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(".yaml.part")
-        tmp.write_text(text)
-        tmp.replace(path)
-    return str(path)
+def stage_config(stage):
+    """The stage config a stage's rule declares as its `config` input."""
+    return str(PATHS.stage_config(stage))
 
 
-CONFIG_FILE = write_resolved_config()
+def log(job):
+    return str(PATHS.log(job))
 
 
-def clear_stale_lock():
-    """Remove a Snakemake lock that a killed run left behind, and mark this run as alive.
-
-    Snakemake locks the working directory with files that a `kill -9` (or a power loss) leaves in
-    place; the next run then stops with "Directory cannot be locked" until someone passes
-    --unlock, which is unsafe while another run is alive. Here every run of this workflow holds a
-    shared flock on .snakemake/simagents.alive for its lifetime (the kernel drops it when the
-    process dies, however it dies). A run that can take it exclusively knows no other run is
-    alive in this folder, so any lock present is stale and is removed. Returns the open file,
-    which must stay referenced for the flock to last.
-    """
-    try:
-        import fcntl
-    except ImportError:  # not POSIX: leave Snakemake's own behaviour (--unlock)
-        return None
-    os.makedirs(".snakemake", exist_ok=True)
-    handle = open(os.path.join(".snakemake", "simagents.alive"), "a")
-    try:
-        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
-        pass  # another run of this workflow is alive here: its locks are real
-    else:
-        locks = os.path.join(".snakemake", "locks")
-        if os.path.isdir(locks) and os.listdir(locks):
-            shutil.rmtree(locks)
-            logger.warning("Removed a stale Snakemake lock left by a run that was killed (no other run of this "
-                           "workflow is alive in this folder).")
-    fcntl.flock(handle, fcntl.LOCK_SH)
-    return handle
+def benchmark(job):
+    return str(PATHS.benchmark(job))
 
 
-# Only the main process: job subprocesses parse this file too, while the main run holds its flock.
-ALIVE = clear_stale_lock() if workflow.is_main_process else None
-# Jobs use the environment that runs Snakemake (make reproduce / make test set it up in .venv):
-# its bin folder goes first on PATH, so `simagents` in a rule is the one installed beside it.
-os.environ["PATH"] = os.pathsep.join([os.path.dirname(sys.executable), os.environ.get("PATH", "")])
+def position_arrays(*splits):
+    """The position arrays of some splits (what a rule that reads them declares)."""
+    return [str(PATHS.position_array(split, name)) for split in splits for name in ARRAYS]
 
 
-def stage_config(*keys):
-    """The config slices a stage depends on (dotted keys allowed), as a parameter of its rules;
-    editing them reruns the stage, editing other keys does not.
+def checkpoint_arguments(agents):
+    """`--checkpoint AGENT=PATH` values and the files, for the agents with a checkpoint."""
+    files = {str(agent): str(roster.checkpoint_path(PATHS, agent)) for agent in agents}
+    return files, " ".join(f"--checkpoint {name}={path}" for name, path in files.items())
 
-    The sha256 of the slice as YAML: a plain string (Snakemake compares plain params between runs
-    to decide reruns, not callables) with no braces (which it would read as wildcards).
-    """
 
-    def pick(dotted):
-        value = CFG.raw
-        for part in dotted.split("."):
-            value = value.get(part) if isinstance(value, dict) else None
-        return value
+CHECKPOINTS, CHECKPOINT_ARGUMENTS = checkpoint_arguments(roster.checkpoint_owners(CFG))
 
-    text = yaml.safe_dump({k: pick(k) for k in keys}, sort_keys=True)
-    return hashlib.sha256(text.encode()).hexdigest()
+
+def table_arguments(files):
+    """`--table ROLE[:LABEL]=PATH` values of a mapping, for the report rules."""
+    return " ".join(f"--table {name}={path}" for name, path in files.items())
 
 
 def all_targets():
-    simulators = [str(PATHS.simulator_dir(seed) / "best.pt") for seed in CFG.simulator.seeds]
-    return [str(PATHS.summary_json), str(PATHS.summary_md), str(PATHS.positions_meta), *simulators,
-            str(PATHS.action_values), str(PATHS.metrics), str(PATHS.checks), str(PATHS.calibration),
-            str(PATHS.rlft_summary), str(PATHS.ladder / "elo.csv"), str(PATHS.agent_metrics),
-            str(PATHS.claims), str(PATHS.paper / "paper.pdf")]
+    return [
+        str(PATHS.resolved_config),
+        str(PATHS.summary_json),
+        str(PATHS.summary_md),
+        str(PATHS.positions_meta),
+        *[str(PATHS.simulator(seed)) for seed in CFG.simulator.seeds],
+        str(PATHS.action_values),
+        str(PATHS.metrics),
+        str(PATHS.checks),
+        str(PATHS.calibration),
+        str(PATHS.rlft_summary),
+        str(PATHS.ladder_file("elo")),
+        str(PATHS.agent_metrics),
+        str(PATHS.claims),
+        str(PATHS.paper_pdf),
+    ]
+
+
+# The ledger and the LaTeX sources live in the repository, beside the Snakefile (the working
+# directory may be elsewhere: --directory).
+LEDGER = os.path.join(workflow.basedir, "config", "claims.yaml")
+PAPER_SOURCE = os.path.join(workflow.basedir, "paper")
+
+
+def run_tables(roles):
+    """The run's files of some roles, as `ROLE` / `ROLE:LABEL` -> path."""
+    files = {}
+    for role in roles:
+        if role == "simulator_training":
+            files |= {f"{role}:{a}": str(PATHS.simulator_summary(a.seed)) for a in SIMULATORS}
+        elif role == "simulator_curves":
+            files |= {f"{role}:{a}": str(PATHS.simulator_curves(a.seed)) for a in SIMULATORS}
+        elif role == "rlft_curves":
+            files |= {f"{role}:{a}": str(PATHS.rlft_file(a.weight_value, a.seed, "curves")) for a in LEARNERS}
+        elif role == "benchmark":
+            files |= {f"{role}:{job}": benchmark(job) for job in benchmarked_jobs()}
+        else:
+            files[role] = str(RUN_TABLE[role])
+    return files
+
+
+RUN_TABLE = {
+    "data_summary": PATHS.summary_json,
+    "metrics": PATHS.metrics,
+    "checks": PATHS.checks,
+    "calibration": PATHS.calibration,
+    "agent_metrics": PATHS.agent_metrics,
+    "rlft_summary": PATHS.rlft_summary,
+    "rlft_frontier": PATHS.rlft_frontier,
+    "elo": PATHS.ladder_file("elo"),
+    "ladder_statistics": PATHS.ladder_file("statistics"),
+    "claims": PATHS.claims,
+}
+
+
+def benchmarked_jobs():
+    """Every job before the paper that writes a benchmark file (the paper's runtime table)."""
+    data = {"synthetic": ["synthetic_games"], "lichess": [f"download_lichess_{m}" for m in CFG.data.lichess.months]}
+    return [
+        *data.get(CFG.data.source, []),
+        "games_table",
+        "positions",
+        "data_summary",
+        *[f"train_simulator_seed{seed}" for seed in CFG.simulator.seeds],
+        "eval_positions",
+        "action_values",
+        "metrics",
+        "simulator_checks",
+        *[f"rlft_beta{format_beta(a.weight_value)}_seed{a.seed}" for a in LEARNERS],
+        "rlft_summary",
+        "az",
+        "agent_metrics",
+        "ladder",
+        "claims",
+        *[f"figure_{name}" for name in FIGURES],
+    ]

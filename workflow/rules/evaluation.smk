@@ -1,84 +1,94 @@
-# Stage 4, measurement (SPEC section 5): evaluation positions from test games only, stratified by
-# prompt, and Stockfish's value of every legal move in each, computed once and stored.
+# Stage 4, measurement: evaluation positions from test games only, stratified by prompt, and
+# Stockfish's value of every legal move in each, computed once and stored; then the simulators
+# measured on them, and the checks that they learned the population.
 
 
 rule eval_positions:
     input:
+        config=stage_config("eval_positions"),
         games=str(PATHS.games),
         meta=str(PATHS.positions_meta),
+        arrays=position_arrays("test"),
     output:
         str(PATHS.eval_positions),
-    params:
-        config=CONFIG_FILE,
-        stage=stage_config("seed", "positions", "evaluation.positions_per_prompt"),
-        positions_dir=lambda wildcards, input: os.path.dirname(input.meta),
     log:
-        f"{RUN}/logs/eval_positions.log",
+        log("eval_positions"),
     benchmark:
-        f"{RUN}/benchmarks/eval_positions.tsv"
+        benchmark("eval_positions")
+    shadow:
+        SHADOW
+    conda:
+        ENV
     shell:
-        "simagents eval-positions --config {params.config} --games {input.games}"
-        " --positions-dir {params.positions_dir} --out {output} > {log} 2>&1"
+        "simagents eval-positions --config {input.config} --games {input.games}"
+        " --positions-meta {input.meta} --out {output} > {log} 2>&1"
 
 
 rule action_values:
     # Resumable: finished chunks are kept in <output>.parts/ (not a declared output, so Snakemake
     # does not delete it on failure) and a rerun scores only what is missing.
     input:
+        config=stage_config("action_values"),
         positions=str(PATHS.eval_positions),
     output:
         str(PATHS.action_values),
-    params:
-        config=CONFIG_FILE,
-        stage=stage_config("engine", "evaluation.action_value_nodes"),
-    threads: workflow.cores
     log:
-        f"{RUN}/logs/action_values.log",
+        log("action_values"),
     benchmark:
-        f"{RUN}/benchmarks/action_values.tsv"
+        benchmark("action_values")
+    shadow:
+        SHADOW
+    conda:
+        ENV
+    threads: workflow.cores
     shell:
-        "simagents action-values --config {params.config} --workers {threads}"
+        "simagents action-values --config {input.config} --workers {threads}"
         " --positions {input.positions} --out {output} --no-progress > {log} 2>&1"
 
 
 rule metrics:
-    # Every policy under every prompt: exact metrics from the move distributions, with bootstrap
-    # intervals over positions; a small tidy table that is committed.
+    # Every simulator under every prompt: exact metrics from the move distributions, with
+    # bootstrap intervals over positions; a small tidy table that is committed.
     input:
+        config=stage_config("metrics"),
         positions=str(PATHS.eval_positions),
         action_values=str(PATHS.action_values),
-        simulators=[str(PATHS.simulator_dir(seed) / "best.pt") for seed in CFG.simulator.seeds],
+        simulators=[str(PATHS.simulator(agent.seed)) for agent in SIMULATORS],
         summary=str(PATHS.summary_json),
     output:
         str(PATHS.metrics),
-    params:
-        config=CONFIG_FILE,
-        stage=stage_config("seed"),
     log:
-        f"{RUN}/logs/metrics.log",
+        log("metrics"),
     benchmark:
-        f"{RUN}/benchmarks/metrics.tsv"
+        benchmark("metrics")
+    shadow:
+        SHADOW
+    conda:
+        ENV
+    params:
+        simulators=" ".join(f"--simulator {agent}={PATHS.simulator(agent.seed)}" for agent in SIMULATORS),
     shell:
-        "simagents metrics --config {params.config} --positions {input.positions}"
-        " --action-values {input.action_values} --checkpoints {input.simulators} --summary {input.summary}"
+        "simagents metrics --config {input.config} --positions {input.positions}"
+        " --action-values {input.action_values} {params.simulators} --summary {input.summary}"
         " --out {output} > {log} 2>&1"
 
 
 rule simulator_checks:
     # Did the simulator learn the population? Interval-based verdicts and the calibration table.
     input:
-        str(PATHS.metrics),
+        config=stage_config("simulator_checks"),
+        metrics=str(PATHS.metrics),
     output:
         checks=str(PATHS.checks),
         calibration=str(PATHS.calibration),
-    params:
-        config=CONFIG_FILE,
-        stage=stage_config("data.source", "data.synthetic.personas"),
     log:
-        f"{RUN}/logs/simulator_checks.log",
+        log("simulator_checks"),
     benchmark:
-        f"{RUN}/benchmarks/simulator_checks.tsv"
+        benchmark("simulator_checks")
+    shadow:
+        SHADOW
+    conda:
+        ENV
     shell:
-        "simagents checks --config {params.config} --metrics {input} --out {output.checks}"
+        "simagents checks --config {input.config} --metrics {input.metrics} --out {output.checks}"
         " --calibration {output.calibration} > {log} 2>&1"
-

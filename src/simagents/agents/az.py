@@ -35,6 +35,7 @@ from ..models.device import Compute, as_compute
 from ..models.network import NetworkConfig, Simulator
 from ..models.policy import SimulatorPolicy
 from ..outputs import write_csv, write_text
+from ..paths import AZ_FILES
 from ..policies import MoveDistribution
 from ..prompts import NONE_TOKEN
 from .fitting import PolicyValueTargets, fit_targets
@@ -79,7 +80,7 @@ class AzPolicy:
         dirichlet_fraction: float = 0.0,
         temperature_plies: int = 0,
         noise_seed: int = 0,
-        record: dict[str, list] | None = None,
+        record: dict[str, list[np.ndarray]] | None = None,
     ) -> None:
         self.name = name
         self.network = network
@@ -113,7 +114,7 @@ class AzPolicy:
         self.network.close()
 
 
-def self_play_targets(games: Sequence[PlayedGame], record: dict[str, list]) -> PolicyValueTargets:
+def self_play_targets(games: Sequence[PlayedGame], record: dict[str, list[np.ndarray]]) -> PolicyValueTargets:
     """Replay each game: visit distributions (policy rows) and results (value rows) per position.
 
     Two games with the same history up to a position both searched it: their records are handed
@@ -183,7 +184,7 @@ def train_az(
         "network": network.to_dict(),
     }
     iteration, curves, buffer = 0, [], PolicyValueTargets()
-    last_path = out_dir / "last.pt"
+    last_path = out_dir / AZ_FILES["last"]
     saved = resumable_state(last_path, lambda state: state.get("settings") == settings, device)
     if saved is not None:
         model.load_state_dict(saved["model"])
@@ -196,7 +197,7 @@ def train_az(
     bar = tqdm(total=config.iterations, initial=iteration, unit="iter", desc="az self-play", disable=not progress)
     started, done_this_call = time.perf_counter(), 0
     while iteration < config.iterations and (stop_after is None or done_this_call < stop_after):
-        record: dict[str, list] = {}
+        record: dict[str, list[np.ndarray]] = {}
         player = AzPolicy(
             policy,
             config.simulations,
@@ -267,7 +268,7 @@ def train_az(
         )
     bar.close()
     finished = iteration >= config.iterations
-    write_csv(pd.DataFrame(curves), out_dir / "curves.csv", float_format="%.6f")
+    write_csv(pd.DataFrame(curves), out_dir / AZ_FILES["curves"], float_format="%.6f")
     summary = {
         "iterations": iteration,
         "finished": finished,
@@ -278,7 +279,7 @@ def train_az(
     if finished:
         save_checkpoint(
             {"model": model.state_dict(), "network": network.to_dict(), "vocabulary": vocabulary, "az": settings},
-            out_dir / "final.pt",
+            out_dir / AZ_FILES["final"],
         )
-        write_text(out_dir / "az.json", json.dumps(summary, indent=2) + "\n")
+        write_text(out_dir / AZ_FILES["summary"], json.dumps(summary, indent=2) + "\n")
     return summary

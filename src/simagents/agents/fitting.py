@@ -15,13 +15,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 import chess
 import numpy as np
 import torch
 
 from ..encoding import NUM_ACTIONS, encode_raw, legal_actions, raw_board, to_planes
+from ..encoding.board import RawBoard
 from ..models.device import Compute, as_compute
 from ..models.network import Simulator, masked_log_probs
 
@@ -32,12 +33,12 @@ class PolicyValueTargets:
     and the target probability of each. Value rows: a position, prompts, and the result for the
     side to move (+1 win, 0 draw, -1 loss)."""
 
-    policy_raw: list = field(default_factory=list)
+    policy_raw: list[RawBoard] = field(default_factory=list)
     policy_own: list[str] = field(default_factory=list)
     policy_opp: list[str] = field(default_factory=list)
     policy_actions: list[np.ndarray] = field(default_factory=list)
     policy_probs: list[np.ndarray] = field(default_factory=list)
-    value_raw: list = field(default_factory=list)
+    value_raw: list[RawBoard] = field(default_factory=list)
     value_own: list[str] = field(default_factory=list)
     value_opp: list[str] = field(default_factory=list)
     value_result: list[float] = field(default_factory=list)
@@ -72,7 +73,7 @@ class PolicyValueTargets:
     def to_state(self) -> dict[str, Any]:
         """The rows as tensors and plain lists, for a checkpoint that loads with ``weights_only=True``."""
 
-        def raws(rows: list) -> torch.Tensor | None:
+        def raws(rows: list[RawBoard]) -> torch.Tensor | None:
             return torch.tensor(np.array(rows, dtype=np.uint64).view(np.int64)) if rows else None
 
         return {
@@ -91,10 +92,12 @@ class PolicyValueTargets:
     def from_state(cls, state: dict[str, Any]) -> PolicyValueTargets:
         """The inverse of :meth:`to_state`."""
 
-        def raws(tensor: torch.Tensor | None) -> list:
+        def raws(tensor: torch.Tensor | None) -> list[RawBoard]:
             if tensor is None:
                 return []
-            return [(*(int(v) for v in row[:11]), bool(row[11])) for row in tensor.numpy().view(np.uint64)]
+            return [
+                cast(RawBoard, (*(int(v) for v in row[:11]), bool(row[11]))) for row in tensor.numpy().view(np.uint64)
+            ]
 
         return cls(
             policy_raw=raws(state["policy_raw"]),

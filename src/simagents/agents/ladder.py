@@ -20,18 +20,21 @@ from __future__ import annotations
 import functools
 import logging
 import multiprocessing.util
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from ..config import EngineConfig, Persona
+from ..config import Config, EngineConfig, Persona
 from ..games import GameSpec, PlayedGame, match_seed, play_games, play_tasks
 from ..models.device import CPU, Compute
 from ..policies import GreedyMaterial, Policy, RandomMover
+from ..stats import spearman
+from . import roster
 from .elo import GameResult, elo_ladder_resamples, ratings_table
+from .roster import AgentId
 
 log = logging.getLogger("simagents")
 
@@ -53,7 +56,7 @@ class PlayerSpec:
     rating: int | None = None
     lam: float | None = None
     simulations: int | None = None
-    options: dict = field(default_factory=dict, hash=False, compare=False)
+    options: dict[str, object] = field(default_factory=dict, hash=False, compare=False)
 
     @property
     def is_anchor(self) -> bool:
@@ -67,6 +70,54 @@ def anchor_specs(personas: Sequence[Persona], names: Sequence[str]) -> list[Play
     if missing:
         raise ValueError(f"ladder anchors {missing} are not personas of data.synthetic.personas ({sorted(by_name)})")
     return [PlayerSpec(name=n, agent=n, kind=by_name[n].kind, rating=by_name[n].rating) for n in names]
+
+
+def agent_players(
+    config: Config, checkpoints: Mapping[AgentId, Path], prompts_of: Callable[[Path], Sequence[str]]
+) -> list[PlayerSpec]:
+    """Every agent of the run's roster (:mod:`.roster`) under each prompt it plays under, in roster
+    order: ``<agent>@<prompt>``; az plays once, unprompted, under its own name.
+
+    ``checkpoints``: each checkpoint owner's file; ``prompts_of``: a checkpoint's prompt vocabulary.
+    """
+    players: list[PlayerSpec] = []
+    for agent in roster.agents(config):
+        path = str(checkpoints[agent.checkpoint_owner])
+        if agent.kind == "az":
+            players.append(
+                PlayerSpec(
+                    name=str(agent),
+                    agent=str(agent),
+                    kind="az",
+                    checkpoint=path,
+                    simulations=config.az.eval_simulations,
+                )
+            )
+            continue
+        for prompt in roster.agent_prompts(agent, checkpoints, config.ladder.prompts, prompts_of):
+            players.append(
+                PlayerSpec(
+                    name=f"{agent}@{prompt}",
+                    agent=str(agent),
+                    kind=agent.kind,
+                    prompt=prompt,
+                    checkpoint=path,
+                    lam=agent.weight if agent.kind == "pikl" else None,
+                )
+            )
+    return players
+
+
+def ladder_players(
+    config: Config, checkpoints: Mapping[AgentId, Path], prompts_of: Callable[[Path], Sequence[str]]
+) -> list[PlayerSpec]:
+    """The ladder's players: the anchors (``ladder.anchors``), then :func:`agent_players`."""
+    if config.ladder.anchor not in config.ladder.anchors:
+        raise ValueError(
+            f"ladder.anchor {config.ladder.anchor!r} is not one of ladder.anchors {list(config.ladder.anchors)}"
+        )
+    anchors = anchor_specs(config.data.synthetic.personas, config.ladder.anchors)
+    return anchors + agent_players(config, checkpoints, prompts_of)
 
 
 @dataclass(frozen=True)
@@ -232,7 +283,7 @@ def play_ladder(
         with open_engine(Path(engine_path), 1, 16) as probe:
             allowed = elo_range(probe)
         for p in players:
-            if p.kind == "stockfish":
+            if p.kind == "stockfish" and p.rating is not None:
                 allowed.check(p.rating, f"ladder anchor {p.name!r}")
     setup = _Setup(tuple(players), engine, engine_path, nodes_per_move, max_plies, compute)
     if start_method is None:
@@ -245,6 +296,7 @@ def play_ladder(
         _close,
         workers=workers,
         desc="ladder",
+        pause="ladder",
         progress=progress,
         start_method=start_method,
     )
@@ -292,8 +344,6 @@ def ladder_statistics(table: pd.DataFrame, resampled: pd.DataFrame, level: float
     ``table``: :func:`fit_ladder`'s Elo table; ``resampled``: its resamples. One row per (agent,
     statistic): value, low, high, n (persona prompts), method.
     """
-    from ..evaluation.metrics import spearman
-
     anchors = set(table.loc[table["kind"].isin(["random", "greedy", "stockfish"]), "player"])
     prompted = table[table["prompt"].isin(anchors)]
     alpha = (1.0 - level) / 2.0
@@ -328,3 +378,46 @@ def ladder_statistics(table: pd.DataFrame, resampled: pd.DataFrame, level: float
                 }
             )
     return pd.DataFrame(rows, columns=["agent", "statistic", "value", "low", "high", "n", "method"])
+
+
+def run_ladder(
+    config: Config,
+    checkpoints: Mapping[AgentId, Path],
+    games_table: Path,
+    out_dir: Path,
+    *,
+    workers: int = 1,
+    progress: bool = True,
+    compute: Compute = CPU,
+) -> tuple[int, int]:
+    """The ladder stage: every player (:func:`ladder_players`) against the anchors from held-out
+    openings of ``games_table``, the Bradley-Terry fit, and its files in ``out_dir``
+    (:data:`~simagents.paths.LADDER_FILES`). Returns the number of games and of players."""
+    from ..games import games_frame, openings_of_games_table, to_pgn
+    from ..models import checkpoint_prompts
+    from ..outputs import make_folder, write_csv, write_parquet, write_text
+    from ..paths import LADDER_FILES
+
+    players = ladder_players(config, checkpoints, checkpoint_prompts)
+    anchor = next(p for p in players if p.name == config.ladder.anchor)
+    split = config.positions.split
+    openings = openings_of_games_table(
+        games_table, config.games.opening_plies, config.ladder.games_per_pairing, "ladder", config.seed,
+        split.train, split.val,
+    )  # fmt: skip
+    tasks = schedule(players, config.ladder.games_per_pairing, openings, config.seed)
+    games = play_ladder(
+        players, tasks, config.engine, config.ladder.nodes_per_move, config.games.max_plies,
+        workers=workers, progress=progress, compute=compute,
+    )  # fmt: skip
+    make_folder(out_dir)
+    write_text(out_dir / LADDER_FILES["pgn"], to_pgn(games, event="simagents Elo ladder"))
+    write_csv(games_frame(games), out_dir / LADDER_FILES["games"])
+    table, resampled = fit_ladder(
+        games, players, anchor.name, float(anchor.rating or 0),
+        seed=match_seed("ladder-fit", config.seed) % 2**32, resamples=config.ladder.resamples,
+    )  # fmt: skip
+    write_csv(table, out_dir / LADDER_FILES["elo"], float_format="%.6g")
+    write_parquet(resampled, out_dir / LADDER_FILES["resamples"])
+    write_csv(ladder_statistics(table, resampled), out_dir / LADDER_FILES["statistics"], float_format="%.6g")
+    return len(games), len(players)

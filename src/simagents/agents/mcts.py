@@ -128,13 +128,16 @@ class SearchResult:
         visits = np.asarray(self.visits, dtype=np.float64)
         top = visits.max()
         if top <= 0:  # nothing visited (not produced by search); fall back to uniform
-            return np.full(len(visits), 1.0 / len(visits))
+            uniform: np.ndarray = np.full(len(visits), 1.0 / len(visits))
+            return uniform
         if temperature == 0:
             best = (visits == top).astype(np.float64)
-            return best / best.sum()
+            share: np.ndarray = best / best.sum()
+            return share
         # Dividing by the maximum first keeps visits ** (1/T) from overflowing at small T.
         scaled = (visits / top) ** (1.0 / temperature)
-        return scaled / scaled.sum()
+        sharpened: np.ndarray = scaled / scaled.sum()
+        return sharpened
 
 
 class UniformEvaluator:

@@ -67,13 +67,15 @@ import torch
 from tqdm import tqdm
 
 from ..config import RlftConfig
+from ..faults import pause_point
 from ..games import GameSpec, PlayedGame, games_frame, match_seed, play_games, score
 from ..models.checkpoint import load_checkpoint, resumable_state, save_checkpoint
 from ..models.device import Compute, as_compute
 from ..models.network import NetworkConfig, Simulator
 from ..models.policy import SimulatorPolicy
 from ..outputs import write_csv, write_parquet, write_text
-from ..stats import bootstrap_mean
+from ..paths import RLFT_FILES, RLFT_LAST
+from ..stats import bootstrap_mean, spearman
 from .fitting import PolicyValueTargets, fit_targets, fit_values
 from .pikl import PiKLPolicy
 
@@ -243,7 +245,7 @@ def train_rlft(
         "openings": [list(o) for o in run.openings],
     }
     iteration, curves, snapshots, replay = 0, [], [], PolicyValueTargets()
-    last_path = out_dir / "last.pt"
+    last_path = out_dir / RLFT_LAST
     saved = resumable_state(last_path, lambda state: state.get("settings") == settings, device)
     if saved is not None:
         model.load_state_dict(saved["model"])
@@ -343,6 +345,8 @@ def train_rlft(
             },
             last_path,
         )
+        if iteration < config.iterations:
+            pause_point("rlft")  # a resumable checkpoint is on disk
     bar.close()
     finished = iteration >= config.iterations
     summary: dict[str, Any] = {
@@ -353,19 +357,19 @@ def train_rlft(
         "seconds_this_call": time.perf_counter() - started,
         **compute.to_dict(),
     }
-    write_csv(pd.DataFrame(curves), out_dir / "curves.csv", float_format="%.6f")
+    write_csv(pd.DataFrame(curves), out_dir / RLFT_FILES["curves"], float_format="%.6f")
     if not finished:
         return summary
     save_checkpoint(
         {"model": model.state_dict(), "network": network.to_dict(), "vocabulary": vocabulary, "rlft": settings},
-        out_dir / "final.pt",
+        out_dir / RLFT_FILES["final"],
     )
     model.eval()
     eval_specs = evaluation_specs(run, config.eval_games_per_prompt)
     eval_games = play_games(eval_specs, {LEARNER: learner, FROZEN: frozen}, run.max_plies)
     table = evaluation_table(eval_games, run)
-    write_csv(table, out_dir / "evaluation.csv", float_format="%.6g")
-    write_parquet(games_frame(eval_games), out_dir / "evaluation_games.parquet")
+    write_csv(table, out_dir / RLFT_FILES["evaluation"], float_format="%.6g")
+    write_parquet(games_frame(eval_games), out_dir / RLFT_FILES["evaluation_games"])
     overall = table[table.prompt == "all"].iloc[0]
     summary.update(
         {"score_vs_frozen": float(overall.value), "score_low": float(overall.low), "score_high": float(overall.high)}
@@ -377,7 +381,7 @@ def train_rlft(
     target = PiKLPolicy(frozen, max(run.beta, GREEDY_LAMBDA), name="target", critic=critic)
     target_games = play_games(eval_specs, {LEARNER: target, FROZEN: frozen}, run.max_plies)
     target_table = evaluation_table(target_games, run, metric="target_score_vs_frozen")
-    write_csv(target_table, out_dir / "target_evaluation.csv", float_format="%.6g")
+    write_csv(target_table, out_dir / RLFT_FILES["target_evaluation"], float_format="%.6g")
     target_overall = target_table[target_table.prompt == "all"].iloc[0]
     summary.update(
         {
@@ -386,7 +390,7 @@ def train_rlft(
             "target_score_high": float(target_overall.high),
         }
     )
-    write_text(out_dir / "rlft.json", json.dumps(summary, indent=2) + "\n")
+    write_text(out_dir / RLFT_FILES["summary"], json.dumps(summary, indent=2) + "\n")
     return summary
 
 
@@ -424,8 +428,6 @@ def score_frontier(
     simulator (``scores``: beta -> the learner's points per evaluation game, 0 / 0.5 / 1), with a
     percentile interval from a stratified bootstrap: each beta's games resampled on their own
     (the learners' games are independent). Negative when lower betas win more."""
-    from ..evaluation.metrics import spearman
-
     betas = sorted(scores)
     if len(betas) < 3:
         raise ValueError(f"a frontier needs at least 3 betas, got {betas}")
@@ -450,3 +452,66 @@ def score_frontier(
         "method": f"stratified percentile bootstrap over games (each beta's games on their own), "
         f"{resamples} resamples, {level:.0%}",
     }
+
+
+def summarise_runs(run_dirs: Sequence[Path], seed: int) -> tuple[pd.DataFrame, dict[str, object]]:
+    """One row per RL run (its folder as :func:`train_rlft` left it) and the beta frontier.
+
+    Row: beta and seed (from the run's ``rlft.json``), the learner's score against the frozen
+    simulator with its interval, win and loss rates, draws it reached without converting
+    material, the KL to the simulator and the entropy at the last iteration (and the entropy at
+    the first), and the score of the policy it was fitted to in the same games. The frontier is
+    :func:`score_frontier` over every run's evaluation games when there are at least 3 betas, else
+    a row that says why it is not computed (the claims ledger then reports the test as not testable).
+    """
+    rows = []
+    points: dict[float, list[np.ndarray]] = {}
+    for folder in run_dirs:
+        info = json.loads((folder / RLFT_FILES["summary"]).read_text())
+        beta, run_seed = float(info["beta"]), int(info["seed"])
+        evaluation = pd.read_csv(folder / RLFT_FILES["evaluation"])
+        targets = pd.read_csv(folder / RLFT_FILES["target_evaluation"])
+        target = targets[targets.prompt == "all"].iloc[0]
+        curves = pd.read_csv(folder / RLFT_FILES["curves"])
+        games = pd.read_parquet(folder / RLFT_FILES["evaluation_games"])
+        learner = games.white_score.where(games.white == "learner", 1.0 - games.white_score)
+        points.setdefault(beta, []).append(learner.to_numpy(np.float64))
+        overall = evaluation[evaluation.prompt == "all"].iloc[0]
+        last = curves.iloc[-1]
+        rows.append(
+            {
+                "beta": beta,
+                "seed": run_seed,
+                "score_vs_frozen": overall.value,
+                "low": overall.low,
+                "high": overall.high,
+                "games": int(overall.n),
+                "wins": float((learner == 1).mean()),
+                "losses": float((learner == 0).mean()),
+                # a draw the learner reached by stalemate or by trading down to bare kings and
+                # minors: material won but not converted
+                "unconverted_draws": float(games.termination.isin(["stalemate", "insufficient_material"]).mean()),
+                "kl_last_iteration": last.kl,
+                "entropy_last_iteration": last.entropy,
+                "entropy_first_iteration": curves.entropy.iloc[0],
+                "iterations": int(last.iteration),
+                # the policy the learner is fitted to, in the same games
+                "target_score_vs_frozen": target.value,
+                "target_low": target.low,
+                "target_high": target.high,
+                "method": overall["method"],
+            }
+        )
+    frontier: dict[str, object]
+    if len(points) >= 3:
+        frontier = score_frontier({b: np.concatenate(p) for b, p in points.items()}, seed=seed)
+    else:
+        frontier = {
+            "statistic": "spearman_beta_score",
+            "value": np.nan,
+            "low": np.nan,
+            "high": np.nan,
+            "n": 0,
+            "method": f"not computed: needs at least 3 betas, the runs have {len(points)}",
+        }
+    return pd.DataFrame(rows), frontier

@@ -29,7 +29,7 @@ import urllib.error
 import urllib.request
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import BinaryIO, TypeVar
+from typing import IO, TypeVar
 
 from tqdm import tqdm
 
@@ -96,7 +96,7 @@ def month_url(template: str, month: str) -> str:
 def url_filename(url: str) -> str:
     """The file name a URL is saved under: its last path segment.
 
-    Same rule as :func:`simagents.data.sources.input_files` uses to find the file again.
+    Same rule as :func:`lichess_dump_path` uses to find the file again.
     """
     name = url.rsplit("/", 1)[-1]
     if not name or any(c in name for c in "?#"):
@@ -272,6 +272,21 @@ def download(
     return dest
 
 
+def lichess_dump_name(template: str, month: str) -> str:
+    """The file name a month's dump is saved under (the URL's last segment). ``month`` may be the
+    Snakemake wildcard ``{month}``: the name is then the workflow's pattern for every month."""
+    if month == "{month}":
+        if "{month}" not in template:
+            raise ValueError(f"data.lichess.url_template has no {{month}} field: {template!r}")
+        return url_filename(template)
+    return url_filename(month_url(template, month))
+
+
+def lichess_dump_path(resources_dir: Path, template: str, month: str) -> Path:
+    """Where :func:`download_month` saves a month's dump: ``<resources_dir>/lichess/<name>``."""
+    return Path(resources_dir) / "lichess" / lichess_dump_name(template, month)
+
+
 def download_month(
     month: str,
     resources_dir: Path,
@@ -293,7 +308,7 @@ def download_month(
     """
     url = month_url(url_template, month)
     name = url_filename(url)
-    dest = Path(resources_dir) / "lichess" / name
+    dest = lichess_dump_path(Path(resources_dir), url_template, month)
     expected: str | None = None
     if sha256 and month in sha256:
         expected = _normalise_sha256(sha256[month], what=f"sha256[{month!r}]")
@@ -380,7 +395,7 @@ def _fetch_once(url: str, part: Path, *, progress: bool, chunk_bytes: int, timeo
             raise DownloadError(f"unexpected HTTP status {status} downloading {url} to {part}")
 
         received = 0
-        f: BinaryIO = _disk(part, lambda: open(part, mode))  # noqa: SIM115 (closed by the with below)
+        f: IO[bytes] = _disk(part, lambda: open(part, mode))  # noqa: SIM115 (closed by the with below)
         with (
             f,
             tqdm(
@@ -397,10 +412,11 @@ def _fetch_once(url: str, part: Path, *, progress: bool, chunk_bytes: int, timeo
                 chunk = resp.read(chunk_bytes)
                 if not chunk:
                     break
-                _disk(part, lambda chunk=chunk: f.write(chunk))
+                _disk(part, functools.partial(f.write, chunk))
                 received += len(chunk)
                 bar.update(len(chunk))
-            _disk(part, lambda: (f.flush(), os.fsync(f.fileno())))
+            _disk(part, f.flush)
+            _disk(part, functools.partial(os.fsync, f.fileno()))
         # http.client's read(n) returns b"" when the peer closes early instead of raising, so a
         # truncated body must be caught here; the bytes received so far stay on disk for resuming.
         if length is not None and received < length:

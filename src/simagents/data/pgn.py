@@ -129,7 +129,7 @@ def open_binary(path: Path) -> BinaryIO:
     raw = open(path, "rb")  # noqa: SIM115 (returned: the caller closes it)
     if suffix == ".zst":
         reader = zstandard.ZstdDecompressor().stream_reader(raw, read_across_frames=True, closefd=True)
-        return io.BufferedReader(reader, buffer_size=1 << 20)  # type: ignore[arg-type]
+        return io.BufferedReader(reader, buffer_size=1 << 20)
     return raw
 
 

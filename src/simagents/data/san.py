@@ -24,7 +24,22 @@ from collections.abc import Sequence
 
 import chess
 
-_PAWN, _KNIGHT, _BISHOP, _ROOK, _QUEEN, _KING = 1, 2, 3, 4, 5, 6
+from ..lean_board import (
+    BISHOP,
+    CORNERS,
+    KING,
+    KNIGHT,
+    NO_EN_PASSANT,
+    PAWN,
+    ROOK,
+    START_BITBOARDS,
+    START_BLACK,
+    START_MAILBOX,
+    START_WHITE,
+    attacked,
+    make_move,
+)
+
 _KINGSIDE, _QUEENSIDE, _PAWN_MOVE, _PIECE_MOVE = 0, 1, 2, 3
 _CASTLING_TOKENS = {
     **{token: _KINGSIDE for token in ("O-O", "O-O+", "O-O#", "0-0", "0-0+", "0-0#")},
@@ -34,59 +49,20 @@ _ALL = chess.BB_ALL
 _BACK_RANKS = chess.BB_RANK_1 | chess.BB_RANK_8
 _KNIGHT_ATTACKS = chess.BB_KNIGHT_ATTACKS
 _KING_ATTACKS = chess.BB_KING_ATTACKS
-_WHITE_PAWN_ATTACKERS = chess.BB_PAWN_ATTACKS[chess.BLACK]  # squares from which a white pawn attacks s
-_BLACK_PAWN_ATTACKERS = chess.BB_PAWN_ATTACKS[chess.WHITE]
 _DIAG_MASKS, _DIAG_ATTACKS = chess.BB_DIAG_MASKS, chess.BB_DIAG_ATTACKS
 _RANK_MASKS, _RANK_ATTACKS = chess.BB_RANK_MASKS, chess.BB_RANK_ATTACKS
 _FILE_MASKS, _FILE_ATTACKS = chess.BB_FILE_MASKS, chess.BB_FILE_ATTACKS
 _UCI = [[chess.SQUARE_NAMES[a] + chess.SQUARE_NAMES[b] for b in range(64)] for a in range(64)]
 _PROMOTION_SUFFIX = ("", "", "n", "b", "r", "q")
-_CORNERS = chess.BB_A1 | chess.BB_H1 | chess.BB_A8 | chess.BB_H8
 
-# Castling: (rights bit, squares that must be empty, squares that must not be attacked,
-# king from, king to, rook from, rook to, UCI), by side to move (True = White) and wing.
+# Castling: (rights bit, squares that must be empty, squares that must not be attacked, king
+# from, king to, UCI), by side to move (True = White) and wing; the rook follows the king's move.
 _CASTLING = {
-    (True, _KINGSIDE): (
-        chess.BB_H1,
-        chess.BB_F1 | chess.BB_G1,
-        (chess.E1, chess.F1, chess.G1),
-        chess.E1,
-        chess.G1,
-        chess.H1,
-        chess.F1,
-        "e1g1",
-    ),
-    (True, _QUEENSIDE): (
-        chess.BB_A1,
-        chess.BB_B1 | chess.BB_C1 | chess.BB_D1,
-        (chess.E1, chess.D1, chess.C1),
-        chess.E1,
-        chess.C1,
-        chess.A1,
-        chess.D1,
-        "e1c1",
-    ),
-    (False, _KINGSIDE): (
-        chess.BB_H8,
-        chess.BB_F8 | chess.BB_G8,
-        (chess.E8, chess.F8, chess.G8),
-        chess.E8,
-        chess.G8,
-        chess.H8,
-        chess.F8,
-        "e8g8",
-    ),
-    (False, _QUEENSIDE): (
-        chess.BB_A8,
-        chess.BB_B8 | chess.BB_C8 | chess.BB_D8,
-        (chess.E8, chess.D8, chess.C8),
-        chess.E8,
-        chess.C8,
-        chess.A8,
-        chess.D8,
-        "e8c8",
-    ),
-}
+    (True, _KINGSIDE): (chess.BB_H1, chess.BB_F1 | chess.BB_G1, (chess.E1, chess.F1, chess.G1), chess.E1, chess.G1, "e1g1"),
+    (True, _QUEENSIDE): (chess.BB_A1, chess.BB_B1 | chess.BB_C1 | chess.BB_D1, (chess.E1, chess.D1, chess.C1), chess.E1, chess.C1, "e1c1"),
+    (False, _KINGSIDE): (chess.BB_H8, chess.BB_F8 | chess.BB_G8, (chess.E8, chess.F8, chess.G8), chess.E8, chess.G8, "e8g8"),
+    (False, _QUEENSIDE): (chess.BB_A8, chess.BB_B8 | chess.BB_C8 | chess.BB_D8, (chess.E8, chess.D8, chess.C8), chess.E8, chess.C8, "e8c8"),
+}  # fmt: skip
 
 _SanParse = tuple[int, int, int, int, int, int]  # kind, piece, from mask, to square, promotion, from file
 _san_cache: dict[str, _SanParse | None] = {}
@@ -97,7 +73,7 @@ def _parse_san_token(san: str) -> _SanParse | None:
     """The parts of a SAN token, or None where python-chess would treat it specially (or reject it)."""
     wing = _CASTLING_TOKENS.get(san)
     if wing is not None:
-        return (wing, _KING, 0, 0, 0, 0)
+        return (wing, KING, 0, 0, 0, 0)
     match = chess.SAN_REGEX.match(san)
     if not match:
         return None  # invalid SAN or a null move: python-chess decides
@@ -115,37 +91,15 @@ def _parse_san_token(san: str) -> _SanParse | None:
         if promotion:
             return None
         return (_PIECE_MOVE, chess.PIECE_SYMBOLS.index(piece_letter.lower()), from_mask, to_square, 0, from_file)
-    if rank_digit or promotion == _KING:
+    if rank_digit or promotion == KING:
         return None  # fully specified moves go through find_move; pawns with a from-rank are odd
     return (
         _PAWN_MOVE,
-        _PAWN,
+        PAWN,
         from_mask,
         to_square,
         promotion,
         from_file if from_file >= 0 else chess.square_file(to_square),
-    )
-
-
-def _attacked(square: int, by_white: bool, occupied: int, them: int, bb: list[int]) -> bool:
-    """Whether the pieces ``them`` (of colour ``by_white``; types from ``bb``) attack ``square``."""
-    if _KNIGHT_ATTACKS[square] & bb[_KNIGHT] & them:
-        return True
-    if _KING_ATTACKS[square] & bb[_KING] & them:
-        return True
-    if (_WHITE_PAWN_ATTACKERS if by_white else _BLACK_PAWN_ATTACKERS)[square] & bb[_PAWN] & them:
-        return True
-    diagonal = (bb[_BISHOP] | bb[_QUEEN]) & them
-    if diagonal and _DIAG_ATTACKS[square][_DIAG_MASKS[square] & occupied] & diagonal:
-        return True
-    straight = (bb[_ROOK] | bb[_QUEEN]) & them
-    return bool(
-        straight
-        and (
-            _RANK_ATTACKS[square][_RANK_MASKS[square] & occupied]
-            | _FILE_ATTACKS[square][_FILE_MASKS[square] & occupied]
-        )
-        & straight
     )
 
 
@@ -159,20 +113,12 @@ def sans_to_uci(sans: Sequence[str]) -> list[str] | None:
     cache = _san_cache
     if len(cache) > _SAN_CACHE_LIMIT:
         cache.clear()
-    mailbox = [4, 2, 3, 5, 6, 3, 2, 4] + [1] * 8 + [0] * 32 + [1] * 8 + [4, 2, 3, 5, 6, 3, 2, 4]
-    bb = [
-        0,
-        chess.BB_RANK_2 | chess.BB_RANK_7,
-        chess.BB_B1 | chess.BB_G1 | chess.BB_B8 | chess.BB_G8,
-        chess.BB_C1 | chess.BB_F1 | chess.BB_C8 | chess.BB_F8,
-        _CORNERS,
-        chess.BB_D1 | chess.BB_D8,
-        chess.BB_E1 | chess.BB_E8,
-    ]
-    white = chess.BB_RANK_1 | chess.BB_RANK_2
-    black = chess.BB_RANK_7 | chess.BB_RANK_8
-    castling = _CORNERS
-    ep = -1
+    mailbox = START_MAILBOX[:]
+    bb = START_BITBOARDS[:]
+    white, black = START_WHITE, START_BLACK
+    castling = CORNERS
+    ep = NO_EN_PASSANT
+    halfmove = 0
     turn = True
     out: list[str] = []
     append = out.append
@@ -189,30 +135,18 @@ def sans_to_uci(sans: Sequence[str]) -> list[str] | None:
         else:
             us, them = black, white
         occupied = white | black
-        new_ep = -1
-
         if kind <= _QUEENSIDE:
-            rights, empty, safe, f, t, rook_from, rook_to, uci = _CASTLING[(turn, kind)]
+            rights, empty, safe, f, t, uci = _CASTLING[(turn, kind)]
             if not castling & rights or occupied & empty:
                 return None
             for square in safe:
-                if _attacked(square, not turn, occupied, them, bb):
+                if attacked(square, not turn, occupied, them, bb):
                     return None
-            rook_mask = (1 << rook_from) | (1 << rook_to)
-            move_mask = (1 << f) | (1 << t)
-            us ^= move_mask ^ rook_mask
-            bb[_KING] ^= move_mask
-            bb[_ROOK] ^= rook_mask
-            mailbox[f] = mailbox[rook_from] = 0
-            mailbox[t] = _KING
-            mailbox[rook_to] = _ROOK
-            castling &= ~(chess.BB_RANK_1 if turn else chess.BB_RANK_8)
-            append(uci)
         else:
             tb = 1 << t
             if us & tb:
                 return None
-            king_square = (bb[_KING] & us).bit_length() - 1
+            king_square = (bb[KING] & us).bit_length() - 1
             if kind == _PAWN_MOVE:
                 if (t < 8) if turn else (t >= 56):
                     return None  # no pawn moves to its own back rank
@@ -221,7 +155,7 @@ def sans_to_uci(sans: Sequence[str]) -> list[str] | None:
                         return None
                 elif promotion:
                     return None
-                own_pawns = bb[_PAWN] & us
+                own_pawns = bb[PAWN] & us
                 step = 8 if turn else -8
                 victim = -1
                 if from_file == t & 7:  # a push (python-chess: no file, or the target's file)
@@ -234,7 +168,6 @@ def sans_to_uci(sans: Sequence[str]) -> list[str] | None:
                         f -= step
                         if not own_pawns & (1 << f):
                             return None
-                        new_ep = f + step
                 elif from_file - (t & 7) in (1, -1):  # a capture
                     f = t - step + from_file - (t & 7)
                     if not own_pawns & (1 << f):
@@ -245,24 +178,23 @@ def sans_to_uci(sans: Sequence[str]) -> list[str] | None:
                         victim = t - step
                 else:
                     return None
-                fb = 1 << f
                 after_them = them & ~tb
-                after_occupied = (occupied ^ fb) | tb
+                after_occupied = (occupied ^ (1 << f)) | tb
                 if victim >= 0:
                     after_them &= ~(1 << victim)
                     after_occupied &= ~(1 << victim)
-                if _attacked(king_square, not turn, after_occupied, after_them, bb):
+                if attacked(king_square, not turn, after_occupied, after_them, bb):
                     return None
             else:
-                if piece == _KNIGHT:
+                if piece == KNIGHT:
                     candidates = _KNIGHT_ATTACKS[t]
-                elif piece == _KING:
+                elif piece == KING:
                     candidates = _KING_ATTACKS[t]
                 else:
                     candidates = 0
-                    if piece != _ROOK:
+                    if piece != ROOK:
                         candidates = _DIAG_ATTACKS[t][_DIAG_MASKS[t] & occupied]
-                    if piece != _BISHOP:
+                    if piece != BISHOP:
                         candidates |= (
                             _RANK_ATTACKS[t][_RANK_MASKS[t] & occupied] | _FILE_ATTACKS[t][_FILE_MASKS[t] & occupied]
                         )
@@ -275,47 +207,22 @@ def sans_to_uci(sans: Sequence[str]) -> list[str] | None:
                     candidate_bb = candidates & -candidates
                     candidates ^= candidate_bb
                     after_occupied = (occupied ^ candidate_bb) | tb
-                    guarded = t if piece == _KING else king_square
-                    if not _attacked(guarded, not turn, after_occupied, after_them, bb):
+                    guarded = t if piece == KING else king_square
+                    if not attacked(guarded, not turn, after_occupied, after_them, bb):
                         if f >= 0:
                             return None  # ambiguous: python-chess raises, with its own message
                         f = candidate_bb.bit_length() - 1
                 if f < 0:
                     return None
-                fb = 1 << f
-                victim = -1
-            # Make the move (as python-chess's push does).
-            captured = mailbox[t]
-            move_mask = fb | tb
-            us ^= move_mask
-            if captured:
-                bb[captured] ^= tb
-                them ^= tb
-            castling &= ~move_mask
-            if piece == _PAWN:
-                if promotion:
-                    bb[_PAWN] ^= fb
-                    bb[promotion] ^= tb
-                    mailbox[t] = promotion
-                else:
-                    bb[_PAWN] ^= move_mask
-                    mailbox[t] = _PAWN
-                if victim >= 0:
-                    victim_bb = 1 << victim
-                    bb[_PAWN] ^= victim_bb
-                    them ^= victim_bb
-                    mailbox[victim] = 0
-            else:
-                bb[piece] ^= move_mask
-                mailbox[t] = piece
-                if piece == _KING:
-                    castling &= ~(chess.BB_RANK_1 if turn else chess.BB_RANK_8)
-            mailbox[f] = 0
-            append(_UCI[f][t] + _PROMOTION_SUFFIX[promotion])
+            uci = _UCI[f][t] + _PROMOTION_SUFFIX[promotion]
+        # The move is legal: make it (castling moves the king; the rook follows).
+        us, them, castling, halfmove, ep = make_move(
+            mailbox, bb, us, them, castling, halfmove, ep, turn, f, t, promotion
+        )
+        append(uci)
         if turn:
             white, black = us, them
         else:
             black, white = us, them
-        ep = new_ep
         turn = not turn
     return out

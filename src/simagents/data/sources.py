@@ -15,6 +15,7 @@ from pathlib import Path
 import pyarrow as pa
 
 from ..config import Config
+from ..paths import RunPaths
 from ..prompts import rating_band_names
 from .ingest import Sampling, ingest_pgn
 from .pgn import HumanFilters, PromptMode, ReadOptions
@@ -46,26 +47,24 @@ def prompt_tokens(config: Config, games: pa.Table | None = None) -> list[str]:
     return sorted({*games.column("white_prompt").to_pylist(), *games.column("black_prompt").to_pylist()})
 
 
-def input_files(config: Config) -> list[Path]:
-    """The files the games table is read from (what the workflow's rules produce or the user gave)."""
-    run = config.run_dir
+def input_files(config: Config, paths: RunPaths) -> list[Path]:
+    """The files the games table is read from: the synthetic games the run plays, the lichess
+    months it downloads, or the user's PGN files."""
     if config.data.source == "synthetic":
-        return [run / "data" / "raw" / "synthetic.pgn"]
+        return [paths.synthetic_pgn]
     if config.data.source == "lichess":
-        from .lichess import month_url
+        from .lichess import lichess_dump_path
 
-        return [
-            Path(config.resources_dir) / "lichess" / month_url(config.data.lichess.url_template, m).rsplit("/", 1)[-1]
-            for m in config.data.lichess.months
-        ]
+        lichess = config.data.lichess
+        return [lichess_dump_path(Path(config.resources_dir), lichess.url_template, m) for m in lichess.months]
     return [Path(p) for p in config.data.pgn.paths]
 
 
 def build_games_table(
-    config: Config, paths: Sequence[Path] | None = None, workers: int = 1, progress: bool = True
+    config: Config, paths: Sequence[Path], workers: int = 1, progress: bool = True
 ) -> tuple[pa.Table, DropLedger]:
-    """Read the source's files into the games table, cleaned, filtered and sampled per the config."""
-    paths = list(paths) if paths is not None else input_files(config)
+    """Read the source's files ``paths`` into the games table, cleaned, filtered and sampled per the config."""
+    paths = list(paths)
     f = config.data.filters
     filters = HumanFilters(
         rated_only=f.rated_only,

@@ -20,7 +20,7 @@ def games_per_prompt(games: pa.Table) -> dict[str, dict[str, int]]:
     white = games.column("white_prompt").to_pylist()
     black = games.column("black_prompt").to_pylist()
     plies = games.column("plies").to_pylist()
-    as_white, as_black, moves = Counter(white), Counter(black), Counter()
+    as_white, as_black, moves = Counter(white), Counter(black), Counter[str]()
     for w, b, n in zip(white, black, plies):
         moves[w] += (n + 1) // 2
         moves[b] += n // 2
@@ -45,9 +45,9 @@ def score_table(games: pa.Table, seed: int = 0) -> pd.DataFrame:
             tally[(white, white)].append(0.5)
             continue
         for agent, opponent, is_white in ((white, black, True), (black, white, False)):
-            points = score(result, white=is_white)
-            tally[(agent, opponent)].append(points)
-            tally[(agent, OVERALL)].append(points)
+            earned = score(result, white=is_white)
+            tally[(agent, opponent)].append(earned)
+            tally[(agent, OVERALL)].append(earned)
     rows = []
     for k, ((agent, opponent), points) in enumerate(sorted(tally.items())):
         row: dict[str, Any] = {"agent": agent, "opponent": opponent, "games": len(points)}
@@ -138,8 +138,10 @@ def to_markdown(summary: dict[str, Any]) -> str:
     if "scores" in summary:
         frame = pd.DataFrame(summary["scores"])
         frame["cell"] = [
-            "self-play" if row.agent == row.opponent else f"{row.score:.2f} [{row.score_low:.2f}, {row.score_high:.2f}]"
-            for row in frame.itertuples()
+            "self-play" if agent == opponent else f"{score:.2f} [{low:.2f}, {high:.2f}]"
+            for agent, opponent, score, low, high in zip(
+                frame["agent"], frame["opponent"], frame["score"], frame["score_low"], frame["score_high"]
+            )
         ]
         matrix = frame.pivot(index="agent", columns="opponent", values="cell")
         columns = [c for c in matrix.columns if not c.startswith("(")] + [
@@ -163,3 +165,12 @@ def to_markdown(summary: dict[str, Any]) -> str:
     lines += ["## Terminations", "", "| termination | games |", "|---|---:|"]
     lines += [f"| {k} | {v} |" for k, v in summary["terminations"].items()]
     return "\n".join(lines) + "\n"
+
+
+def persona_strengths(summary: dict[str, Any]) -> dict[str, float] | None:
+    """Each prompt's strength in the data, from a data summary: its mean score (0-1) against every
+    other prompt; None when the summary has no score table (prompts that are rating bands)."""
+    scores = summary.get("scores")
+    if not scores:
+        return None
+    return {row["agent"]: float(row["score"]) for row in scores if row["opponent"] == OVERALL}

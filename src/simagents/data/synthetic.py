@@ -135,6 +135,7 @@ def generate(
         _close_policies,
         workers=workers,
         desc="synthetic games",
+        pause="synthetic_games",
         progress=progress,
     )
 

@@ -209,4 +209,5 @@ def uci_moves_to_actions(
             f"move {chess.square_name(int(from_squares[bad]))}{chess.square_name(int(to_squares[bad]))} "
             f"(promotion code {int(promotion_codes[bad])}) is not in the action space"
         )
-    return actions
+    found: np.ndarray = actions
+    return found

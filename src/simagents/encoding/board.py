@@ -94,7 +94,8 @@ def encode_raw(raw: Sequence[RawBoard] | np.ndarray) -> EncodedBoards:
     rights = table[:, 8]
 
     def has(square: int) -> np.ndarray:
-        return (rights & np.uint64(1 << square)) != 0
+        flags: np.ndarray = (rights & np.uint64(1 << square)) != 0
+        return flags
 
     white_k, white_q, black_k, black_q = has(chess.H1), has(chess.A1), has(chess.H8), has(chess.A8)
     own_k = np.where(white_to_move, white_k, black_k)

@@ -67,6 +67,7 @@ from tqdm import tqdm
 from .. import __version__
 from ..encoding import move_to_action
 from ..engine import ENGINE_FAILURES, open_engine
+from ..faults import pause_point
 from ..outputs import make_folder, write_parquet, write_text
 from .win_chances import move_losses, win_chances
 
@@ -428,10 +429,12 @@ def compute_action_values(
         else:
             session = _EngineSession(spec)
             reports = (_run_chunk(chunk, session, nodes, parts_dir) for chunk in todo)
-        for report in reports:
+        for finished, report in enumerate(reports, start=1):
             fallback += report.fallback_moves
             restarts += report.restarts
             bar.update(report.positions)
+            if finished < len(todo):
+                pause_point("action_values")  # a chunk is on disk, others are not
         if pool is not None:
             pool.close()
             pool.join()

@@ -30,6 +30,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from ..config import Config
 from .metrics import ACROSS, ALL, SHUFFLED, TRUE
 
 #: Entropy under the random mover's prompt must be within this fraction of log(legal moves).
@@ -131,6 +132,13 @@ def _checks(random_prompt: str | None) -> list[_Check]:
         )
     )
     return checks
+
+
+def random_prompt_of(config: Config) -> str | None:
+    """The random mover's prompt in a synthetic population (None: no random persona, or human data)."""
+    if config.data.source != "synthetic":
+        return None
+    return next((p.name for p in config.data.synthetic.personas if p.kind == "random"), None)
 
 
 def simulator_checks(metrics: pd.DataFrame, random_prompt: str | None) -> pd.DataFrame:

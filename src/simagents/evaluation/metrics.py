@@ -67,7 +67,7 @@ import pyarrow as pa
 
 from ..encoding import move_to_action
 from ..policies import Policy
-from ..stats import Interval, bootstrap_mean, bootstrap_statistic
+from ..stats import Interval, bootstrap_mean, bootstrap_statistic, spearman
 from .win_chances import BLUNDER, INACCURACY, MISTAKE
 
 ALL = "all"  # data-prompt label of metrics over every evaluation position
@@ -186,18 +186,6 @@ def _row(policy: str, model_prompt: str, data_prompt: str, metric: str, iv: Inte
         "n": iv.n,
         "method": iv.method,
     }
-
-
-def spearman(x: np.ndarray, y: np.ndarray) -> float:
-    """Spearman rank correlation (average ranks for ties); NaN when either side is constant."""
-
-    def ranks(a: np.ndarray) -> np.ndarray:
-        return pd.Series(a).rank(method="average").to_numpy()
-
-    rx, ry = ranks(np.asarray(x, float)), ranks(np.asarray(y, float))
-    if rx.std() == 0 or ry.std() == 0:
-        return float("nan")
-    return float(np.corrcoef(rx, ry)[0, 1])
 
 
 def jensen_shannon(p: np.ndarray, q: np.ndarray) -> float:
@@ -471,12 +459,14 @@ def frontier_statistics(
             key = pooled_under[metric]
             return arrays[key][metric] if key in arrays else None
         # NaN where the metric is undefined (decisive_win off decisive positions): dropped below.
-        return np.stack([arrays[p][metric] for p in personas]).mean(axis=0)
+        pooled: np.ndarray = np.stack([arrays[p][metric] for p in personas]).mean(axis=0)
+        return pooled
 
     rows = []
     for k, metric in enumerate(("entropy", "top1", "jsd", "expected_loss", "decisive_win")):
-        columns = [series(name, metric) for name in names]
-        if any(column is None for column in columns):  # a policy evaluated without that view
+        found = [series(name, metric) for name in names]
+        columns = [column for column in found if column is not None]
+        if len(columns) < len(found):  # a policy evaluated without that view
             continue
         table = np.stack(columns)  # [policies, positions]
         defined = ~np.isnan(table).any(axis=0)
@@ -503,7 +493,8 @@ def agent_battery(
     frontier statistics of ``family`` (policy name -> beta) across them."""
     values = position_values(eval_positions, action_values)
     data_prompts = sorted(set(eval_positions.column("own_prompt").to_pylist()))
-    frames, arrays = [], {}
+    frames: list[pd.DataFrame] = []
+    arrays: dict[str, dict[str, dict[str, np.ndarray]]] = {}
     for name, (policy, prompts) in policies.items():
         arrays[name] = {}
         frames.append(evaluate_policy(policy, prompts, eval_positions, values, seed, per_position_out=arrays[name]))

@@ -8,7 +8,7 @@ move in the scored position (the mover): +1 a sure win, 0 even, -1 a sure loss::
 
 This is lichess's ``winningChances`` curve (the multiplier was fitted by lichess to game outcomes
 by rating). One deliberate difference: lichess maps a mate in n to a large cp value (about 0.98 to
-0.999), the SPEC puts mates at exactly +-1. Either way a mate ranks above every cp score, since
+0.999), the design puts mates at exactly +-1. Either way a mate ranks above every cp score, since
 WC(1000) is about 0.9509.
 
 A move's *loss* is the drop in win chance it costs the mover compared with the best move in the

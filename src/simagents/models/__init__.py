@@ -1,9 +1,9 @@
 """The simulator: network, checkpoints, imitation training, and where networks run (device, precision)."""
 
-from .checkpoint import CheckpointError, load_checkpoint, save_checkpoint
+from .checkpoint import CheckpointError, checkpoint_prompts, load_checkpoint, save_checkpoint
 from .device import CPU, Compute, DeviceError, resolve_compute, resolve_device
 from .network import NetworkConfig, Simulator, masked_log_probs
-from .train import TrainConfig, load_simulator, load_simulator_and_vocabulary, train_simulator
+from .train import TrainConfig, load_simulator, load_simulator_and_vocabulary, simulator_configs, train_simulator
 
 __all__ = [
     "CPU",
@@ -13,6 +13,7 @@ __all__ = [
     "NetworkConfig",
     "Simulator",
     "TrainConfig",
+    "checkpoint_prompts",
     "load_checkpoint",
     "load_simulator",
     "load_simulator_and_vocabulary",
@@ -20,5 +21,6 @@ __all__ = [
     "resolve_compute",
     "resolve_device",
     "save_checkpoint",
+    "simulator_configs",
     "train_simulator",
 ]

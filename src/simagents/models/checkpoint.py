@@ -45,6 +45,12 @@ def load_checkpoint(path: Path, map_location: str | torch.device = "cpu") -> dic
     return state
 
 
+def checkpoint_prompts(path: Path) -> tuple[str, ...]:
+    """The prompt vocabulary of a checkpoint, in token-id order (``none`` first)."""
+    vocabulary: dict[str, int] = load_checkpoint(path)["vocabulary"]
+    return tuple(token for token, _ in sorted(vocabulary.items(), key=lambda item: item[1]))
+
+
 def resumable_state(
     path: Path, matches: Callable[[dict[str, Any]], bool], map_location: str | torch.device = "cpu"
 ) -> dict[str, Any] | None:

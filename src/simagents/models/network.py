@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import itertools
 from dataclasses import asdict, dataclass
-from typing import Literal
+from typing import Literal, cast
 
 import torch
 from torch import nn
@@ -67,7 +67,8 @@ class _PromptedLayer(nn.Module):
         self.norm = nn.LayerNorm(width)
 
     def pre_activation(self, x: torch.Tensor, own: torch.Tensor, opponent: torch.Tensor) -> torch.Tensor:
-        return self.norm(self.linear(x) + self.own(own) + self.opponent(opponent))
+        out: torch.Tensor = self.norm(self.linear(x) + self.own(own) + self.opponent(opponent))
+        return out
 
     def forward(self, x: torch.Tensor, own: torch.Tensor, opponent: torch.Tensor) -> torch.Tensor:
         return nn.functional.gelu(self.pre_activation(x, own, opponent))
@@ -108,6 +109,11 @@ class _MoveKindHead(nn.Module):
     """
 
     NUM_KINDS = 6 * 6 * 2
+    # buffers (register_buffer below), declared for the type checker
+    action_from: torch.Tensor
+    action_to: torch.Tensor
+    pawn_kernel: torch.Tensor
+    knight_kernel: torch.Tensor
 
     def __init__(self, num_prompts: int, gain: float = 1.0) -> None:
         super().__init__()
@@ -149,7 +155,8 @@ class _MoveKindHead(nn.Module):
         return mover.gather(1, origin) * 12 + captured.gather(1, target) * 2 + attacked.gather(1, target).long()
 
     def forward(self, planes: torch.Tensor, own: torch.Tensor, actions: torch.Tensor | None = None) -> torch.Tensor:
-        return self.gain * self.preference(own).gather(1, self.kinds(planes, actions))
+        preference: torch.Tensor = self.preference(own)
+        return self.gain * preference.gather(1, self.kinds(planes, actions))
 
 
 class Simulator(nn.Module):
@@ -192,7 +199,8 @@ class Simulator(nn.Module):
         x = self.stem(planes)
         for block in self.blocks:
             x = block(x, own, opponent)
-        return self.dropout(self.head_conv(x).flatten(1))
+        features: torch.Tensor = self.dropout(self.head_conv(x).flatten(1))
+        return features
 
     def forward(
         self, planes: torch.Tensor, own: torch.Tensor, opponent: torch.Tensor
@@ -216,6 +224,7 @@ class Simulator(nn.Module):
     def _policy_logits(
         self, x: torch.Tensor, planes: torch.Tensor, own: torch.Tensor, actions: torch.Tensor | None = None
     ) -> torch.Tensor:
+        logits: torch.Tensor
         if actions is None:
             logits = self.policy(x)
         elif actions.shape[0] == 1:  # one board: its own actions' rows of the output layer
@@ -250,7 +259,7 @@ class Simulator(nn.Module):
         if self.config.arch == "mlp":
             x = planes.flatten(1)
             for layer in self.layers:
-                pre = layer.pre_activation(x, own, opponent)
+                pre = cast(_PromptedLayer, layer).pre_activation(x, own, opponent)
                 fractions.append(float((pre > 0).float().mean()))
                 x = nn.functional.gelu(pre)
         else:

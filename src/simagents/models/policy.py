@@ -8,12 +8,14 @@ arrays, so callers (the game runner, search, the metric battery) never see a dev
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 
 import chess
 import numpy as np
 import torch
 
 from ..encoding import encode_boards, encode_raw, legal_actions, padded_legal_actions, raw_board, to_planes
+from ..encoding.board import RawBoard
 from ..games import terminal_value
 from ..policies import MoveDistribution
 from ..prompts import NONE_TOKEN
@@ -51,6 +53,24 @@ class SimulatorPolicy:
         self.temperature = temperature
         self.argmax = argmax
         self.name = name
+
+    @classmethod
+    def from_checkpoint(
+        cls,
+        path: str | Path,
+        *,
+        temperature: float = 1.0,
+        argmax: bool = False,
+        name: str | None = None,
+        compute: Compute | str | torch.device | None = None,
+    ) -> SimulatorPolicy:
+        """The simulator of a checkpoint (``best.pt``, or an RL learner's ``final.pt``) as a policy;
+        ``name`` defaults to the checkpoint's folder name (``seed0``)."""
+        from .train import load_simulator_and_vocabulary
+
+        compute = as_compute(compute)
+        model, vocabulary = load_simulator_and_vocabulary(Path(path), compute)
+        return cls(model, vocabulary, temperature, argmax, name or Path(path).parent.name, compute)
 
     def _ids(self, prompts: Sequence[str]) -> torch.Tensor:
         try:
@@ -118,7 +138,7 @@ class SimulatorPolicy:
 
     @torch.no_grad()
     def _values_of_raw(
-        self, raws: Sequence, own_prompts: Sequence[str], opponent_prompts: Sequence[str], batch_size: int
+        self, raws: Sequence[RawBoard], own_prompts: Sequence[str], opponent_prompts: Sequence[str], batch_size: int
     ) -> np.ndarray:
         if self.model.value is None:
             raise ValueError(

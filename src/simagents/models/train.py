@@ -36,8 +36,11 @@ import pandas as pd
 import torch
 from tqdm import tqdm
 
+from ..config import SimulatorConfig
 from ..encoding import EncodedBoards, to_planes, unpack_legal_masks
+from ..faults import pause_point
 from ..outputs import write_csv, write_text
+from ..paths import POSITIONS_META, SIMULATOR_FILES
 from ..positions import load_split
 from .checkpoint import load_checkpoint, resumable_state, save_checkpoint
 from .device import Compute, as_compute, resolve_compute
@@ -63,6 +66,41 @@ class TrainConfig:
     val_positions: int = 20000  # validation positions scored at each evaluation (a fixed subset)
     device: str = "auto"  # auto | cpu | cuda | cuda:N | mps (:func:`~simagents.models.device.resolve_device`)
     precision: str = "auto"  # auto (bf16 autocast on CUDA, fp32 elsewhere) | fp32 | bf16
+
+
+def simulator_configs(simulator: SimulatorConfig, vocabulary_size: int, seed: int) -> tuple[NetworkConfig, TrainConfig]:
+    """The network and the training settings of one simulator seed, from the run config's
+    ``simulator`` section (``vocabulary_size``: prompt tokens, ``none`` and ``unknown`` included)."""
+    s = simulator
+    network = NetworkConfig(
+        arch=s.arch,
+        num_prompts=vocabulary_size,
+        hidden=s.hidden,
+        layers=s.layers,
+        blocks=s.blocks,
+        channels=s.channels,
+        value_head=s.value_head,
+        dropout=s.dropout,
+        move_features=s.move_features,
+        prompt_temperature=s.prompt_temperature,
+        lever_gain=s.lever_gain,
+    )
+    train = TrainConfig(
+        seed=seed,
+        steps=s.steps,
+        batch_size=s.batch_size,
+        lr=s.lr,
+        weight_decay=s.weight_decay,
+        warmup_steps=s.warmup_steps,
+        prompt_dropout=s.prompt_dropout,
+        value_weight=s.value_weight,
+        eval_every=s.eval_every,
+        checkpoint_every=s.checkpoint_every,
+        val_positions=s.val_positions,
+        device=s.device,
+        precision=s.precision,
+    )
+    return network, train
 
 
 def batch_tensors(split: dict[str, np.ndarray], rows: np.ndarray, device: torch.device) -> tuple[torch.Tensor, ...]:
@@ -173,7 +211,7 @@ def train_simulator(
         raise ValueError(f"no training positions in {positions_dir}/train")
     val_rows = np.random.default_rng(train.seed).permutation(n_val)[: train.val_positions]
     # The prompt vocabulary travels with the weights: a checkpoint is usable on its own (UCI engine).
-    vocabulary = json.loads((Path(positions_dir) / "meta.json").read_text())["vocabulary"]
+    vocabulary = json.loads((Path(positions_dir) / POSITIONS_META).read_text())["vocabulary"]
     if len(vocabulary) != network.num_prompts:
         raise ValueError(
             f"the network has {network.num_prompts} prompt embeddings but the positions' "
@@ -188,7 +226,7 @@ def train_simulator(
     sampler = torch.Generator().manual_seed(train.seed)
     step, best, curves = 0, float("inf"), []
 
-    last_path, best_path = out_dir / "last.pt", out_dir / "best.pt"
+    last_path, best_path = out_dir / SIMULATOR_FILES["last"], out_dir / SIMULATOR_FILES["best"]
     # last.pt carries the best checkpoint too: Snakemake deletes a job's declared outputs (best.pt)
     # before rerunning it, and a resumed run must still end with the best weights, whether or not
     # it improves on them after the resume. Checkpoints from before this carried no copy: not resumed.
@@ -197,7 +235,7 @@ def train_simulator(
         lambda s: s["network"] == network.to_dict() and s["train"] == asdict(train) and "best_checkpoint" in s,
         device,
     )
-    best_state: dict | None = None
+    best_state: dict[str, Any] | None = None
     if state is not None:
         model.load_state_dict(state["model"])
         optimizer.load_state_dict(state["optimizer"])
@@ -210,7 +248,7 @@ def train_simulator(
         best_state = state["best_checkpoint"]
         log.info("resumed from %s at step %d", last_path, step)
 
-    def snapshot() -> dict:
+    def snapshot() -> dict[str, Any]:
         # Copies, not references: the best checkpoint must not follow the weights as they train on.
         state = {
             "model": model.state_dict(),
@@ -269,11 +307,13 @@ def train_simulator(
                 save_checkpoint(best_state, best_path)
         if step % train.checkpoint_every == 0 or step == train.steps:
             save_checkpoint({**snapshot(), "best_checkpoint": best_state}, last_path)
+            if step < train.steps:
+                pause_point("train_simulator")  # a resumable checkpoint is on disk
     bar.close()
     if best_state is not None and not best_path.exists():
         save_checkpoint(best_state, best_path)  # deleted since it was written (a rerun of a finished job)
     elapsed = time.perf_counter() - started
-    write_csv(pd.DataFrame(curves), out_dir / "curves.csv", float_format="%.6f")
+    write_csv(pd.DataFrame(curves), out_dir / SIMULATOR_FILES["curves"], float_format="%.6f")
     if best_path.exists():
         # The diagnostic of the kept model: a prompt under which a layer is almost all off has
         # lost its gradients (later RL could not move that persona).
@@ -281,7 +321,7 @@ def train_simulator(
         best_model.load_state_dict(load_checkpoint(best_path, map_location=device)["model"])
         write_csv(
             active_units(best_model, val_split, val_rows[:ACTIVE_UNITS_POSITIONS], vocabulary, compute),
-            out_dir / "active_units.csv",
+            out_dir / SIMULATOR_FILES["active_units"],
             float_format="%.6f",
         )
     summary = {
@@ -297,7 +337,7 @@ def train_simulator(
         "network": network.to_dict(),
         "train": asdict(train),
     }
-    write_text(out_dir / "train.json", json.dumps(summary, indent=2) + "\n")
+    write_text(out_dir / SIMULATOR_FILES["summary"], json.dumps(summary, indent=2) + "\n")
     return summary
 
 

@@ -1,6 +1,6 @@
 """The claims ledger: every claim of the paper decided by tests on a run's tables.
 
-The ledger (``config/claims.yaml``, format in its header) lists claims C1-C6 of SPEC section 2,
+The ledger (``config/claims.yaml``, format in its header) lists the claims of the paper (C1-C6),
 each with one or more tests. A test selects one row of one of the run's tables and compares the
 row's 95% interval with a threshold fixed in the ledger. :func:`evaluate_claims` returns one row
 per test (claim, test, the measurement with its interval, the expectation, pass or fail) with
@@ -19,8 +19,9 @@ from typing import Any
 import pandas as pd
 import yaml
 
+from ..agents.roster import roles
 from ..config import Config
-from ..paths import RunPaths, format_beta
+from .tables import RunTables
 
 SUPPORTED, NOT_SUPPORTED, NOT_TESTABLE = "supported", "not supported", "not testable"
 CLAIM_COLUMNS = [
@@ -64,14 +65,8 @@ class Claim:
     tests: tuple[Test, ...]
 
 
-def source_paths(paths: RunPaths) -> dict[str, Path]:
-    """Where each ledger source lives in a run."""
-    return {
-        "metrics": paths.metrics,
-        "agent_metrics": paths.agent_metrics,
-        "ladder_statistics": paths.ladder / "statistics.csv",
-        "rlft_frontier": paths.rlft_summary.with_name("rlft_frontier.csv"),
-    }
+#: The run tables a ledger test may read (roles of :mod:`.tables`).
+SOURCES = ("metrics", "agent_metrics", "ladder_statistics", "rlft_frontier")
 
 
 def load_ledger(path: Path) -> list[Claim]:
@@ -94,7 +89,7 @@ def load_ledger(path: Path) -> list[Claim]:
             kinds = [t for t in _TESTS if t in test]
             if len(kinds) != 1:
                 raise LedgerError(f"{at}: give exactly one of {', '.join(_TESTS)}")
-            if test.get("source") not in ("metrics", "agent_metrics", "ladder_statistics", "rlft_frontier"):
+            if test.get("source") not in SOURCES:
                 raise LedgerError(f"{at}: unknown source {test.get('source')!r}")
             if not isinstance(test.get("where"), dict) or "label" not in test:
                 raise LedgerError(f"{at}: needs a label and a where mapping")
@@ -119,23 +114,6 @@ def load_ledger(path: Path) -> list[Claim]:
     if not claims:
         raise LedgerError(f"{path}: no claims")
     return claims
-
-
-def ledger_roles(config: Config) -> dict[str, str]:
-    """The run's policy and prompt names for the ledger's ``{role}`` fields (see its header)."""
-    betas = sorted(config.rlft.betas)
-    rlft_seed = config.rlft.seeds[0]
-    values = {
-        "simulator": f"simulator_seed{config.simulator.seeds[0]}",
-        "az": f"az_seed{config.az.seed}",
-        "rlft_lowest": f"rlft_beta{format_beta(betas[0])}_seed{rlft_seed}",
-        "rlft_highest": f"rlft_beta{format_beta(betas[-1])}_seed{rlft_seed}",
-        "pikl_lowest": f"pikl_lambda{format_beta(min(config.pikl.lambdas))}_seed{config.simulator.seeds[0]}",
-        "random": "random",
-    }
-    if config.data.source == "synthetic":
-        values["random"] = next((p.name for p in config.data.synthetic.personas if p.kind == "random"), "random")
-    return values
 
 
 def _normalise(frame: pd.DataFrame) -> pd.DataFrame:
@@ -214,16 +192,18 @@ def evaluate_claims(claims: list[Claim], tables: Mapping[str, pd.DataFrame], val
                 }
             )
         verdict = NOT_TESTABLE if any(r is None for r in results) else SUPPORTED if all(results) else NOT_SUPPORTED
-        for row in rows[len(rows) - len(results) :]:
-            row["verdict"] = verdict
+        for entry in rows[len(rows) - len(results) :]:
+            entry["verdict"] = verdict
     return pd.DataFrame(rows, columns=CLAIM_COLUMNS)
 
 
-def run_claims(config: Config, ledger: Path) -> pd.DataFrame:
-    """Evaluate the ledger on a run's tables (the ones that exist)."""
-    paths = RunPaths.of(config)
-    tables = {name: pd.read_csv(path) for name, path in source_paths(paths).items() if path.exists()}
-    return evaluate_claims(load_ledger(ledger), tables, ledger_roles(config))
+def run_claims(config: Config, ledger: Path, tables: RunTables) -> pd.DataFrame:
+    """Evaluate the ledger on a run's tables: every source the ledger's tests name must be given."""
+    claims = load_ledger(ledger)
+    tests = [test for claim in claims for test in claim.tests]
+    needed = sorted({t.source for t in tests} | {t.threshold["of"]["source"] for t in tests if t.kind == "near"})
+    tables.require(needed)
+    return evaluate_claims(claims, {name: tables.frame(name) for name in needed}, roles(config))
 
 
 def compare_claims(committed: pd.DataFrame, regenerated: pd.DataFrame) -> tuple[list[str], bool]:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Mapping
 from pathlib import Path
+from typing import Any
 
 import matplotlib
 
@@ -20,10 +21,13 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 import seaborn as sns
+from matplotlib.axes import Axes
+from matplotlib.colors import Normalize
+from matplotlib.figure import Figure
 
-from ..config import Config
+from ..agents.roster import AgentId
 from ..outputs import atomic_output
-from ..paths import RunPaths
+from .tables import MissingTableError, RunTables
 
 #: name -> caption. The paper and the HTML report both print these.
 FIGURES: dict[str, str] = {
@@ -57,37 +61,53 @@ def _style() -> None:
     plt.rcParams.update({"figure.dpi": 150, "savefig.bbox": "tight", "pdf.fonttype": 42})
 
 
-def load_tables(config: Config) -> dict[str, pd.DataFrame]:
-    """The run's tables the figures read (a missing one is left out; its figures say so)."""
-    paths = RunPaths.of(config)
-    files = {
-        "metrics": paths.metrics,
-        "agent_metrics": paths.agent_metrics,
-        "calibration": paths.calibration,
-        "elo": paths.ladder / "elo.csv",
-        "rlft": paths.rlft_summary,
-    }
-    tables = {name: pd.read_csv(path) for name, path in files.items() if path.exists()}
-    curves = [paths.simulator_dir(seed) / "curves.csv" for seed in config.simulator.seeds]
-    if curves and curves[0].exists():
-        tables["simulator_curves"] = pd.read_csv(curves[0])
-    rl = []
-    for beta in config.rlft.betas:
-        for seed in config.rlft.seeds:
-            path = paths.rlft_dir(beta, seed) / "curves.csv"
-            if path.exists():
-                rl.append(pd.read_csv(path).assign(beta=beta, seed=seed))
-    if rl:
-        tables["rlft_curves"] = pd.concat(rl, ignore_index=True)
-    return tables
+#: The run tables each figure reads (roles of :mod:`.tables`): the figure rule passes exactly these.
+FIGURE_TABLES: dict[str, tuple[str, ...]] = {
+    "population": ("elo",),
+    "calibration": ("calibration",),
+    "move_matching": ("metrics",),
+    "frontier": ("rlft_summary", "agent_metrics", "elo"),
+    "sensitivity": ("agent_metrics", "elo"),
+    "decisive": ("agent_metrics", "metrics"),
+    "training": ("simulator_curves", "rlft_curves"),
+}
 
 
-def _errorbar(ax, x, y, low, high, **kwargs) -> None:
+def load_tables(tables: RunTables, name: str, simulator: str) -> dict[str, pd.DataFrame]:
+    """The tables figure ``name`` draws from, by role; a missing one is an error naming it.
+
+    ``simulator_curves`` is the given simulator's; ``rlft_curves`` every RL learner's, stacked
+    with its ``beta`` and ``seed`` as columns.
+    """
+    roles = FIGURE_TABLES[name]
+    tables.require(roles)
+    out: dict[str, pd.DataFrame] = {}
+    for role in roles:
+        if role == "simulator_curves":
+            curves = tables.labelled(role)
+            if simulator not in curves:
+                raise MissingTableError(
+                    f"figure {name} needs the curves of {simulator}: pass --table {role}:{simulator}=PATH"
+                )
+            out[role] = pd.read_csv(curves[simulator])
+        elif role == "rlft_curves":
+            frames = []
+            for label, frame in tables.labelled_frames(role).items():
+                agent = AgentId.parse(label)
+                frames.append(frame.assign(beta=agent.weight_value, seed=agent.seed))
+            out[role] = pd.concat(frames, ignore_index=True)
+        else:
+            out[role] = tables.frame(role)
+    return out
+
+
+def _errorbar(ax: Axes, x: Any, y: Any, low: Any, high: Any, **kwargs: Any) -> None:
+    """Points at ``(x, y)`` with vertical bars from ``low`` to ``high`` (array-likes of one length)."""
     y, low, high = (np.asarray(a, float) for a in (y, low, high))
     ax.errorbar(x, y, yerr=[y - low, high - y], fmt=kwargs.pop("fmt", "o"), capsize=2, **kwargs)
 
 
-def _identity(ax) -> None:
+def _identity(ax: Axes) -> None:
     lo = min(ax.get_xlim()[0], ax.get_ylim()[0])
     hi = max(ax.get_xlim()[1], ax.get_ylim()[1])
     ax.plot([lo, hi], [lo, hi], ls="--", color="0.5", lw=0.8, zorder=0)
@@ -99,7 +119,7 @@ def _personas(elo: pd.DataFrame) -> pd.DataFrame:
     return elo[elo["kind"].isin(["random", "greedy", "stockfish"])]
 
 
-def draw_population(tables: Mapping[str, pd.DataFrame], simulator: str) -> plt.Figure:
+def draw_population(tables: Mapping[str, pd.DataFrame], simulator: str) -> Figure:
     elo = tables["elo"]
     anchors = _personas(elo).sort_values("nominal")
     fig, (left, right) = plt.subplots(1, 2, figsize=(7.0, 3.2))
@@ -121,7 +141,7 @@ def draw_population(tables: Mapping[str, pd.DataFrame], simulator: str) -> plt.F
     return fig
 
 
-def draw_calibration(tables: Mapping[str, pd.DataFrame], simulator: str) -> plt.Figure:
+def draw_calibration(tables: Mapping[str, pd.DataFrame], simulator: str) -> Figure:
     table = tables["calibration"]
     table = table[table["policy"] == simulator] if "policy" in table.columns else table
     fig, ax = plt.subplots(figsize=(3.6, 3.4))
@@ -145,7 +165,7 @@ def draw_calibration(tables: Mapping[str, pd.DataFrame], simulator: str) -> plt.
     return fig
 
 
-def draw_move_matching(tables: Mapping[str, pd.DataFrame], simulator: str) -> plt.Figure:
+def draw_move_matching(tables: Mapping[str, pd.DataFrame], simulator: str) -> Figure:
     metrics = tables["metrics"]
     rows = metrics[
         (metrics["policy"] == simulator)
@@ -165,7 +185,8 @@ def _agent_points(tables: Mapping[str, pd.DataFrame]) -> pd.DataFrame:
     elo = tables["elo"]
     personas = set(_personas(elo)["player"])
     rows = []
-    for policy, group in agents.groupby("policy"):
+    for key, group in agents.groupby("policy"):
+        policy = str(key)
         if policy in ("played", "random_mover", "greedy_grabber") or policy.endswith("family"):
             continue
         top1 = group[(group["metric"] == "top1") & (group["data_prompt"] == "all")]
@@ -194,8 +215,8 @@ def _agent_points(tables: Mapping[str, pd.DataFrame]) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def draw_frontier(tables: Mapping[str, pd.DataFrame], simulator: str) -> plt.Figure:
-    rlft = tables["rlft"].groupby("beta", as_index=False)[["score_vs_frozen", "low", "high"]].mean()
+def draw_frontier(tables: Mapping[str, pd.DataFrame], simulator: str) -> Figure:
+    rlft = tables["rlft_summary"].groupby("beta", as_index=False)[["score_vs_frozen", "low", "high"]].mean()
     fig, (left, right) = plt.subplots(1, 2, figsize=(7.4, 3.2))
     labels = [f"{b:g}" for b in rlft["beta"]]
     _errorbar(left, range(len(labels)), rlft["score_vs_frozen"], rlft["low"], rlft["high"], fmt="o-")
@@ -204,7 +225,7 @@ def draw_frontier(tables: Mapping[str, pd.DataFrame], simulator: str) -> plt.Fig
     left.set(xlabel="KL weight beta", ylabel="score against the frozen simulator", title="RL learners")
     points = _agent_points(tables)
     markers = {"simulator": "s", "rlft": "o", "pikl": "^", "az": "D"}
-    norm = plt.Normalize(points["entropy"].min(), points["entropy"].max())
+    norm = Normalize(points["entropy"].min(), points["entropy"].max())
     for kind, group in points.groupby("kind"):
         right.errorbar(
             group["top1"],
@@ -221,7 +242,7 @@ def draw_frontier(tables: Mapping[str, pd.DataFrame], simulator: str) -> plt.Fig
             c=group["entropy"],
             cmap="viridis",
             norm=norm,
-            marker=markers.get(kind, "o"),
+            marker=markers.get(str(kind), "o"),
             s=45,
             edgecolor="k",
             linewidth=0.4,
@@ -243,10 +264,11 @@ def draw_frontier(tables: Mapping[str, pd.DataFrame], simulator: str) -> plt.Fig
     return fig
 
 
-def draw_sensitivity(tables: Mapping[str, pd.DataFrame], simulator: str) -> plt.Figure:
+def draw_sensitivity(tables: Mapping[str, pd.DataFrame], simulator: str) -> Figure:
     agents = tables["agent_metrics"]
     elo = tables["elo"]
-    personas = sorted(_personas(elo)["player"], key=lambda p: float(elo.set_index("player").loc[p, "elo"]))
+    anchor_elo = elo.set_index("player")["elo"]
+    personas = sorted(_personas(elo)["player"], key=lambda p: float(anchor_elo[p]))
     policies = [simulator] + sorted(p for p in agents["policy"].unique() if str(p).startswith("rlft_"))
     fig, (left, right) = plt.subplots(1, 2, figsize=(7.4, 3.2), sharex=True)
     for k, policy in enumerate(policies):
@@ -280,7 +302,7 @@ def draw_sensitivity(tables: Mapping[str, pd.DataFrame], simulator: str) -> plt.
     return fig
 
 
-def draw_decisive(tables: Mapping[str, pd.DataFrame], simulator: str) -> plt.Figure:
+def draw_decisive(tables: Mapping[str, pd.DataFrame], simulator: str) -> Figure:
     agents = tables["agent_metrics"]
     rows = agents[
         (agents["metric"] == "decisive_win")
@@ -338,7 +360,7 @@ def draw_decisive(tables: Mapping[str, pd.DataFrame], simulator: str) -> plt.Fig
     return fig
 
 
-def draw_training(tables: Mapping[str, pd.DataFrame], simulator: str) -> plt.Figure:
+def draw_training(tables: Mapping[str, pd.DataFrame], simulator: str) -> Figure:
     fig, (left, right) = plt.subplots(1, 2, figsize=(7.4, 3.0))
     curves = tables["simulator_curves"]
     for column, label in (("train_loss", "train"), ("val_loss", "validation")):
@@ -357,7 +379,7 @@ def draw_training(tables: Mapping[str, pd.DataFrame], simulator: str) -> plt.Fig
     return fig
 
 
-DRAW: dict[str, Callable[[Mapping[str, pd.DataFrame], str], plt.Figure]] = {
+DRAW: dict[str, Callable[[Mapping[str, pd.DataFrame], str], Figure]] = {
     "population": draw_population,
     "calibration": draw_calibration,
     "move_matching": draw_move_matching,
@@ -368,19 +390,13 @@ DRAW: dict[str, Callable[[Mapping[str, pd.DataFrame], str], plt.Figure]] = {
 }
 
 
-def make_figure(name: str, config: Config, out_dir: Path) -> list[Path]:
-    """Draw one figure of the run into ``out_dir`` as ``<name>.pdf`` and ``<name>.png``."""
+def make_figure(name: str, tables: RunTables, simulator: str, out_dir: Path) -> list[Path]:
+    """Draw one figure into ``out_dir`` as ``<name>.pdf`` and ``<name>.png`` from the run's
+    ``tables`` (:data:`FIGURE_TABLES`); ``simulator``: the simulator it shows (an agent name)."""
     if name not in DRAW:
         raise ValueError(f"unknown figure {name!r}; known: {sorted(DRAW)}")
     _style()
-    tables = load_tables(config)
-    simulator = f"simulator_seed{config.simulator.seeds[0]}"
-    try:
-        fig = DRAW[name](tables, simulator)
-    except KeyError as error:
-        raise FileNotFoundError(
-            f"figure {name}: the run has no table or column {error}; run the stages before the figures"
-        ) from None
+    fig = DRAW[name](load_tables(tables, name, simulator), simulator)
     written = []
     for suffix in ("pdf", "png"):
         path = out_dir / f"{name}.{suffix}"

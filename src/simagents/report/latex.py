@@ -11,6 +11,7 @@ Also generated: the claims table (``claims_table.tex``), the methods table of th
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 import os
@@ -19,13 +20,16 @@ import shutil
 import subprocess
 from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
+from ..agents.roster import AgentId
+from ..agents.roster import roles as agent_roles
 from ..config import Config
 from ..outputs import write_text
-from ..paths import RunPaths, format_beta
 from .figures import FIGURES
+from .tables import MissingTableError, RunTables
 
 _SPECIAL = {
     "&": r"\&",
@@ -63,7 +67,8 @@ def interval(low: float, high: float, digits: int = 2) -> str:
     return f"[{number(low, digits)}, {number(high, digits)}]"
 
 
-def _put(out: dict[str, str], name: str, row: Mapping[str, object], digits: int = 2) -> None:
+def _put(out: dict[str, str], name: str, row: Any, digits: int = 2) -> None:
+    """``name``, ``name-ci`` and ``name-n`` from a table row (a Series or mapping with value, low, high, n)."""
     out[name] = number(float(row["value"]), digits)
     out[f"{name}-ci"] = interval(float(row["low"]), float(row["high"]), digits)
     if "n" in row and not pd.isna(row["n"]):
@@ -71,6 +76,21 @@ def _put(out: dict[str, str], name: str, row: Mapping[str, object], digits: int 
 
 
 #: Role names of the run's main policies in keys (the text cites roles, not seeds or betas).
+#: The tables the paper's numbers and generated tables come from (roles of :mod:`.tables`).
+PAPER_TABLES = (
+    "data_summary",
+    "simulator_training",
+    "checks",
+    "calibration",
+    "metrics",
+    "agent_metrics",
+    "rlft_summary",
+    "elo",
+    "ladder_statistics",
+    "claims",
+    "benchmark",
+)
+
 ROLE_KEYS = {
     "simulator": "sim",
     "rlft_lowest": "rl-lowest",
@@ -80,19 +100,17 @@ ROLE_KEYS = {
 }
 
 
-def paper_numbers(config: Config, benchmark_dir: Path | None = None) -> dict[str, str]:
+def paper_numbers(config: Config, tables: RunTables) -> dict[str, str]:
     """Every number the text may cite, by key, from the run's tables (see the module docstring).
 
     A policy's rows appear under its name and, for the run's main policies, under its role too
     (:data:`ROLE_KEYS`: ``metric-sim-...`` is the first simulator seed's, ``rl-lowest`` the RL
     learner with the smallest beta), so the text does not depend on seeds or beta values.
     """
-    from .claims import ledger_roles
-
-    paths = RunPaths.of(config)
     out: dict[str, str] = {}
     simulator = f"simulator_seed{config.simulator.seeds[0]}"
-    roles = {ledger_roles(config)[role]: alias for role, alias in ROLE_KEYS.items()}
+    roles = {agent_roles(config)[role]: alias for role, alias in ROLE_KEYS.items()}
+    tables.require(PAPER_TABLES)
     synthetic_run = config.data.source == "synthetic"
     personas = sorted(config.data.synthetic.personas, key=lambda p: p.rating) if synthetic_run else []
     engines = [p.name for p in personas if p.kind == "stockfish"]
@@ -132,103 +150,96 @@ def paper_numbers(config: Config, benchmark_dir: Path | None = None) -> dict[str
     }
     anchor = next((p for p in synthetic.personas if p.name == config.ladder.anchor), None)
     out["ladder-anchor-rating"] = str(anchor.rating) if anchor else "n/a"
-    if paths.summary_json.exists():
-        summary = json.loads(paths.summary_json.read_text())
-        out["games-kept"] = f"{summary['games_kept']:,}"
-        out["plies-kept"] = f"{summary['plies_kept']:,}"
-    train = paths.simulator_dir(config.simulator.seeds[0]) / "train.json"
-    if train.exists():
-        info = json.loads(train.read_text())
-        out["simulator-val-loss"] = number(info["best_val_loss"])
-        out["simulator-train-positions"] = f"{info['train_positions']:,}"
+    summary = tables.json("data_summary")
+    out["games-kept"] = f"{summary['games_kept']:,}"
+    out["plies-kept"] = f"{summary['plies_kept']:,}"
+    trained = tables.labelled("simulator_training")
+    if simulator not in trained:
+        raise MissingTableError(
+            f"the paper needs the training summary of {simulator}: pass --table simulator_training:{simulator}=PATH"
+        )
+    info = json.loads(trained[simulator].read_text())
+    out["simulator-val-loss"] = number(info["best_val_loss"])
+    out["simulator-train-positions"] = f"{info['train_positions']:,}"
     # Checks and calibration (the simulator learned the population?).
-    if paths.checks.exists():
-        for _, row in pd.read_csv(paths.checks).iterrows():
-            _put(out, key("check", row["check"]), row, 3)
-            out[key("check", row["check"], "verdict")] = escape(row["verdict"])
-    if paths.calibration.exists():
-        calibration = pd.read_csv(paths.calibration)
-        calibration = calibration[calibration["policy"] == simulator] if "policy" in calibration else calibration
-        for _, row in calibration.iterrows():
-            out[key("calibration", row["prompt"], "predicted")] = number(row["predicted"])
-            out[key("calibration", row["prompt"], "observed")] = number(row["observed"])
-        # The engines' prompts against the others' (the text reports the two groups).
-        for group, members in (("engines", engines), ("others", others)):
-            rows = calibration[calibration["prompt"].isin(members)]
-            if len(rows):
-                for column in ("predicted", "observed"):
-                    out[f"calibration-{group}-{column}-min"] = number(rows[column].min())
-                    out[f"calibration-{group}-{column}-max"] = number(rows[column].max())
-                out[f"calibration-{group}-max-gap"] = number((rows["predicted"] - rows["observed"]).abs().max(), 3)
-                out[f"calibration-{group}-names"] = escape(", ".join(rows["prompt"]))
+    for _, row in tables.frame("checks").iterrows():
+        _put(out, key("check", row["check"]), row, 3)
+        out[key("check", row["check"], "verdict")] = escape(row["verdict"])
+    calibration = tables.frame("calibration")
+    calibration = calibration[calibration["policy"] == simulator] if "policy" in calibration else calibration
+    for _, row in calibration.iterrows():
+        out[key("calibration", row["prompt"], "predicted")] = number(row["predicted"])
+        out[key("calibration", row["prompt"], "observed")] = number(row["observed"])
+    # The engines' prompts against the others' (the text reports the two groups).
+    for group, members in (("engines", engines), ("others", others)):
+        rows = calibration[calibration["prompt"].isin(members)]
+        if len(rows):
+            for column in ("predicted", "observed"):
+                out[f"calibration-{group}-{column}-min"] = number(rows[column].min())
+                out[f"calibration-{group}-{column}-max"] = number(rows[column].max())
+            out[f"calibration-{group}-max-gap"] = number((rows["predicted"] - rows["observed"]).abs().max(), 3)
+            out[f"calibration-{group}-names"] = escape(", ".join(rows["prompt"]))
     # The metric battery (simulator) and the agents.
-    for source, path in (("metric", paths.metrics), ("agent", paths.agent_metrics)):
-        if not path.exists():
-            continue
-        table = pd.read_csv(path)
+    for source, role in (("metric", "metrics"), ("agent", "agent_metrics")):
+        table = tables.frame(role)
         table = table[table["data_prompt"] == "all"]
         for _, row in table.iterrows():
             for name in names(row["policy"]):
                 for prompt in prompts(row["model_prompt"]):
                     _put(out, key(source, name, prompt, row["metric"]), row, 3)
     # RL learners.
-    if paths.rlft_summary.exists():
-        for _, row in pd.read_csv(paths.rlft_summary).iterrows():
-            for name in names(f"rlft_beta{format_beta(row['beta'])}_seed{int(row['seed'])}"):
-                name = key("rlft", name)
-                out[f"{name}-score"] = number(row["score_vs_frozen"])
-                out[f"{name}-score-ci"] = interval(row["low"], row["high"])
-                out[f"{name}-wins"] = number(row["wins"])
-                out[f"{name}-losses"] = number(row["losses"])
-                out[f"{name}-unconverted"] = number(row["unconverted_draws"])
-                out[f"{name}-entropy-first"] = number(row["entropy_first_iteration"])
-                out[f"{name}-entropy-last"] = number(row["entropy_last_iteration"])
-                out[f"{name}-kl"] = number(row["kl_last_iteration"])
-                out[f"{name}-target-score"] = number(row["target_score_vs_frozen"])
-                out[f"{name}-target-score-ci"] = interval(row["target_low"], row["target_high"])
-        out["rl-lowest-beta"] = f"{min(config.rlft.betas):g}"
-        out["rl-highest-beta"] = f"{max(config.rlft.betas):g}"
+    for _, row in tables.frame("rlft_summary").iterrows():
+        for name in names(str(AgentId("rlft", int(row["seed"]), float(row["beta"])))):
+            name = key("rlft", name)
+            out[f"{name}-score"] = number(row["score_vs_frozen"])
+            out[f"{name}-score-ci"] = interval(row["low"], row["high"])
+            out[f"{name}-wins"] = number(row["wins"])
+            out[f"{name}-losses"] = number(row["losses"])
+            out[f"{name}-unconverted"] = number(row["unconverted_draws"])
+            out[f"{name}-entropy-first"] = number(row["entropy_first_iteration"])
+            out[f"{name}-entropy-last"] = number(row["entropy_last_iteration"])
+            out[f"{name}-kl"] = number(row["kl_last_iteration"])
+            out[f"{name}-target-score"] = number(row["target_score_vs_frozen"])
+            out[f"{name}-target-score-ci"] = interval(row["target_low"], row["target_high"])
+    out["rl-lowest-beta"] = f"{min(config.rlft.betas):g}"
+    out["rl-highest-beta"] = f"{max(config.rlft.betas):g}"
     # The ladder.
-    elo = paths.ladder / "elo.csv"
-    if elo.exists():
-        ratings = pd.read_csv(elo)
-        for _, row in ratings.iterrows():
-            prompt = "" if pd.isna(row["prompt"]) else row["prompt"]
-            for agent in names(row["agent"]):
-                name = key("elo", agent, prompt)
-                out[name] = f"{row['elo']:.0f}"
-                out[f"{name}-ci"] = f"[{row['low']:.0f}, {row['high']:.0f}]"
-        # Ranges the text cites: the simulator under the persona prompts, and the engine anchors.
-        under = ratings[(ratings["agent"] == simulator) & ratings["prompt"].isin([p.name for p in personas])]
-        if len(under):
-            low, high = under.loc[under["elo"].idxmin()], under.loc[under["elo"].idxmax()]
-            out |= {
-                "elo-sim-persona-min": f"{low['elo']:.0f}",
-                "elo-sim-persona-min-prompt": escape(low["prompt"]),
-                "elo-sim-persona-max": f"{high['elo']:.0f}",
-                "elo-sim-persona-max-prompt": escape(high["prompt"]),
-            }
-        anchors = ratings[ratings["player"].isin(engines)]
-        if len(anchors):
-            out["elo-engines-min"] = f"{anchors['elo'].min():.0f}"
-            out["elo-engines-max"] = f"{anchors['elo'].max():.0f}"
-    statistics = paths.ladder / "statistics.csv"
-    if statistics.exists():
-        for _, row in pd.read_csv(statistics).iterrows():
-            for agent in names(row["agent"]):
-                _put(out, key("ladder", agent, row["statistic"]), row, 2 if "spearman" in row["statistic"] else 0)
+    ratings = tables.frame("elo")
+    for _, row in ratings.iterrows():
+        prompt = "" if pd.isna(row["prompt"]) else row["prompt"]
+        for agent in names(row["agent"]):
+            name = key("elo", agent, prompt)
+            out[name] = f"{row['elo']:.0f}"
+            out[f"{name}-ci"] = f"[{row['low']:.0f}, {row['high']:.0f}]"
+    # Ranges the text cites: the simulator under the persona prompts, and the engine anchors.
+    under = ratings[(ratings["agent"] == simulator) & ratings["prompt"].isin([p.name for p in personas])]
+    if len(under):
+        elos = under["elo"].to_numpy()
+        low, high = under.iloc[int(elos.argmin())], under.iloc[int(elos.argmax())]
+        out |= {
+            "elo-sim-persona-min": f"{low['elo']:.0f}",
+            "elo-sim-persona-min-prompt": escape(low["prompt"]),
+            "elo-sim-persona-max": f"{high['elo']:.0f}",
+            "elo-sim-persona-max-prompt": escape(high["prompt"]),
+        }
+    anchors = ratings[ratings["player"].isin(engines)]
+    if len(anchors):
+        out["elo-engines-min"] = f"{anchors['elo'].min():.0f}"
+        out["elo-engines-max"] = f"{anchors['elo'].max():.0f}"
+    for _, row in tables.frame("ladder_statistics").iterrows():
+        for agent in names(row["agent"]):
+            _put(out, key("ladder", agent, row["statistic"]), row, 2 if "spearman" in row["statistic"] else 0)
     # Claims.
-    if paths.claims.exists():
-        claims = pd.read_csv(paths.claims)
-        for claim, group in claims.groupby("claim", sort=True):
-            out[key("claim", claim, "verdict")] = escape(group["verdict"].iloc[0])
-            for k, (_, row) in enumerate(group.iterrows(), start=1):
-                _put(out, key("claim", claim, "test", k), row, 3)
-        verdicts = claims.groupby("claim")["verdict"].first()
-        out["claims-total"] = str(len(verdicts))
-        out["claims-supported"] = str(int((verdicts == "supported").sum()))
+    claims = tables.frame("claims")
+    for claim, tests in claims.groupby("claim", sort=True):
+        out[key("claim", claim, "verdict")] = escape(tests["verdict"].iloc[0])
+        for k, (_, row) in enumerate(tests.iterrows(), start=1):
+            _put(out, key("claim", claim, "test", k), row, 3)
+    verdicts = claims.groupby("claim")["verdict"].first()
+    out["claims-total"] = str(len(verdicts))
+    out["claims-supported"] = str(int((verdicts == "supported").sum()))
     # Runtimes (the rules' benchmark files).
-    seconds = runtimes(benchmark_dir or paths.root / "benchmarks")
+    seconds = runtimes(tables)
     if len(seconds):
         out["runtime-total-minutes"] = f"{seconds['seconds'].sum() / 60:.0f}"
     for name, caption in FIGURES.items():
@@ -237,15 +248,15 @@ def paper_numbers(config: Config, benchmark_dir: Path | None = None) -> dict[str
     return out
 
 
-def runtimes(benchmark_dir: Path) -> pd.DataFrame:
-    """Wall seconds and peak memory of every rule that wrote a ``benchmark:`` file."""
+def runtimes(tables: RunTables) -> pd.DataFrame:
+    """Wall seconds and peak memory of every job whose ``benchmark:`` file the paper was given
+    (role ``benchmark``, labelled by job), in job-name order."""
     rows = []
-    for path in sorted(Path(benchmark_dir).glob("*.tsv")):
-        table = pd.read_csv(path, sep="\t")
+    for job, table in sorted(tables.labelled_frames("benchmark").items()):
         if len(table):
             rows.append(
                 {
-                    "rule": path.stem,
+                    "rule": job,
                     "seconds": float(table["s"].iloc[-1]),
                     "max_rss_mb": float(table["max_rss"].iloc[-1]) if "max_rss" in table else math.nan,
                 }
@@ -369,40 +380,66 @@ def runtime_table(table: pd.DataFrame) -> str:
     )
 
 
-def write_generated(config: Config, out_dir: Path) -> list[Path]:
+def write_generated(config: Config, tables: RunTables, out_dir: Path) -> list[Path]:
     """Write ``numbers.tex`` and the generated tables into ``out_dir``."""
-    paths = RunPaths.of(config)
     out_dir.mkdir(parents=True, exist_ok=True)
-    numbers = paper_numbers(config)
+    numbers = paper_numbers(config, tables)
     files = {
         "numbers.tex": "% Generated by `simagents paper`: every number of the text. Do not edit.\n"
         + "".join(f"\\snset{{{k}}}{{{v}}}\n" for k, v in sorted(numbers.items())),
         "config_table.tex": config_table(config),
-        "runtime_table.tex": runtime_table(runtimes(paths.root / "benchmarks")),
+        "runtime_table.tex": runtime_table(runtimes(tables)),
+        "claims_table.tex": claims_table(tables.frame("claims")),
     }
-    if paths.claims.exists():
-        files["claims_table.tex"] = claims_table(pd.read_csv(paths.claims))
+    files["inputs.tex"] = (
+        "% Generated by `simagents paper`: the sha256 of the generated numbers and tables (the PDF's\n"
+        "% keywords carry it, so a PDF can be matched to the numbers it was built from).\n"
+        f"\\newcommand{{\\sninputs}}{{{inputs_digest(files)}}}\n"
+    )
     written = []
     for name, text in files.items():
         written.append(write_text(out_dir / name, text))
     return written
 
 
-def build_paper(config: Config, source_dir: Path, out_dir: Path, *, compile_pdf: bool = True) -> Path:
-    """Assemble the paper of a run in ``out_dir`` (the LaTeX sources, the generated inputs, the
-    figures) and compile it with latexmk; returns the PDF's path (or the .tex's when not compiling)."""
-    paths = RunPaths.of(config)
+#: The generated files whose content the paper's text and tables cite (the runtime table records
+#: time, so it is left out of the fingerprint).
+FINGERPRINTED = ("numbers.tex", "config_table.tex", "claims_table.tex")
+
+
+def inputs_digest(files: Mapping[str, str]) -> str:
+    """The sha256 of the fingerprinted generated files (name and text, in a fixed order)."""
+    digest = hashlib.sha256()
+    for name in FINGERPRINTED:
+        digest.update(f"{name}\n{files[name]}\n".encode())
+    return digest.hexdigest()
+
+
+def build_paper(
+    config: Config,
+    tables: RunTables,
+    figures: Mapping[str, Path],
+    source_dir: Path,
+    out_dir: Path,
+    *,
+    compile_pdf: bool = True,
+) -> Path:
+    """Assemble the paper of a run in ``out_dir`` (the LaTeX sources, the numbers and tables
+    generated from ``tables``, the ``figures``: name -> PDF, one per :data:`FIGURES`) and compile
+    it with latexmk; returns the PDF's path (or the .tex's when not compiling)."""
+    missing = [name for name in FIGURES if name not in figures]
+    if missing:
+        raise FileNotFoundError(f"the paper needs the figures {', '.join(missing)}: pass --figure NAME=PDF")
     out_dir.mkdir(parents=True, exist_ok=True)
     for name in ("paper.tex", "references.bib"):
         shutil.copy2(source_dir / name, out_dir / name)
-    write_generated(config, out_dir / "generated")
-    figures = out_dir / "figures"
-    figures.mkdir(exist_ok=True)
+    write_generated(config, tables, out_dir / "generated")
+    folder = out_dir / "figures"
+    folder.mkdir(exist_ok=True)
     for name in FIGURES:
-        source = paths.figures / f"{name}.pdf"
-        if not source.exists():
-            raise FileNotFoundError(f"{source}: the figure is missing; run `simagents figure` first")
-        shutil.copy2(source, figures / source.name)
+        if not figures[name].is_file():
+            raise FileNotFoundError(f"figure {name} not found: {figures[name]}")
+        shutil.copy2(figures[name], folder / f"{name}.pdf")
     if not compile_pdf:
         return out_dir / "paper.tex"
     latexmk = shutil.which("latexmk")
