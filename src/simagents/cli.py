@@ -783,13 +783,19 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p = add("ladder", cmd_ladder, "play every agent against the anchors and fit Elo ratings", workers=True)
     p.add_argument("--out-dir", help="output folder (default: <run>/ladder)")
-    p = add("uci", cmd_uci, "speak UCI as the simulator prompted as one persona (for GUIs and lichess-bot)")
+    p = add("uci", cmd_uci, "speak UCI as the simulator prompted as a persona (for GUIs and lichess-bot; docs/uci.md)")
     p.add_argument("--checkpoint", required=True, help="a simulator checkpoint (best.pt)")
-    p.add_argument("--prompt", required=True, help="the persona or rating band to play as")
-    p.add_argument("--opponent-prompt", default="none", help="the opponent's prompt (default: none)")
+    p.add_argument(
+        "--prompt", default="none", help="the persona or rating band to play as (default none; UCI option Prompt)"
+    )
+    p.add_argument(
+        "--opponent-prompt", default="none", help="the opponent's prompt (default none; UCI option OpponentPrompt)"
+    )
     choice = p.add_mutually_exclusive_group()
-    choice.add_argument("--temperature", type=float, default=1.0, help="sampling temperature (default 1)")
-    choice.add_argument("--argmax", action="store_true", help="always play the most likely move")
+    choice.add_argument(
+        "--temperature", type=float, default=1.0, help="sampling temperature (default 1; UCI option Temperature)"
+    )
+    choice.add_argument("--argmax", action="store_true", help="always play the most likely move (UCI option Argmax)")
     p.add_argument("--seed", type=int, default=0, help="sampling seed")
     p.add_argument(
         "--device",
