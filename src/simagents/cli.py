@@ -700,14 +700,21 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--publish", help="also copy the PDF here (the default run publishes paper/paper.pdf)")
 
     p = add(
-        "uci", cmd_uci, "speak UCI as the simulator prompted as one persona (for GUIs and lichess-bot)", config=False
-    )
+        "uci", cmd_uci, "speak UCI as the simulator prompted as a persona (for GUIs and lichess-bot; docs/uci.md)",
+        config=False,
+    )  # fmt: skip
     p.add_argument("--checkpoint", required=True, help="a simulator checkpoint (best.pt)")
-    p.add_argument("--prompt", required=True, help="the persona or rating band to play as")
-    p.add_argument("--opponent-prompt", default="none", help="the opponent's prompt (default: none)")
+    p.add_argument(
+        "--prompt", default="none", help="the persona or rating band to play as (default none; UCI option Prompt)"
+    )
+    p.add_argument(
+        "--opponent-prompt", default="none", help="the opponent's prompt (default none; UCI option OpponentPrompt)"
+    )
     choice = p.add_mutually_exclusive_group()
-    choice.add_argument("--temperature", type=float, default=1.0, help="sampling temperature (default 1)")
-    choice.add_argument("--argmax", action="store_true", help="always play the most likely move")
+    choice.add_argument(
+        "--temperature", type=float, default=1.0, help="sampling temperature (default 1; UCI option Temperature)"
+    )
+    choice.add_argument("--argmax", action="store_true", help="always play the most likely move (UCI option Argmax)")
     p.add_argument("--seed", type=int, default=0, help="sampling seed")
     p.add_argument(
         "--device", default="cpu", help="auto, cpu, cuda, cuda:N or mps (default cpu: one board a move gains nothing)"
