@@ -39,7 +39,7 @@ from simagents.config import load_config
 from simagents.encoding import legal_actions
 from simagents.games import GameSpec, match_seed, play_games
 from simagents.models import NetworkConfig, Simulator, load_simulator_and_vocabulary
-from simagents.models.policy import SimulatorPolicy
+from simagents.models.simulator_policy import SimulatorPolicy
 from simagents.prompts import vocabulary as make_vocabulary
 
 REPO = Path(__file__).resolve().parents[1]

@@ -74,7 +74,7 @@ from simagents.models import (
     simulator_configs,
     train_simulator,
 )
-from simagents.models.policy import SimulatorPolicy
+from simagents.models.simulator_policy import SimulatorPolicy
 from simagents.policies import GreedyMaterial, RandomMover
 from simagents.positions import build_positions
 from simagents.prompts import vocabulary as make_vocabulary

@@ -62,7 +62,6 @@ from _machine import _cpu_model, _version  # sibling module: benchmarks/ is on s
 import simagents
 from simagents.data.table import GameRecord, records_to_table
 from simagents.encoding import NUM_ACTIONS, NUM_INPUT_PLANES
-from simagents.engine import find_stockfish
 from simagents.evaluation.action_values import compute_action_values
 from simagents.evaluation.eval_positions import select_eval_positions
 from simagents.games import GameSpec, play_games
@@ -71,6 +70,7 @@ from simagents.models.train import TrainConfig, train_simulator
 from simagents.policies import GreedyMaterial, RandomMover
 from simagents.positions import build_positions
 from simagents.prompts import vocabulary
+from simagents.stockfish import find_stockfish
 
 ROOT = Path(__file__).resolve().parents[1]
 PROMPTS = ("random", "greedy")
@@ -317,7 +317,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--positions", type=int, default=60, help="evaluation positions (half per prompt)")
     parser.add_argument("--nodes", type=int, default=20000, help="Stockfish node budget a position")
     parser.add_argument("--repeats", type=int, default=3, help="runs of each Stockfish method; medians reported")
-    parser.add_argument("--engine", help="Stockfish binary (default: simagents.engine.find_stockfish)")
+    parser.add_argument("--engine", help="Stockfish binary (default: simagents.stockfish.find_stockfish)")
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args(argv)
     if args.steps < 8:

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from simagents.config import Config, load_config
-from simagents.engine import EngineNotFoundError, find_stockfish
+from simagents.stockfish import EngineNotFoundError, find_stockfish
 
 REPO = Path(__file__).resolve().parents[1]
 

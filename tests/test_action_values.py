@@ -267,7 +267,7 @@ def test_an_interrupted_run_resumes_with_only_the_missing_chunk(reference, tmp_p
         return original_replace(self, target)
 
     monkeypatch.setattr(Path, "replace", recording_replace)
-    with caplog.at_level(logging.INFO, logger=action_values.__name__):
+    with caplog.at_level(logging.INFO, logger="simagents.evaluation"):
         table = _run(tmp_path, stockfish, EIGHT)
     assert scored == EIGHT[6:]  # chunk 3 only
     assert "chunk-00003.parquet" in written and not set(mtimes) & set(written)  # done parts were not rewritten
@@ -289,7 +289,7 @@ def test_parts_from_other_settings_are_discarded(tmp_path, stockfish, monkeypatc
     with pytest.raises(_Interrupted):
         _run(tmp_path, stockfish, EIGHT[:4])
     monkeypatch.setattr(action_values, "_evaluate_chunk", evaluate)
-    with caplog.at_level(logging.WARNING, logger=action_values.__name__):
+    with caplog.at_level(logging.WARNING, logger="simagents.evaluation"):
         table = _run(tmp_path, stockfish, EIGHT[:4], nodes=NODES + 100)
     assert "discarding" in caplog.text and "nodes" in caplog.text
     _assert_same(table, _run(tmp_path, stockfish, EIGHT[:4], name="fresh", nodes=NODES + 100))
@@ -315,7 +315,7 @@ def _killing(monkeypatch, should_kill) -> list[int]:
 def test_an_engine_killed_mid_run_is_restarted(reference, tmp_path, stockfish, monkeypatch, caplog, workers):
     # Each process kills its engine on its 4th position (with 2 workers, both do: the counter forks).
     pids = _killing(monkeypatch, lambda call: call == 4)
-    with caplog.at_level(logging.INFO, logger=action_values.__name__):
+    with caplog.at_level(logging.INFO, logger="simagents.evaluation"):
         table = _run(tmp_path, stockfish, EIGHT, workers=workers)
     restarts = int(re.search(r"(\d+) engine restarts", caplog.text).group(1))  # summed over workers
     assert restarts == 1 if workers == 1 else restarts >= 1

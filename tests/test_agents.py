@@ -29,7 +29,7 @@ from simagents.games import (
     to_pgn,
 )
 from simagents.models import load_checkpoint, load_simulator_and_vocabulary
-from simagents.models.policy import SimulatorPolicy
+from simagents.models.simulator_policy import SimulatorPolicy
 from simagents.policies import GreedyMaterial, RandomMover
 from simagents.positions import split_of
 

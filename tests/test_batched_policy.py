@@ -1,7 +1,7 @@
 """The batched policy call gives the answers of one board at a time.
 
 The game runner sends every board waiting on a policy in one call
-(:meth:`simagents.models.policy.SimulatorPolicy.distributions`); the pieces that make that call
+(:meth:`simagents.models.simulator_policy.SimulatorPolicy.distributions`); the pieces that make that call
 cheap must not change what a board gets:
 
 * :func:`~simagents.encoding.padded_legal_actions` maps every legal move as
@@ -24,7 +24,7 @@ import torch
 
 from simagents.encoding import encode_boards, legal_actions, move_to_action, padded_legal_actions, to_planes
 from simagents.models import NetworkConfig, Simulator
-from simagents.models.policy import SimulatorPolicy
+from simagents.models.simulator_policy import SimulatorPolicy
 from simagents.policies import MoveDistribution
 from simagents.prompts import vocabulary
 

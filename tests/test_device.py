@@ -40,7 +40,7 @@ from simagents.models import (
     train_simulator,
 )
 from simagents.models.device import resolve_precision
-from simagents.models.policy import SimulatorPolicy
+from simagents.models.simulator_policy import SimulatorPolicy
 from simagents.prompts import vocabulary
 
 CUDA = torch.cuda.is_available()

@@ -11,7 +11,7 @@
 * a truncated checkpoint and a config key from an older version stop with what to do.
 
 Stockfish killed mid-evaluation is in test_action_values.py and test_stockfish_persona.py, a
-missing Stockfish in test_engine.py, cut and corrupt downloads in test_lichess_download.py.
+missing Stockfish in test_stockfish.py, cut and corrupt downloads in test_lichess_download.py.
 """
 
 from __future__ import annotations
@@ -523,9 +523,7 @@ def test_a_download_killed_part_way_resumes_where_it_stopped(repo, tmp_path, dum
     assert 0 < kept < len(dump_server.data) and not dest.exists()
 
     dump_server.delay = 0.0
-    rerun = subprocess.run(
-        _download(config, tmp_path), capture_output=True, text=True, timeout=120
-    )
+    rerun = subprocess.run(_download(config, tmp_path), capture_output=True, text=True, timeout=120)
     assert rerun.returncode == 0, rerun.stderr[-3000:]
     assert dump_server.ranges == [None, f"bytes={kept}-"]  # the rerun asked only for the rest
     assert dest.read_bytes() == dump_server.data and not part.exists()

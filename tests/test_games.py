@@ -8,9 +8,9 @@ import chess
 import numpy as np
 import pytest
 
-from simagents.engine import open_engine
 from simagents.games import GameSpec, play_games, score
 from simagents.policies import GreedyMaterial, MoveDistribution, RandomMover, StockfishPolicy, material_gain
+from simagents.stockfish import open_engine
 
 
 def _spec(seed: int, **kw) -> GameSpec:

@@ -19,7 +19,7 @@ from simagents.models import (
     masked_log_probs,
     train_simulator,
 )
-from simagents.models.policy import SimulatorPolicy
+from simagents.models.simulator_policy import SimulatorPolicy
 from simagents.prompts import vocabulary
 
 VOCAB = vocabulary(["random", "greedy"])

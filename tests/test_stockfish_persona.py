@@ -10,9 +10,9 @@ import chess
 import numpy as np
 import pytest
 
-from simagents.engine import open_engine
 from simagents.games import GameSpec, play_games
 from simagents.policies import SkillLevel, StockfishPolicy
+from simagents.stockfish import open_engine
 
 MIDDLEGAME = "r1bqkbnr/pppp1ppp/2n5/4p3/4P3/5N2/PPPP1PPP/RNBQKB1R w KQkq - 2 3"
 

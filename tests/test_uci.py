@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 from simagents.models import NetworkConfig, TrainConfig, load_simulator_and_vocabulary, train_simulator
-from simagents.models.policy import SimulatorPolicy
+from simagents.models.simulator_policy import SimulatorPolicy
 from simagents.uci import UciEngine, _combo_safe
 
 

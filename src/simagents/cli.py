@@ -23,9 +23,9 @@ from typing import Any
 from . import __version__
 from .config import Config, ConfigError, load_config
 from .data.lichess import DownloadError
-from .engine import EngineNotFoundError, engine_version, find_stockfish
 from .outputs import DISK_ERRNOS, OutputError, make_folder, write_csv, write_text
 from .stages import load_stage_config
+from .stockfish import EngineNotFoundError, engine_version, find_stockfish
 
 log = logging.getLogger("simagents")
 
@@ -298,7 +298,7 @@ def cmd_metrics(args: argparse.Namespace) -> int:
     from .evaluation.eval_positions import load_eval_positions
     from .evaluation.metrics import metric_battery
     from .models import load_simulator_and_vocabulary
-    from .models.policy import SimulatorPolicy
+    from .models.simulator_policy import SimulatorPolicy
     from .policies import Policy
     from .prompts import UNKNOWN_TOKEN
 

@@ -8,16 +8,19 @@ generator, so a game's moves do not depend on how games are batched.
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Literal, Protocol
 
 import chess
 import chess.engine
 import numpy as np
 
-from .engine import ENGINE_FAILURES
+from .config import EngineConfig, Persona
+from .stockfish import ENGINE_FAILURES, open_engine
 
 log = logging.getLogger(__name__)
 
@@ -291,3 +294,20 @@ class StockfishPolicy:
                 engine.quit()
             except (*ENGINE_FAILURES, TimeoutError):
                 engine.close()
+
+
+def persona_policy(persona: Persona, engine: EngineConfig, engine_path: Path | None, nodes_per_move: int) -> Policy:
+    """The player of a synthetic persona: the one constructor of the population's games, of the
+    persona truth and of the oracle, so all three play exactly the same distribution.
+
+    ``engine_path`` and ``nodes_per_move`` matter for Stockfish personas only (``engine.threads``
+    and ``engine.hash_mb`` set each engine process; the engine opens on first use).
+    """
+    if persona.kind == "random":
+        return RandomMover(persona.name)
+    if persona.kind == "greedy":
+        return GreedyMaterial(persona.name)
+    if engine_path is None:
+        raise ValueError(f"persona {persona.name!r} is a Stockfish persona: an engine path is needed")
+    start = functools.partial(open_engine, engine_path, engine.threads, engine.hash_mb)
+    return StockfishPolicy(start, persona.name, persona.rating, nodes_per_move)

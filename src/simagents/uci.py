@@ -47,7 +47,7 @@ import numpy as np
 
 from . import __version__
 from .models import load_simulator_and_vocabulary, resolve_compute
-from .models.policy import SimulatorPolicy
+from .models.simulator_policy import SimulatorPolicy
 from .prompts import NONE_TOKEN
 
 #: Words a GUI splits ``option`` and ``setoption`` lines on: a combo value with one of them as a
@@ -144,7 +144,7 @@ def _check_valid(board: chess.Board, where: str) -> None:
 
 
 class UciEngine:
-    """A minimal UCI protocol loop around a :class:`~simagents.models.policy.SimulatorPolicy`.
+    """A minimal UCI protocol loop around a :class:`~simagents.models.simulator_policy.SimulatorPolicy`.
 
     ``prompt`` and ``opponent_prompt`` are the starting values of the ``Prompt`` and
     ``OpponentPrompt`` options (tokens of the policy's vocabulary); the policy's own

@@ -33,7 +33,7 @@ from ..games import GameSpec, PlayedGame, match_seed, play_games, score
 from ..models.checkpoint import load_checkpoint, resumable_state, save_checkpoint
 from ..models.device import Compute, as_compute
 from ..models.network import NetworkConfig, Simulator
-from ..models.policy import SimulatorPolicy
+from ..models.simulator_policy import SimulatorPolicy
 from ..outputs import write_csv, write_text
 from ..paths import AZ_FILES
 from ..policies import MoveDistribution

@@ -142,14 +142,14 @@ def build_policy(spec: PlayerSpec, setup: _Setup | None = None, compute: Compute
     if spec.kind == "greedy":
         return GreedyMaterial(spec.name)
     if spec.kind == "stockfish":
-        from ..engine import open_engine
         from ..policies import StockfishPolicy
+        from ..stockfish import open_engine
 
         assert setup is not None and setup.engine_path is not None
         start = functools.partial(open_engine, Path(setup.engine_path), setup.engine.threads, setup.engine.hash_mb)
         return StockfishPolicy(start, spec.name, spec.rating, setup.nodes_per_move)
     from ..models import load_simulator_and_vocabulary
-    from ..models.policy import SimulatorPolicy
+    from ..models.simulator_policy import SimulatorPolicy
 
     assert spec.checkpoint is not None
     compute = compute or (setup.compute if setup is not None else CPU)
@@ -277,7 +277,7 @@ def play_ladder(
         raise ValueError("ladder player names must be unique")
     engine_path = None
     if any(p.kind == "stockfish" for p in players):
-        from ..engine import elo_range, find_stockfish, open_engine
+        from ..stockfish import elo_range, find_stockfish, open_engine
 
         engine_path = str(find_stockfish(engine.path))
         with open_engine(Path(engine_path), 1, 16) as probe:

@@ -18,7 +18,7 @@ from collections.abc import Sequence
 import chess
 import numpy as np
 
-from ..models.policy import SimulatorPolicy
+from ..models.simulator_policy import SimulatorPolicy
 from ..policies import MoveDistribution
 
 

@@ -19,7 +19,7 @@ Method: KL-regularised policy iteration (a form of expert iteration). Each itera
        log pi*(a) = (beta * log p_sim(a) + tau * log pi_old(a) + Q(a)) / (beta + tau) + const
 
    where Q(a) is a critic's one-ply value (its value head after the move, exact at mates and
-   draws: :meth:`~simagents.models.policy.SimulatorPolicy.one_ply_values`) and ``tau``
+   draws: :meth:`~simagents.models.simulator_policy.SimulatorPolicy.one_ply_values`) and ``tau``
    (``step_size``) is a trust region: at a fixed point pi = pi*, so pi is proportional to
    p_sim * exp(Q / beta), the KL-regularised optimum (greedy in Q at beta = 0);
 3. fits the policy to pi* (cross-entropy over legal moves; the learner's own value head to the
@@ -72,7 +72,7 @@ from ..games import GameSpec, PlayedGame, games_frame, match_seed, play_games, s
 from ..models.checkpoint import load_checkpoint, resumable_state, save_checkpoint
 from ..models.device import Compute, as_compute
 from ..models.network import NetworkConfig, Simulator
-from ..models.policy import SimulatorPolicy
+from ..models.simulator_policy import SimulatorPolicy
 from ..outputs import write_csv, write_parquet, write_text
 from ..paths import RLFT_FILES, RLFT_LAST
 from ..stats import bootstrap_mean, spearman

@@ -15,7 +15,6 @@ Output: a PGN file with lichess-style headers plus persona tags, read back by th
 from __future__ import annotations
 
 import datetime as _dt
-import functools
 import hashlib
 import multiprocessing.util
 from collections.abc import Sequence
@@ -26,9 +25,9 @@ import chess
 import chess.pgn
 
 from ..config import EngineConfig, Persona, SyntheticConfig
-from ..engine import elo_range, find_stockfish, open_engine
 from ..games import GameSpec, PlayedGame, play_games, play_tasks
-from ..policies import GreedyMaterial, Policy, RandomMover, StockfishPolicy
+from ..policies import Policy, persona_policy
+from ..stockfish import elo_range, find_stockfish, open_engine
 from .pgn import BLACK_PERSONA_TAG, WHITE_PERSONA_TAG
 
 GAMES_PER_TASK = 4  # games a worker plays per task: small, so the progress bar moves smoothly
@@ -77,13 +76,8 @@ def _close_policies() -> None:
 
 
 def _make_policy(persona: Persona, setup: _WorkerSetup) -> Policy:
-    if persona.kind == "random":
-        return RandomMover(persona.name)
-    if persona.kind == "greedy":
-        return GreedyMaterial(persona.name)
-    assert setup.engine_path is not None
-    start = functools.partial(open_engine, Path(setup.engine_path), setup.engine.threads, setup.engine.hash_mb)
-    return StockfishPolicy(start, persona.name, persona.rating, setup.nodes_per_move)
+    engine_path = Path(setup.engine_path) if setup.engine_path is not None else None
+    return persona_policy(persona, setup.engine, engine_path, setup.nodes_per_move)
 
 
 def _init_worker(setup: _WorkerSetup) -> None:

@@ -44,15 +44,12 @@ deleted at the end. An engine that dies is restarted and its chunk retried (up t
 
 from __future__ import annotations
 
-import hashlib
 import itertools
 import json
 import logging
 import multiprocessing
 import multiprocessing.util
-import shutil
 import subprocess
-from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -62,13 +59,12 @@ import chess.engine
 import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
-from tqdm import tqdm
 
 from .. import __version__
 from ..encoding import move_to_action
-from ..engine import ENGINE_FAILURES, open_engine
-from ..faults import pause_point
-from ..outputs import make_folder, write_parquet, write_text
+from ..outputs import write_parquet
+from ..stockfish import ENGINE_FAILURES, open_engine
+from . import chunks
 from .win_chances import move_losses, win_chances
 
 log = logging.getLogger(__name__)
@@ -103,22 +99,6 @@ class EngineSpec:
     hash_mb: int = 16
 
 
-@dataclass(frozen=True)
-class _Chunk:
-    index: int
-    position_ids: tuple[int, ...]
-    fens: tuple[str, ...]
-    n_legal: tuple[int, ...]
-
-
-@dataclass(frozen=True)
-class _ChunkReport:
-    index: int
-    positions: int
-    fallback_moves: int
-    restarts: int
-
-
 class _EngineSession:
     """One worker's engine, started lazily and restarted after it dies."""
 
@@ -144,10 +124,6 @@ class _EngineSession:
             pass
         finally:
             engine.close()
-
-
-def _chunk_name(index: int) -> str:
-    return f"chunk-{index:05d}.parquet"
 
 
 def _score_moves(
@@ -205,16 +181,12 @@ def _position_rows(
     return rows
 
 
-def _evaluate_chunk(chunk: _Chunk, session: _EngineSession, nodes: int) -> tuple[pa.Table, int]:
+def _evaluate_chunk(chunk: chunks.Chunk, session: _EngineSession, nodes: int) -> tuple[pa.Table, int]:
     """All rows of one chunk, and how many moves had to be searched alone."""
     columns: dict[str, list[Any]] = {"position_id": [], "move": [], "action": [], "cp": [], "mate": [], "rank": []}
     fallback = 0
-    for position_id, fen, n_legal in zip(chunk.position_ids, chunk.fens, chunk.n_legal):
+    for position_id, fen in zip(chunk.position_ids, chunk.fens):
         board = chess.Board(fen)
-        if board.legal_moves.count() != n_legal:
-            raise ValueError(
-                f"position {position_id}: n_legal is {n_legal} but {fen!r} has {board.legal_moves.count()} legal moves"
-            )
         scores, searched_alone = _score_moves(session.engine, board, nodes)
         fallback += searched_alone
         for name, values in _position_rows(position_id, board, scores).items():
@@ -239,13 +211,13 @@ def _evaluate_chunk(chunk: _Chunk, session: _EngineSession, nodes: int) -> tuple
     return table, fallback
 
 
-def _run_chunk(chunk: _Chunk, session: _EngineSession, nodes: int, parts_dir: Path) -> _ChunkReport:
-    """Evaluate one chunk (restarting a dead engine) and write its part file atomically."""
+def _run_chunk(chunk: chunks.Chunk, session: _EngineSession, nodes: int) -> chunks.ChunkResult:
+    """Evaluate one chunk, restarting a dead engine (up to :data:`MAX_RETRIES` times)."""
     restarts = 0
     while True:
         try:
             table, fallback = _evaluate_chunk(chunk, session, nodes)
-            break
+            return table, {"fallback_moves": fallback, "restarts": restarts}
         except ENGINE_FAILURES as error:
             session.close(polite=False)
             if restarts == MAX_RETRIES:
@@ -261,26 +233,24 @@ def _run_chunk(chunk: _Chunk, session: _EngineSession, nodes: int, parts_dir: Pa
                 restarts,
                 MAX_RETRIES,
             )
-    write_parquet(table, parts_dir / _chunk_name(chunk.index), compression="zstd")
-    return _ChunkReport(chunk.index, len(chunk.position_ids), fallback, restarts)
 
 
-# Per worker process: its engine session and the search settings (set by the pool initializer).
-_WORKER: tuple[_EngineSession, int, Path] | None = None
+# Per worker process: its engine session and the node budget (set by the pool initializer).
+_WORKER: tuple[_EngineSession, int] | None = None
 
 
-def _init_worker(spec: EngineSpec, parts_dir: Path) -> None:
+def _init_worker(spec: EngineSpec) -> None:
     global _WORKER
     session = _EngineSession(spec)
-    _WORKER = (session, spec.nodes, parts_dir)
+    _WORKER = (session, spec.nodes)
     # Quit the engine when the pool shuts the worker down normally (finalizers run at worker exit).
     multiprocessing.util.Finalize(session, session.close, exitpriority=10)
 
 
-def _worker_run_chunk(chunk: _Chunk) -> _ChunkReport:
+def _worker_run_chunk(chunk: chunks.Chunk) -> chunks.ChunkResult:
     assert _WORKER is not None, "worker not initialised"
-    session, nodes, parts_dir = _WORKER
-    return _run_chunk(chunk, session, nodes, parts_dir)
+    session, nodes = _WORKER
+    return _run_chunk(chunk, session, nodes)
 
 
 def _engine_name(path: Path) -> str:
@@ -293,34 +263,6 @@ def _engine_name(path: Path) -> str:
         if line.startswith("id name "):
             return line[len("id name ") :].strip()
     raise chess.engine.EngineError(f"{path} did not answer `uci` with an id name (output: {done.stdout[:200]!r})")
-
-
-def _fingerprint(position_ids: Iterable[int], fens: Iterable[str]) -> str:
-    digest = hashlib.sha256()
-    for position_id, fen in zip(position_ids, fens):
-        digest.update(f"{position_id}\t{fen}\n".encode())
-    return digest.hexdigest()
-
-
-def _prepare_parts_dir(parts_dir: Path, manifest: dict[str, Any]) -> None:
-    """Create the parts folder, or reuse it when its manifest matches; stale parts are discarded."""
-    manifest_path = parts_dir / "manifest.json"
-    if parts_dir.is_dir():
-        try:
-            previous = json.loads(manifest_path.read_text())
-        except (FileNotFoundError, json.JSONDecodeError):
-            previous = None
-        if previous != manifest:
-            changed = sorted(k for k in manifest if previous is None or previous.get(k) != manifest[k])
-            log.warning(
-                "discarding the parts in %s: they were computed with different settings (%s)",
-                parts_dir,
-                ", ".join(changed),
-            )
-            shutil.rmtree(parts_dir)
-    make_folder(parts_dir)
-    if not manifest_path.exists():
-        write_text(manifest_path, json.dumps(manifest, indent=2) + "\n")
 
 
 def compute_action_values(
@@ -377,91 +319,35 @@ def compute_action_values(
     engine_name = _engine_name(spec.path)
     settings = {"engine": engine_name, "nodes": nodes, "threads": threads, "hash_mb": hash_mb}
     parts_dir = out_path.with_suffix(".parts")
-    _prepare_parts_dir(
+    table, counts = chunks.run_chunked(
+        position_ids,
+        fens,
         parts_dir,
-        {
-            "format": _PARTS_FORMAT,
-            **settings,
-            "chunk_size": chunk_size,
-            "positions": len(position_ids),
-            "fingerprint": _fingerprint(position_ids, fens),
-        },
-    )
-
-    chunks = [
-        _Chunk(
-            k // chunk_size,
-            tuple(position_ids[k : k + chunk_size]),
-            tuple(fens[k : k + chunk_size]),
-            tuple(n_legal[k : k + chunk_size]),
-        )
-        for k in range(0, len(position_ids), chunk_size)
-    ]
-    todo = [c for c in chunks if not (parts_dir / _chunk_name(c.index)).exists()]
-    done_positions = sum(len(c.position_ids) for c in chunks) - sum(len(c.position_ids) for c in todo)
-    if len(todo) < len(chunks):
-        log.info(
-            "resuming: %d of %d chunks (%d positions) already done in %s",
-            len(chunks) - len(todo),
-            len(chunks),
-            done_positions,
-            parts_dir,
-        )
-
-    fallback = restarts = 0
-    bar = tqdm(
-        total=len(position_ids),
-        initial=done_positions,
-        unit="pos",
+        manifest={"format": _PARTS_FORMAT, **settings},
+        chunk_size=chunk_size,
+        local=lambda: _EngineSession(spec),
+        local_run=lambda chunk, session: _run_chunk(chunk, session, nodes),
+        worker_init=_init_worker,
+        worker_initargs=(spec,),
+        worker_run=_worker_run_chunk,
+        workers=workers,
+        progress=progress,
         desc="action values",
-        disable=not progress,
-        mininterval=1.0,
+        pause="action_values",
     )
-    pool = None
-    session: _EngineSession | None = None
-    try:
-        if workers > 1 and len(todo) > 1:
-            # fork: workers inherit the code as it is (no re-import); each starts its own engine.
-            pool = multiprocessing.get_context("fork").Pool(
-                min(workers, len(todo)), initializer=_init_worker, initargs=(spec, parts_dir)
-            )
-            reports: Iterable[_ChunkReport] = pool.imap_unordered(_worker_run_chunk, todo)
-        else:
-            session = _EngineSession(spec)
-            reports = (_run_chunk(chunk, session, nodes, parts_dir) for chunk in todo)
-        for finished, report in enumerate(reports, start=1):
-            fallback += report.fallback_moves
-            restarts += report.restarts
-            bar.update(report.positions)
-            if finished < len(todo):
-                pause_point("action_values")  # a chunk is on disk, others are not
-        if pool is not None:
-            pool.close()
-            pool.join()
-    finally:
-        bar.close()
-        if pool is not None:
-            pool.terminate()
-        if session is not None:
-            session.close()
-    if todo:
+    if counts:
         log.info(
-            "scored %d positions at %d nodes: %d moves searched alone (MultiPV did not report them), "
-            "%d engine restarts",
-            sum(len(c.position_ids) for c in todo),
+            "scored positions at %d nodes: %d moves searched alone (MultiPV did not report them), %d engine restarts",
             nodes,
-            fallback,
-            restarts,
+            counts.get("fallback_moves", 0),
+            counts.get("restarts", 0),
         )
-
-    parts = [pq.read_table(parts_dir / _chunk_name(c.index)) for c in chunks]
-    table = pa.concat_tables(parts) if parts else ACTION_VALUES_SCHEMA.empty_table()
     table = table.cast(ACTION_VALUES_SCHEMA)
     _check_complete(table, position_ids, n_legal)
     metadata = {"simagents": json.dumps({**settings, "code_version": __version__, "positions": len(position_ids)})}
     table = table.replace_schema_metadata(metadata)
     write_parquet(table, out_path, compression="zstd")
-    shutil.rmtree(parts_dir)
+    chunks.remove_parts(parts_dir)
     return table
 
 

@@ -6,8 +6,8 @@ import stat
 
 import pytest
 
-from simagents import engine
-from simagents.engine import EngineNotFoundError, elo_range, find_stockfish, open_engine
+from simagents import stockfish as engine
+from simagents.stockfish import EngineNotFoundError, elo_range, find_stockfish, open_engine
 
 
 def _fake_binary(path):
