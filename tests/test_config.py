@@ -43,6 +43,22 @@ def test_invalid_values_name_the_key(repo, override, fragment):
     assert fragment in str(error.value)
 
 
+def test_exponent_numbers_read_as_strings_are_numbers(tmp_path):
+    """PyYAML (YAML 1.1) reads `1e-3` as a string: number-typed keys take it as the number."""
+    path = tmp_path / "exponents.yaml"
+    path.write_text(
+        "config_version: 1\nrun_name: 1e3\nseed: 0\ndata: {source: synthetic}\nsimulator: {lr: 1e-3, steps: 2e2}\n"
+    )
+    assert yaml.safe_load(path.read_text())["simulator"] == {"lr": "1e-3", "steps": "2e2"}
+    config = load_config(path, {"pikl.lambdas": ["1e-1", 0.3]})
+    assert config.simulator.lr == 0.001 and config.simulator.steps == 200 and config.pikl.lambdas == (0.1, 0.3)
+    assert config.run_name == "1e3"  # a string key is left alone
+    with pytest.raises(ConfigError, match=r"'simulator.steps' must be an integer, got '1.5e0'"):
+        load_config(path, {"simulator.steps": "1.5e0"})  # not a whole number
+    with pytest.raises(ConfigError, match=r"'simulator.lr' must be a number, got '0.001' \(str\) \(write a plain"):
+        load_config(path, {"simulator.lr": "0.001"})  # a quoted number stays a string: said how to write it
+
+
 def test_every_problem_is_listed_at_once(repo):
     with pytest.raises(ConfigError) as error:
         load_config(repo / "config" / "smoke.yaml", {"seed": "x", "data.synthetic.games": "y"})

@@ -11,8 +11,9 @@ EDGES = (1200, 1600)
 
 
 def _game(i: int, rating: int) -> str:
+    # Distinct players: the same moves between the same players on the same day would be copies.
     return (
-        f'[Event "Rated Blitz game"]\n[Site "https://lichess.org/g{i:05d}"]\n[Result "1-0"]\n'
+        f'[Event "Rated Blitz game"]\n[Site "https://lichess.org/g{i:05d}"]\n[White "w{i}"]\n[Result "1-0"]\n'
         f'[WhiteElo "{rating}"]\n[BlackElo "{rating}"]\n\n1. e4 e5 2. Qh5 Nc6 3. Bc4 Nf6 4. Qxf7# 1-0\n\n'
     )
 

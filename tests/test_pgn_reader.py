@@ -17,6 +17,7 @@ from conftest import mutate_pgn
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+import simagents.data.pgn as pgn_module
 from simagents.data.pgn import (
     HumanFilters,
     ReadOptions,
@@ -228,6 +229,16 @@ def test_tag_section_with_no_movetext_and_no_blank_line_before_the_next_game() -
     records, ledger = read(text)
     assert [r.moves for r in records] == [SCHOLARS_UCI]
     only_drop(ledger, "no_moves")
+
+
+def test_duplicate_tag_lines_are_one_game() -> None:
+    """A tag given twice inside a game does not split it (the first value is read, and noted)."""
+    text = game(SCHOLARS).replace('[WhiteElo "1500"]\n', '[WhiteElo "1500"]\n[Annotator "A"]\n[WhiteElo "2500"]\n')
+    text += game(FOOLS, result="0-1").replace('[Black "Bob"]\n', '[Black "Bob"]\n[Black "Robert"]\n')
+    records, ledger = read(text)
+    assert [r.moves for r in records] == [SCHOLARS_UCI, FOOLS_UCI]
+    assert records[0].white_rating == 1500 and records[1].black == "Bob"
+    assert ledger.read == 2 and ledger.dropped == {} and dict(ledger.notes) == {"duplicate_tag": 2}
 
 
 def test_tag_section_with_no_movetext_at_end_of_file() -> None:
@@ -565,6 +576,23 @@ def test_open_binary_multi_frame_zst(tmp_path: Path) -> None:
         records, ledger = parse_chunks(list(iter_chunks(stream)), options())
     check_ledger(records, ledger)
     assert len(records) == 3
+
+
+@pytest.mark.parametrize("read_size", [1, 7, 1 << 17])
+def test_zst_reader_across_frames_and_reads_and_a_cut(
+    tmp_path: Path, read_size: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Frames that end inside a read, reads that end inside a frame; a cut frame is an error."""
+    monkeypatch.setattr(pgn_module._ZstdReader, "READ_SIZE", read_size)
+    texts = [game(g).encode() * k for k, g in enumerate((SCHOLARS, SCHOLARS, SCHOLARS), start=1)]
+    frames = b"".join(zstandard.ZstdCompressor(write_checksum=k % 2 == 0).compress(t) for k, t in enumerate(texts))
+    path = tmp_path / "frames.pgn.zst"
+    path.write_bytes(frames)
+    with open_binary(path) as stream:
+        assert stream.read() == b"".join(texts)
+    path.write_bytes(frames[:-3])
+    with open_binary(path) as stream, pytest.raises(pgn_module.StreamEndedEarly, match="ends inside a frame"):
+        stream.read()
 
 
 def test_open_binary_missing_file(tmp_path: Path) -> None:

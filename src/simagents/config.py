@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import copy
 import difflib
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
+from decimal import Decimal
 from importlib import resources
 from pathlib import Path
 from typing import Any, Literal
@@ -69,6 +71,33 @@ def _fill_defaults(value: Any, node: dict[str, Any], root: dict[str, Any]) -> An
     return value
 
 
+# PyYAML reads YAML 1.1, whose floats need a dot and a signed exponent: `1e-3` and `1.0e3` come
+# back as strings. Such strings are taken as the numbers they spell where the schema wants one.
+_EXPONENT_NUMBER = re.compile(r"[-+]?(?:\d+\.?\d*|\.\d+)[eE][-+]?\d+")
+
+
+def _coerce_numbers(value: Any, node: dict[str, Any], root: dict[str, Any]) -> Any:
+    """``value`` with exponent-notation strings (``"1e-3"``) turned into numbers where the schema
+    types the key as a number (or as an integer, when the value is a whole number: ``"2e3"``)."""
+    node = _resolve(node, root)
+    if isinstance(value, dict) and "properties" in node:
+        return {
+            k: _coerce_numbers(v, node["properties"][k], root) if k in node["properties"] else v
+            for k, v in value.items()
+        }
+    if isinstance(value, list) and isinstance(node.get("items"), dict):
+        return [_coerce_numbers(item, node["items"], root) for item in value]
+    if isinstance(value, str) and _EXPONENT_NUMBER.fullmatch(value.strip()):
+        types = node.get("type", [])
+        types = [types] if isinstance(types, str) else types
+        number = Decimal(value.strip())
+        if "number" in types:
+            return float(number)
+        if "integer" in types and number == number.to_integral_value():
+            return int(number)
+    return value
+
+
 def _schema_keys(node: dict[str, Any], root: dict[str, Any], prefix: str = "") -> list[str]:
     """Every key the schema knows, as dotted paths (``data.synthetic.nodes_per_move``)."""
     node = _resolve(node, root)
@@ -112,7 +141,10 @@ def _describe(error: jsonschema.ValidationError) -> str:
         value: Any = error.validator_value
         expected: list[str] = [value] if isinstance(value, str) else list(value)
         names = " or ".join(_JSON_TYPES.get(t, t) for t in expected)
-        return f"'{path}' must be {names}, got {error.instance!r} ({type(error.instance).__name__})"
+        hint = ""
+        if isinstance(error.instance, str) and {"number", "integer"} & set(expected):
+            hint = " (write a plain number without quotes, such as 0.001 or 1e-3)"
+        return f"'{path}' must be {names}, got {error.instance!r} ({type(error.instance).__name__}){hint}"
     if error.validator == "enum":
         return f"'{path}' must be one of {error.validator_value}, got {error.instance!r}"
     if error.validator == "pattern":
@@ -137,7 +169,7 @@ def validate_mapping(raw: Mapping[str, Any], source: str = "config", *, cross_ch
     whole (:mod:`simagents.stages`), whose other sections are placeholders.
     """
     root = schema()
-    data = copy.deepcopy(dict(raw))
+    data = _coerce_numbers(copy.deepcopy(dict(raw)), root, root)
     validator = jsonschema.Draft202012Validator(root)
     errors = sorted(validator.iter_errors(data), key=lambda e: list(map(str, e.absolute_path)))
     if errors:
@@ -230,6 +262,9 @@ class DataConfig:
     rating_band_edges: tuple[int, ...]
     balance_per_band: int | None
     max_games: int | None
+    #: A file that could not be read to its end: ``fail`` stops the games stage; ``keep`` keeps
+    #: the games read before the damage and records the file in the data summary.
+    input_ended_early: Literal["fail", "keep"]
     filters: FiltersConfig
     synthetic: SyntheticConfig
     lichess: LichessConfig
@@ -413,6 +448,7 @@ def from_mapping(raw: Mapping[str, Any], source: str = "config", *, cross_checks
             rating_band_edges=tuple(data["rating_band_edges"]),
             balance_per_band=data["balance_per_band"],
             max_games=data["max_games"],
+            input_ended_early=data["input_ended_early"],
             filters=FiltersConfig(
                 **{
                     **filters,

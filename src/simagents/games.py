@@ -35,7 +35,7 @@ from tqdm import tqdm
 
 from .faults import pause_point
 from .policies import MoveDistribution, Policy
-from .positions import split_of
+from .positions import split_keys, split_of
 
 
 @dataclass(frozen=True)
@@ -180,9 +180,10 @@ def held_out_openings(
 ) -> list[tuple[str, ...]]:
     """``count`` openings: the first ``plies`` moves (UCI) of distinct test-split games.
 
-    ``games`` yields ``(game_id, uci_moves)`` pairs (the games table's columns). A game belongs
-    to the test split by the positions stage's seeded hash of its id (``split_seed``, fractions
-    ``train`` and ``val``): games the simulator was not trained on.
+    ``games`` yields ``(split_key, uci_moves)`` pairs (:func:`simagents.positions.split_keys` and
+    the games table's moves; the key is the game id unless the game repeats an earlier one). A
+    game belongs to the test split by the positions stage's seeded hash of its key
+    (``split_seed``, fractions ``train`` and ``val``): games the simulator was not trained on.
     Openings repeat (cycling) when there are fewer distinct ones than ``count``; with
     ``plies == 0`` every opening is the start position. Deterministic for a given ``seed``.
     """
@@ -208,8 +209,8 @@ def openings_of_games_table(
     run's ``seed`` and a ``salt`` naming the stage (so each stage draws its own openings)."""
     import pyarrow.parquet as pq
 
-    table = pq.read_table(games, columns=["game_id", "moves"])
-    pairs = zip(table.column("game_id").to_pylist(), table.column("moves").to_pylist())
+    table = pq.read_table(games, columns=["game_id", "white", "black", "moves"])
+    pairs = zip(split_keys(table), table.column("moves").to_pylist())  # the positions stage's split
     return held_out_openings(pairs, plies, count, match_seed(salt, seed) % 2**32, seed, train, val)
 
 

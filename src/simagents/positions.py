@@ -23,7 +23,9 @@ legal.npy           uint8     [n, 233]   legal moves as a bit-packed action mask
 ``meta.json`` holds the prompt vocabulary (token -> id; ``none`` = 0 is reserved for prompt
 dropout and never appears in the data), counts per split and prompt, the shapes above and the
 provenance (config, seed, code version). A game goes wholly to one split, chosen by a seeded
-hash of its id, so the split does not depend on the order or number of games.
+hash of its id, so the split does not depend on the order or number of games. Games with the same
+players and moves go to one split: each hashes the id of the first of them (:func:`split_keys`),
+so a repeated game cannot sit on both sides (ingestion already drops copies of human games).
 """
 
 from __future__ import annotations
@@ -67,6 +69,20 @@ ARRAYS: dict[str, tuple[np.dtype, tuple[int, ...]]] = {
 GAMES_PER_TASK = 200
 #: Written to meta.json; v2 added the legal-move masks. Older folders must be rebuilt.
 POSITIONS_FORMAT = "simagents-positions-v2"
+
+
+def split_keys(games: pa.Table) -> list[str]:
+    """The key of each row whose seeded hash picks its split (:func:`split_of`).
+
+    A game's own id, except for a game with the same players and moves (compared as in
+    :func:`~simagents.data.pgn.content_key`, without the date) as an earlier row: it takes that
+    row's id, so repeated games share a split. Where no game repeats, the keys are the ids.
+    """
+    from .data.pgn import content_key
+
+    columns = (games.column(c).to_pylist() for c in ("game_id", "white", "black", "moves"))
+    first: dict[bytes, str] = {}
+    return [first.setdefault(content_key(w, b, "", m), g) for g, w, b, m in zip(*columns)]
 
 
 def split_of(game_id: str, seed: int, train: float, val: float) -> str:
@@ -179,7 +195,7 @@ def build_positions(
     white_prompt = np.array([vocabulary[p] for p in games.column("white_prompt").to_pylist()], np.int16)
     black_prompt = np.array([vocabulary[p] for p in games.column("black_prompt").to_pylist()], np.int16)
     white_score = np.array([{"1-0": 1, "0-1": -1}.get(r, 0) for r in games.column("result").to_pylist()], np.int8)
-    assignment = np.array([SPLITS.index(split_of(g, seed, train, val)) for g in ids], dtype=np.int8)
+    assignment = np.array([SPLITS.index(split_of(k, seed, train, val)) for k in split_keys(games)], dtype=np.int8)
 
     expected = {s: int(np.maximum(plies[assignment == k] - skip_plies, 0).sum()) for k, s in enumerate(SPLITS)}
     memmaps: dict[str, dict[str, np.memmap]] = {}

@@ -35,21 +35,30 @@ reason                      the game...
 ``bot``                     has a BOT account as a player (filter)
 ``too_few_plies``           is shorter than the minimum number of plies (filter)
 ``duplicate_id``            repeats a game id already kept
+``duplicate_game``          repeats a game already kept: same players, date and moves
+                            (human sources; see :func:`content_key`)
 ``band_cap``                was not sampled when balancing by rating band
 ``max_games``               was not sampled under the cap on the number of games
 ==========================  ===============================================================
 
 Kept games that needed a repair are counted as notes: ``recoded_latin1`` (text that was not
-UTF-8, read as Latin-1), ``malformed_tag`` (a tag line that could not be read and was ignored).
+UTF-8, read as Latin-1), ``malformed_tag`` (a tag line that could not be read and was ignored),
+``duplicate_tag`` (a tag given twice in one game: the first value is used).
+
+Whole files are checked too (by :mod:`.ingest`): a file that cannot be read to its end (a cut or
+damaged compressed stream, a read error, a last game cut off mid-movetext) has *ended early*;
+:func:`open_binary` makes every format report it, ``.zst`` included (see :class:`StreamEndedEarly`).
 """
 
 from __future__ import annotations
 
 import bz2
 import gzip
+import hashlib
 import io
 import re
-from collections.abc import Iterator, Sequence
+import zlib
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO, Literal
@@ -112,10 +121,84 @@ class ReadOptions:
     id_prefix: str = ""
 
 
+class StreamEndedEarly(EOFError):
+    """A compressed stream that stops inside a frame: the file was cut short.
+
+    An :class:`EOFError`, like the one :mod:`gzip` and :mod:`bz2` raise for the same fault, so
+    every format's truncation is caught as one kind of error.
+    """
+
+
+#: What reading a (possibly compressed) input file raises when the file is cut off or damaged:
+#: EOFError (gzip, bz2, :class:`StreamEndedEarly`), OSError (``BadGzipFile``, bz2's "Invalid data
+#: stream", a disk read error), zlib.error (a corrupt deflate block), zstandard.ZstdError.
+READ_ERRORS: tuple[type[BaseException], ...] = (EOFError, OSError, zlib.error, zstandard.ZstdError)
+
+
+class _ZstdReader(io.RawIOBase):
+    """A zstd file (one frame or several) decompressed on the fly, refusing a cut-off stream.
+
+    ``zstandard``'s own ``stream_reader`` returns what it has when the input ends inside a frame,
+    so a download cut short would read as a shorter file without a word; here the end of the
+    input inside a frame raises :class:`StreamEndedEarly`.
+    """
+
+    # Compressed bytes per read (128 KiB): few Python calls per MB of PGN, and a damaged block
+    # loses at most this much of the text before it (an error discards the whole read's output).
+    READ_SIZE = 1 << 17
+
+    def __init__(self, raw: BinaryIO) -> None:
+        super().__init__()
+        self._raw = raw
+        self._decompressor = zstandard.ZstdDecompressor()
+        self._frame = self._decompressor.decompressobj()
+        self._in_frame = False  # a frame has started and not yet ended
+        self._pending = memoryview(b"")  # decompressed bytes not yet returned
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: bytearray | memoryview) -> int:  # type: ignore[override]
+        while not self._pending:
+            if not self._fill():
+                return 0
+        n = min(len(buffer), len(self._pending))
+        buffer[:n] = self._pending[:n]
+        self._pending = self._pending[n:]
+        return n
+
+    def _fill(self) -> bool:
+        """Decompress the next block of input; False at the (clean) end of the input."""
+        data = self._raw.read(self.READ_SIZE)
+        if not data:
+            if self._in_frame:
+                raise StreamEndedEarly("the input ends inside a frame")
+            return False
+        out = []
+        while data:
+            out.append(self._frame.decompress(data))
+            if self._frame.eof:  # a frame ended: the rest of the block starts the next frame
+                data = self._frame.unused_data
+                self._frame = self._decompressor.decompressobj()
+                self._in_frame = False
+            else:
+                data = b""
+                self._in_frame = True
+        self._pending = memoryview(b"".join(out))
+        return True
+
+    def close(self) -> None:
+        if not self.closed:
+            self._raw.close()
+        super().close()
+
+
 def open_binary(path: Path) -> BinaryIO:
     """Open ``path`` for streaming, decompressing ``.zst``, ``.bz2`` and ``.gz`` on the fly.
 
-    Decompression streams: a 30 GB lichess dump is never held in memory.
+    Decompression streams: a 30 GB lichess dump is never held in memory. Reading a cut-off or
+    damaged file raises one of :data:`READ_ERRORS` when the damage is reached (for ``.zst`` too,
+    through :class:`_ZstdReader`); a plain file cut between games cannot be told from a whole one.
     """
     path = Path(path)
     if not path.exists():
@@ -128,8 +211,7 @@ def open_binary(path: Path) -> BinaryIO:
         return gzip.GzipFile(path)  # type: ignore[return-value]
     raw = open(path, "rb")  # noqa: SIM115 (returned: the caller closes it)
     if suffix == ".zst":
-        reader = zstandard.ZstdDecompressor().stream_reader(raw, read_across_frames=True, closefd=True)
-        return io.BufferedReader(reader, buffer_size=1 << 20)
+        return io.BufferedReader(_ZstdReader(raw), buffer_size=1 << 20)
     return raw
 
 
@@ -157,15 +239,18 @@ def _tag_name(line: bytes) -> bytes:
     return match.group(1) if match else b""
 
 
-def iter_chunks(stream: BinaryIO) -> Iterator[Chunk]:
-    """Split a PGN byte stream into per-game chunks (never raises on malformed text)."""
+def iter_chunks(stream: Iterable[bytes]) -> Iterator[Chunk]:
+    """Split a PGN byte stream (or any iterable of its lines) into per-game chunks.
+
+    Never raises on malformed text (what the stream itself raises, a read error, passes through).
+    """
     BETWEEN, TAGS, MOVES, GARBAGE = 0, 1, 2, 3
     state = BETWEEN
     tags: list[bytes] = []
     moves: list[bytes] = []
     in_comment = False
     blank_after_tags = False
-    tag_names: set[bytes] = set()
+    first_tag = b""  # the name of the current tag section's first tag
     previous_blank = False
     index = 0
     first = True
@@ -190,19 +275,20 @@ def iter_chunks(stream: BinaryIO) -> Iterator[Chunk]:
                 continue
             if is_tag:
                 state, tags, moves, blank_after_tags = TAGS, [line], [], False
-                tag_names = {_tag_name(line)}
+                first_tag = _tag_name(line)
             else:
                 state, tags, moves = GARBAGE, [], [line]
                 in_comment = _comment_state(line, False)
         elif state == TAGS:
             if is_tag:
                 name = _tag_name(line)
-                # A blank line or a repeated tag name ends a tag section that had no movetext.
-                if blank_after_tags or name in tag_names:
+                # A blank line, or the section's first tag again (every game of an export starts
+                # with the same tag, usually Event), ends a tag section that had no movetext. Any
+                # other repeated tag is a duplicate inside one game (see _headers), not a new game.
+                if blank_after_tags or name == first_tag:
                     yield emit(False)
-                    tags, moves, tag_names = [], [], set()
+                    tags, moves, first_tag = [], [], name
                 tags.append(line)
-                tag_names.add(name)
                 blank_after_tags = False
             elif blank:
                 blank_after_tags = True
@@ -216,7 +302,7 @@ def iter_chunks(stream: BinaryIO) -> Iterator[Chunk]:
                 in_comment = False
                 if is_tag or unclosed_comment:
                     state, tags, moves, blank_after_tags = TAGS, [line], [], False
-                    tag_names = {_tag_name(line)}
+                    first_tag = _tag_name(line)
                 else:
                     state = BETWEEN
             else:
@@ -277,7 +363,11 @@ def _headers(chunk: Chunk, repairs: set[str]) -> dict[str, str]:
     for raw in chunk.tag_lines:
         match = _TAG.match(_decode([raw], repairs) if not raw.isascii() else raw.decode("ascii"))
         if match:
-            headers[match.group(1)] = match.group(2).replace('\\"', '"').replace("\\\\", "\\")
+            name = match.group(1)
+            if name in headers:  # a tag given twice: keep the first (the seven-tag roster comes first)
+                repairs.add("duplicate_tag")
+                continue
+            headers[name] = match.group(2).replace('\\"', '"').replace("\\\\", "\\")
         else:
             repairs.add("malformed_tag")
     return headers
@@ -325,6 +415,41 @@ def _filter_headers(headers: dict[str, str], options: ReadOptions) -> str | None
     if f.exclude_bots and "BOT" in (headers.get("WhiteTitle", ""), headers.get("BlackTitle", "")):
         return "bot"
     return None
+
+
+def _normal_name(name: str) -> str:
+    """A player name for comparing copies: case-folded letters and digits only ("Carlsen, M." ->
+    "carlsenm"), so that copies that differ in spacing, case or punctuation still match."""
+    return "".join(ch for ch in name.casefold() if ch.isalnum())
+
+
+def content_key(white: str, black: str, date: str, moves: str) -> bytes:
+    """What makes two games copies of one: the same players, date and moves (16-byte digest).
+
+    Players are compared by :func:`_normal_name`; the date by its digits, with unknown trailing
+    parts ignored (``2023.??.??`` is ``2023``; ``????.??.??`` and no Date tag are the same);
+    ``moves`` is the UCI mainline. Two genuinely distinct games with the same players, date and
+    moves (a repeated short draw in a match) are one game here: counting that move sequence once
+    keeps it on one side of the train/test split, which is what the key is for.
+    """
+    day = re.sub(r"[^0-9?]", "", date).rstrip("?")
+    text = "\x1f".join((_normal_name(white), _normal_name(black), day, moves))
+    return hashlib.blake2b(text.encode(), digest_size=16).digest()
+
+
+def chunk_is_cut(chunk: Chunk) -> bool:
+    """Whether a file's last chunk stops mid-game (the file was cut short, not merely messy).
+
+    True for a game whose movetext has no result token, or stops inside a comment or a variation
+    (a cut in the tag section leaves no movetext, so it counts too); text after the last game
+    that has no tags is not a game and is not a cut.
+    """
+    if not chunk.tag_lines:
+        return False
+    if chunk.open_comment:
+        return True
+    _, result_token, cut_off = _mainline_sans(_decode(chunk.move_lines, set()))
+    return result_token is None or cut_off
 
 
 def _mainline_sans(movetext: str) -> tuple[list[str], str | None, bool]:
@@ -446,11 +571,12 @@ def parse_chunk(chunk: Chunk, options: ReadOptions, ledger: DropLedger, fast_san
     ledger.keep()
     for repair in sorted(repairs):
         ledger.note(repair)
+    white, black, moves = headers.get("White", "?"), headers.get("Black", "?"), " ".join(uci)
     return GameRecord(
         game_id=game_id,
         source=options.source,
-        white=headers.get("White", "?"),
-        black=headers.get("Black", "?"),
+        white=white,
+        black=black,
         white_rating=white_rating,
         black_rating=black_rating,
         white_prompt=white_prompt,
@@ -458,8 +584,9 @@ def parse_chunk(chunk: Chunk, options: ReadOptions, ledger: DropLedger, fast_san
         result=headers["Result"],
         termination=headers.get("Termination", "unknown"),
         time_control=headers.get("TimeControl", "-"),
-        moves=" ".join(uci),
+        moves=moves,
         plies=len(uci),
+        content=content_key(white, black, headers.get("Date", ""), moves),
     )
 
 

@@ -95,5 +95,16 @@ def build_games_table(
         band_edges=config.data.rating_band_edges,
         max_games=config.data.max_games,
         max_games_scanned=config.data.lichess.max_games_scanned if config.data.source == "lichess" else None,
+        # Human collections repeat games (one game in two databases); synthetic games are
+        # independent plays, and two that coincide (a deterministic engine pair from the same
+        # random opening) are two samples of the population, not a copy.
+        dedupe_games=config.data.source != "synthetic",
     )
-    return ingest_pgn(paths, options, sampling, workers=workers, progress=progress)
+    return ingest_pgn(
+        paths,
+        options,
+        sampling,
+        workers=workers,
+        progress=progress,
+        keep_ended_early=config.data.input_ended_early == "keep",
+    )

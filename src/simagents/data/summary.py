@@ -82,6 +82,8 @@ def build_summary(
         "source": source,
         **{k: ledger[k] for k in ("games_read", "games_kept", "games_dropped", "dropped_by_reason", "notes")},
         "drop_examples": ledger.get("examples", {}),
+        # Files kept as far as they could be read (data.input_ended_early: keep); [] when none.
+        "input_ended_early": ledger.get("input_ended_early", []),
         "plies_kept": int(pc.sum(games.column("plies")).as_py() or 0),
         "games_by_prompt": games_per_prompt(games),
         "positions": {s: v for s, v in positions_meta["splits"].items()},
@@ -108,6 +110,21 @@ def to_markdown(summary: dict[str, Any]) -> str:
         f"- games that failed to replay when encoding: {summary['games_failed_replay']}",
         "",
     ]
+    ended_early = summary.get("input_ended_early", [])
+    if ended_early:
+        lines += [
+            "## Input ended early",
+            "",
+            (
+                "These files could not be read to their end; the whole games read before the damage were kept "
+                "(`data.input_ended_early: keep`), the rest of each file is missing from the data."
+            ),
+            "",
+            "| file | what is wrong | whole games read |",
+            "|---|---|---:|",
+        ]
+        lines += [f"| {e['file']} | {e['problem'].replace('|', '/')} | {e['games_read']} |" for e in ended_early]
+        lines.append("")
     if summary["dropped_by_reason"]:
         lines += ["## Dropped, by reason", "", "| reason | games | examples |", "|---|---:|---|"]
         for reason, count in summary["dropped_by_reason"].items():

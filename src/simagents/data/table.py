@@ -72,6 +72,9 @@ class GameRecord:
     time_control: str
     moves: str
     plies: int
+    #: :func:`simagents.data.pgn.content_key` of the game (players, date, moves), for finding
+    #: copies of one game at ingestion; not a column of the table (empty where not computed).
+    content: bytes = b""
 
 
 @dataclass
@@ -80,6 +83,9 @@ class DropLedger:
 
     Nothing is dropped silently: every reader calls :meth:`drop` with a reason for every game it
     does not keep, and :meth:`note` for kept games that needed a repair (re-decoded text, say).
+    ``input_ended_early`` lists the files that could not be read to their end and were kept as
+    far as they were read (``data.input_ended_early: keep``): for each, ``file``, ``problem``
+    and ``games_read`` (the whole games read from it before the damage).
     """
 
     read: int = 0
@@ -88,6 +94,7 @@ class DropLedger:
     notes: Counter[str] = field(default_factory=Counter)
     examples: dict[str, list[str]] = field(default_factory=dict)
     max_examples: int = 3
+    input_ended_early: list[dict[str, Any]] = field(default_factory=list)
 
     def keep(self) -> None:
         self.kept += 1
@@ -109,6 +116,7 @@ class DropLedger:
         for reason, shown in other.examples.items():
             mine = self.examples.setdefault(reason, [])
             mine.extend(shown[: self.max_examples - len(mine)])
+        self.input_ended_early.extend(other.input_ended_early)
 
     @property
     def total_dropped(self) -> int:
@@ -122,6 +130,7 @@ class DropLedger:
             "dropped_by_reason": dict(sorted(self.dropped.items())),
             "notes": dict(sorted(self.notes.items())),
             "examples": {k: v for k, v in sorted(self.examples.items())},
+            "input_ended_early": list(self.input_ended_early),
         }
 
 
