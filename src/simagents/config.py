@@ -141,10 +141,11 @@ def _describe(error: jsonschema.ValidationError) -> str:
         value: Any = error.validator_value
         expected: list[str] = [value] if isinstance(value, str) else list(value)
         names = " or ".join(_JSON_TYPES.get(t, t) for t in expected)
-        hint = ""
-        if isinstance(error.instance, str) and {"number", "integer"} & set(expected):
-            hint = " (write a plain number without quotes, such as 0.001 or 1e-3)"
-        return f"'{path}' must be {names}, got {error.instance!r} ({type(error.instance).__name__}){hint}"
+        # A quoted number (or a string PyYAML made of one) in a number-typed key: say how to write it.
+        quoted = isinstance(expected, list) and bool({"number", "integer"} & set(expected))
+        how = " (write a plain number without quotes, such as 0.001 or 1e-3)"
+        how = how if quoted and isinstance(error.instance, str) else ""
+        return f"'{path}' must be {names}, got {error.instance!r} ({type(error.instance).__name__}){how}"
     if error.validator == "enum":
         return f"'{path}' must be one of {error.validator_value}, got {error.instance!r}"
     if error.validator == "pattern":
