@@ -15,7 +15,10 @@ In one run, on the same PGN file, it measures
 and prints a Markdown table of plies/s and ratios to the plain loop, with machine information,
 which it also writes to ``--out``. Each timing is the median of ``--repeats`` runs.
 
-Without ``--pgn`` it plays the games: Stockfish at low node counts (1 to 128 nodes a move)
+With ``--pgn FILE`` (plain, ``.zst``, ``.bz2`` or ``.gz``) it benchmarks the games of the file that
+ingestion keeps: the games it drops (unfinished, duplicates, illegal moves, ...) are counted by
+reason in the report and left out of the file every pipeline reads, so that all of them see the
+same games and plies. Without ``--pgn`` it plays the games: Stockfish at low node counts (1 to 128 nodes a move)
 against itself or a random mover, after 2-6 random opening plies, with lichess-style tags and,
 in every other game, lichess ``[%clk]`` comments. The games are cached (zstd) under
 ``<out dir>/cache/``. Without Stockfish a seeded random-ish mover (captures preferred) plays.
@@ -54,7 +57,8 @@ from simagents import positions as positions_module
 from simagents.config import load_config
 from simagents.data import ingest as ingest_module
 from simagents.data.ingest import Sampling, ingest_pgn
-from simagents.data.pgn import HumanFilters, ReadOptions, parse_chunks
+from simagents.data.pgn import HumanFilters, ReadOptions, iter_chunks, open_binary, parse_chunk, parse_chunks
+from simagents.data.table import DropLedger
 from simagents.positions import _encode_games as _encode_games_lean  # bound before any patching
 from simagents.positions import build_positions
 from simagents.prompts import rating_band_names, vocabulary
@@ -220,6 +224,30 @@ def find_pgn_extract() -> str | None:
 # the pipelines measured
 
 
+def kept_games(data: bytes, options: ReadOptions) -> tuple[bytes, DropLedger]:
+    """The games of ``data`` that ingestion keeps, as PGN (LF line ends), and the ledger of all.
+
+    Each game is read as :func:`~simagents.data.ingest.ingest_pgn` reads it, copies (same id, or
+    same players, date and moves) dropped after the first as it drops them.
+    """
+    ledger = DropLedger()
+    ids: set[str] = set()
+    contents: set[bytes] = set()
+    parts = []
+    for chunk in iter_chunks(io.BytesIO(data)):
+        record = parse_chunk(chunk, options, ledger)
+        if record is None:
+            continue
+        if record.game_id in ids or record.content in contents:
+            ledger.kept -= 1
+            ledger.drop("duplicate_id" if record.game_id in ids else "duplicate_game", record.game_id)
+            continue
+        ids.add(record.game_id)
+        contents.add(record.content)
+        parts.append(b"\n".join(chunk.tag_lines) + b"\n\n" + b"\n".join(chunk.move_lines) + b"\n\n")
+    return b"".join(parts), ledger
+
+
 def plain_loop(path: Path) -> int:
     plies = 0
     with open(path, encoding="utf-8") as handle:
@@ -242,16 +270,21 @@ class Pipeline:
     def __init__(self, path: Path, work: Path, band_edges: tuple[int, ...]) -> None:
         self.path = path
         self.work = work
-        self.options = ReadOptions(
-            source="lichess", prompt_mode="rating_band", band_edges=band_edges, filters=HumanFilters(min_plies=0)
-        )
+        self.options = self.read_options(band_edges)
         self.vocabulary = vocabulary(rating_band_names(band_edges))
         self.table = None
         self.runs = 0
 
+    @staticmethod
+    def read_options(band_edges: tuple[int, ...]) -> ReadOptions:
+        return ReadOptions(
+            source="lichess", prompt_mode="rating_band", band_edges=band_edges, filters=HumanFilters(min_plies=0)
+        )
+
     def ingest(self, workers: int) -> int:
         table, ledger = ingest_pgn([self.path], [self.options], Sampling(), workers=workers, progress=False)
         if ledger.kept != ledger.read:
+            # kept_games() has already left out every game that ingestion drops
             raise RuntimeError(f"the benchmark file should be read in full: {ledger.to_dict()}")
         self.table = table
         return int(sum(table.column("plies").to_pylist()))
@@ -360,12 +393,18 @@ def main(argv: list[str] | None = None) -> int:
     pgn_extract = find_pgn_extract()
     work = Path(tempfile.mkdtemp(prefix="simagents-bench-"))
     try:
+        band_edges = tuple(load_config(ROOT / "config" / "default.yaml").data.rating_band_edges)
         if args.pgn is not None:
             source = args.pgn
-            data = source.read_bytes()
-            if source.suffix == ".zst":
-                data = zstandard.ZstdDecompressor().stream_reader(io.BytesIO(data)).read()
-            described = f"`{source}` (given)"
+            with open_binary(source) as stream:
+                data, ledger = kept_games(stream.read(), Pipeline.read_options(band_edges))
+            dropped = ", ".join(f"{k} {v}" for k, v in ledger.dropped.most_common()) or "none"
+            described = (
+                f"`{source}` (given): {ledger.read} games read, {ledger.kept} kept and benchmarked, "
+                f"{ledger.total_dropped} dropped and left out (dropped: {dropped})"
+            )
+            if ledger.kept == 0:
+                raise SystemExit(f"{source}: no game kept of {ledger.read} read (dropped: {dropped})")
         else:
             generator = "stockfish" if engine else "random"
             cache = args.out.parent / "cache" / f"games-{generator}-{args.games}-seed{args.seed}.pgn.zst"
@@ -396,7 +435,6 @@ def main(argv: list[str] | None = None) -> int:
         path.write_bytes(data)
         digest = hashlib.sha256(data).hexdigest()[:16]
 
-        band_edges = tuple(load_config(ROOT / "config" / "default.yaml").data.rating_band_edges)
         pipeline = Pipeline(path, work, band_edges)
         rows: list[tuple[str, int, float, float]] = []  # label, plies, wall, cpu
 
@@ -481,7 +519,8 @@ def main(argv: list[str] | None = None) -> int:
             "and subprocesses (`resource.getrusage(RUSAGE_CHILDREN)`); the plain loop is one process, so its CPU and wall "
             "times agree. Ingestion is `ingest_pgn` (chunking, tag filters, SAN replay, sampling, the Arrow "
             "table); encoding is `build_positions` (replay, encoding, writing the `.npy` arrays to a "
-            "temporary folder). Every game is kept (no ply minimum), so all pipelines see the same plies. "
+            "temporary folder). Every game is kept (no ply minimum; a given file is first reduced to the games "
+            "ingestion keeps), so all pipelines see the same plies. "
             "The 2-worker run also counts its parent process, which splits chunks and writes arrays."
         ),
         "",
