@@ -85,11 +85,11 @@ def test_debug_shows_the_traceback_behind_an_error(tmp_path, capsys):
 
 
 def test_a_report_stage_without_its_tables_names_them(repo, tmp_path, capsys):
-    code = main(["figure", "frontier", "--config", str(repo / "config" / "smoke.yaml"), "--table",
+    code = main(["figure", "decisive", "--config", str(repo / "config" / "smoke.yaml"), "--table",
                  f"elo={repo / 'results' / 'default' / 'ladder' / 'elo.csv'}", "--out-dir", str(tmp_path)])  # fmt: skip
     assert code == 2
-    assert "needs the tables rlft_summary, agent_metrics" in capsys.readouterr().err
-    code = main(["figure", "frontier", "--config", str(repo / "config" / "smoke.yaml"), "--table",
+    assert "needs the tables agent_metrics, metrics" in capsys.readouterr().err
+    code = main(["figure", "decisive", "--config", str(repo / "config" / "smoke.yaml"), "--table",
                  f"elo={tmp_path / 'absent.csv'}", "--out-dir", str(tmp_path)])  # fmt: skip
     assert code == 2 and "--table elo: no such file" in capsys.readouterr().err
 

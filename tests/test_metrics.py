@@ -97,6 +97,8 @@ def test_uniform_has_entropy_log_n_and_chance_level_decisive_wins():
     assert _metric(frame, "entropy").value == pytest.approx(np.mean(np.log(n_legal)))
     assert _metric(frame, "decisive_win").value == pytest.approx(np.mean([1 / n_legal[1], 1 / n_legal[2]]))
     assert _metric(frame, "cross_entropy").value == pytest.approx(np.mean(np.log(n_legal)))
+    # every move ties for first: each scores 1/n, whatever the order of the action values
+    assert _metric(frame, "top1").value == pytest.approx(np.mean([1 / n for n in n_legal]))
     assert _metric(frame, "expected_loss", data_prompt="a").value == pytest.approx(0.25 * (1 - 1 / n_legal[0]))
 
 

@@ -109,13 +109,21 @@ def test_latex_helpers():
                     "low": 0.1,
                     "high": 0.9,
                     "passed": "yes",
-                    "verdict": "supported",
+                    "positive_control": "oracle",
+                    "positive_value": 0.8,
+                    "positive_passed": "yes",
+                    "negative_control": "prompt_blind",
+                    "negative_value": 0.4,
+                    "negative_passed": "yes",
+                    "valid": "no",
+                    "verdict": "test cannot decide",
                 }
             ]
         )
     )
     assert r"\label{tab:claims}" in table and r"a\_b" in table and "(pass)" in table
-    assert r"\textbf{supported}" in table
+    assert r"\textbf{test cannot decide}" in table and r"prompt\_blind 0.400 (pass)" in table
+    assert r"\textit{not valid}" in table
 
 
 def test_a_figure_without_data_says_so_instead_of_failing():

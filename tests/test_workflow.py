@@ -32,8 +32,10 @@ def test_smoke_workflow_produces_the_data_stage(smoke_run):
         "games_table",
         "positions",
         "train_simulator_seed0",
+        "train_simulator_seed1",
         "eval_positions",
         "action_values",
+        "persona_truth",
         "metrics",
         "simulator_checks",
     ):
@@ -48,7 +50,28 @@ def test_smoke_workflow_produces_the_data_stage(smoke_run):
 
     metrics = pd.read_csv(run / "evaluation" / "metrics.csv")
     assert {"simulator_seed0", "random_mover", "greedy_grabber", "played"} <= set(metrics.policy)
-    assert (metrics.low <= metrics.value + 1e-12).all() and (metrics.value <= metrics.high + 1e-12).all()
+    defined = metrics.value.notna()  # undefined where it must be: a rank correlation of equal values
+    assert metrics[~defined].low.isna().all() and metrics[~defined].high.isna().all()
+    assert (metrics.low <= metrics.value + 1e-12)[defined].all() and (metrics.value <= metrics.high + 1e-12)[
+        defined
+    ].all()
+    # The truth: every persona's exact distribution on every evaluation position, summing to one,
+    # with the move each position's player chose inside its own persona's support.
+    truth = pd.read_parquet(run / "evaluation" / "truth.parquet")
+    evaluated = pd.read_parquet(run / "evaluation" / "positions.parquet")
+    names = [p["name"] for p in config["data"]["synthetic"]["personas"]]
+    assert set(truth.persona) == set(names)
+    assert truth.groupby(["position_id", "persona"]).size().unstack().notna().all().all()
+    assert np.allclose(truth.groupby(["position_id", "persona"]).probability.sum(), 1.0)
+    assert set(truth.position_id) == set(evaluated.position_id)
+    chosen = evaluated.merge(truth, left_on=["position_id", "own_prompt", "played_move"],
+                             right_on=["position_id", "persona", "move"], how="left")  # fmt: skip
+    assert len(chosen) == len(evaluated) and (chosen.probability > 0).all()  # the same rules as the games'
+    truth_metrics = pd.read_csv(run / "evaluation" / "truth_metrics.csv")
+    assert {"simulators", "oracle", "prompt_blind", "random_mover", "truth"} <= set(truth_metrics.policy)
+    oracle_kl = truth_metrics[(truth_metrics.policy == "oracle") & (truth_metrics.metric == "kl")]
+    own = oracle_kl[oracle_kl.persona == oracle_kl.model_prompt]
+    assert len(own) == len(names) and (own.value.abs() < 1e-2).all()  # the oracle is the truth, smoothed
     checks = pd.read_csv(run / "evaluation" / "checks.csv")
     assert set(checks.check) == {
         "top1_true_over_none",
@@ -84,8 +107,11 @@ def test_smoke_workflow_runs_every_agent_and_the_ladder(smoke_run):
     elo = pd.read_csv(run / "ladder" / "elo.csv")
     prompts = config["ladder"]["prompts"]
     expected = set(config["ladder"]["anchors"]) | {"az_seed0"}
+    personas = [p["name"] for p in config["data"]["synthetic"]["personas"]]
+    expected |= {f"{control}@{p}" for control in ("oracle", "prompt_blind") for p in personas}
     for agent in (
         "simulator_seed0",
+        "simulator_seed1",
         "pikl_lambda0.1_seed0",
         "rlft_beta0_seed0",
         "rlft_beta0.1_seed0",
@@ -117,7 +143,11 @@ def test_smoke_workflow_ends_in_claims_figures_and_a_pdf(smoke_run):
     assert frontier.statistic.tolist() == ["spearman_beta_score"] and frontier.n.item() > 0
     claims = pd.read_csv(run / "claims.csv")
     assert sorted(set(claims.claim)) == ["C1", "C2", "C3", "C4", "C5", "C6"]
-    assert set(claims.verdict) <= {"supported", "not supported", "not testable"}
+    assert set(claims.verdict) <= {"supported", "not supported", "test cannot decide", "not testable"}
+    # every test ran on both its controls, and the controls of most tests separate even at smoke scale
+    assert claims.positive_value.notna().all() and claims.negative_value.notna().all()
+    assert (claims.valid == "yes").mean() >= 0.5
+    assert claims.ledger_sha256.nunique() == 1 and len(claims.ledger_sha256.iloc[0]) == 64
     for name in FIGURES:
         for suffix in ("pdf", "png"):
             path = run / "figures" / f"{name}.{suffix}"

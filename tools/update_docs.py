@@ -88,7 +88,9 @@ def costs_summary_section(runs: list[Path]) -> str:
                 times.append((float(next(csv.DictReader(handle, delimiter="\t"))["s"]), tsv.stem))
         longest = ", ".join(f"{name} {seconds / 60:.1f} min" for seconds, name in sorted(times, reverse=True)[:3])
         total = sum(seconds for seconds, _ in times)
-        lines.append(f"| `config/{run.name}.yaml` | {CONFIG_ROLES.get(run.name, '')} | {total / 60:.1f} min | {longest} |")
+        lines.append(
+            f"| `config/{run.name}.yaml` | {CONFIG_ROLES.get(run.name, '')} | {total / 60:.1f} min | {longest} |"
+        )
     lines.append(
         "| `config/lichess.yaml` | real human games at paper scale (three months of lichess, three simulator seeds, "
         "a residual net) | not runnable here (no internet, no GPU): estimated 17-21 h on one GPU host plus the "
@@ -245,19 +247,29 @@ def claims_section(claims_csv: Path, verify_md: Path) -> str:
     import pandas as pd
 
     claims = pd.read_csv(claims_csv)
-    lines = ["| claim | test | measured [95% interval] | test passes | verdict |", "|---|---|---|---|---|"]
+    lines = [
+        "| claim | test | measured [95% interval] | passes | controls: positive / negative (valid?) | verdict |",
+        "|---|---|---|---|---|---|",
+    ]
     for claim, group in claims.groupby("claim", sort=True):
         for k, r in enumerate(group.itertuples()):
+            controls = (
+                f"{r.positive_control} {r.positive_value:.3f} ({r.positive_passed}) / "
+                f"{r.negative_control} {r.negative_value:.3f} ({r.negative_passed}): {r.valid}"
+            )
             lines.append(
                 f"| {f'**{claim}** {r.name}' if k == 0 else ''} | {r.test} ({r.expectation}) "
-                f"| {r.value:.3f} [{r.low:.3f}, {r.high:.3f}] | {r.passed} "
+                f"| {r.value:.3f} [{r.low:.3f}, {r.high:.3f}] | {r.passed} | {controls} "
                 f"| {f'**{r.verdict}**' if k == 0 else ''} |"
             )
+    digest = str(claims["ledger_sha256"].iloc[0]) if "ledger_sha256" in claims and len(claims) else "?"
     lines += [
         "",
         (
-            "Intervals: 95% percentile bootstrap, over positions (metrics), games (ladder, RL scores) or "
-            "both, as each source table's `method` column says."
+            "A test is valid when its positive control passes it and its negative control fails it. Intervals: "
+            "95% percentile bootstrap over the trained seeds then positions (simulator), positions (agents, "
+            "controls) or games (ladder), as each source table's `method` column says. Ledger sha256: "
+            f"`{digest[:16]}...`."
         ),
     ]
     if verify_md.exists():
@@ -357,7 +369,9 @@ def blocks(runs: list[Path]) -> dict[str, Callable[[], str]]:
     bench = REPO / "results" / "bench"
     found: dict[str, Callable[[], str]] = {
         "config-costs": lambda: costs_section([r.resolve() for r in runs if (r / "benchmarks").is_dir()]),
-        "config-costs-summary": lambda: costs_summary_section([r.resolve() for r in runs if (r / "benchmarks").is_dir()]),
+        "config-costs-summary": lambda: costs_summary_section(
+            [r.resolve() for r in runs if (r / "benchmarks").is_dir()]
+        ),
         "slurm-resources": slurm_section,
     }
     if (default / "data" / "summary.md").exists():
@@ -365,7 +379,9 @@ def blocks(runs: list[Path]) -> dict[str, Callable[[], str]]:
     if (evaluation / "checks.csv").exists():
         found["default-checks"] = lambda: checks_section(evaluation / "checks.csv", evaluation / "calibration.csv")
     if (default / "ladder" / "elo.csv").exists() or (default / "agents" / "rlft.csv").exists():
-        found["default-agents"] = lambda: agents_section(default / "agents" / "rlft.csv", default / "ladder" / "elo.csv")
+        found["default-agents"] = lambda: agents_section(
+            default / "agents" / "rlft.csv", default / "ladder" / "elo.csv"
+        )
     if (default / "claims.csv").exists():
         found["default-claims"] = lambda: claims_section(default / "claims.csv", default / "verify.md")
     if (bench / "games.md").exists():

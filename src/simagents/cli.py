@@ -291,41 +291,76 @@ def cmd_action_values(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_truth(args: argparse.Namespace) -> int:
+    from .evaluation.eval_positions import load_eval_positions
+    from .evaluation.truth import TruthSpec, compute_truth
+
+    config = _stage(args, "persona_truth")
+    synthetic = config.data.synthetic
+    needs_engine = any(p.kind == "stockfish" for p in synthetic.personas)
+    spec = TruthSpec(
+        personas=synthetic.personas,
+        engine=config.engine,
+        engine_path=str(find_stockfish(config.engine.path)) if needs_engine else None,
+        nodes_per_move=synthetic.nodes_per_move,
+    )
+    table = compute_truth(
+        load_eval_positions(Path(args.positions)), Path(args.out), spec, workers=_workers(args.workers),
+        progress=not args.no_progress,
+    )  # fmt: skip
+    log.info("persona truth: %d rows for %d personas", table.num_rows, len(synthetic.personas))
+    return 0
+
+
 def cmd_metrics(args: argparse.Namespace) -> int:
+    from .agents.controls import training_mixture
     from .agents.roster import AgentId
     from .data.summary import persona_strengths
     from .evaluation.action_values import load_action_values
+    from .evaluation.battery import Population, measure
     from .evaluation.eval_positions import load_eval_positions
-    from .evaluation.metrics import metric_battery
-    from .models import load_simulator_and_vocabulary
+    from .evaluation.truth import load_truth
     from .models.simulator_policy import SimulatorPolicy
     from .policies import Policy
     from .prompts import UNKNOWN_TOKEN
 
     config = _stage(args, "metrics")
+    truth_args = (args.truth, args.truth_out, args.reliability_out, args.frontier_out)
+    if any(truth_args) and not all(truth_args):
+        raise ValueError("--truth, --truth-out, --reliability-out and --frontier-out go together")
     compute = _compute(config)
     simulators: dict[str, Policy] = {}
     prompts: list[str] | None = None
     for pair in args.simulator:
         name, _, checkpoint = pair.partition("=")
-        agent = AgentId.parse(name)
-        if agent.kind != "simulator":
+        if AgentId.parse(name).kind != "simulator":
             raise ValueError(f"--simulator expects simulator_seedN=PATH, got {pair!r}")
-        model, vocabulary = load_simulator_and_vocabulary(Path(checkpoint), compute)
-        simulators[name] = SimulatorPolicy(model, vocabulary, name=name, compute=compute)
+        policy = SimulatorPolicy.from_checkpoint(checkpoint, name=name, compute=compute)
+        simulators[name] = policy
         if prompts is None:
-            prompts = [p for p in vocabulary if p != UNKNOWN_TOKEN]
-    strengths = persona_strengths(json.loads(Path(args.summary).read_text()))
-    table = metric_battery(
+            prompts = [p for p in policy.vocabulary if p != UNKNOWN_TOKEN]
+    summary = json.loads(Path(args.summary).read_text())
+    population = None
+    if args.truth:
+        if config.data.source != "synthetic":
+            raise ValueError("--truth: only the synthetic population has a truth")
+        synthetic = config.data.synthetic
+        population = Population(synthetic.personas, config.engine, synthetic.nodes_per_move, training_mixture(summary))
+    table, truth_table, reliability, frontier = measure(
         load_eval_positions(Path(args.positions)),
         load_action_values(Path(args.action_values)),
         simulators,
         prompts or ["none"],
         seed=config.seed,
-        strengths=strengths,
+        strengths=persona_strengths(summary),
+        truth=load_truth(Path(args.truth)) if args.truth else None,
+        population=population,
     )
-    out = _write_csv(table, args.out)
-    log.info("%d metric rows written to %s", len(table), out)
+    log.info("%d metric rows written to %s", len(table), _write_csv(table, args.out))
+    if truth_table is not None and reliability is not None and frontier is not None:
+        log.info("%d truth rows written to %s", len(truth_table), _write_csv(truth_table, args.truth_out))
+        _write_csv(reliability, args.reliability_out)
+        log.info("%d frontier rows written to %s", len(frontier), _write_csv(frontier, args.frontier_out))
     return 0
 
 
@@ -434,31 +469,19 @@ def cmd_az(args: argparse.Namespace) -> int:
 
 def cmd_agent_metrics(args: argparse.Namespace) -> int:
     from .agents import roster
-    from .agents.ladder import agent_players, build_policy
     from .evaluation.action_values import load_action_values
+    from .evaluation.battery import measure_agents
     from .evaluation.eval_positions import load_eval_positions
-    from .evaluation.metrics import agent_battery, agent_subset
-    from .models import checkpoint_prompts
-    from .policies import Policy
 
     config = _stage(args, "agent_metrics")
-    checkpoints = roster.parse_checkpoints(args.checkpoint, config)
-    positions, values = agent_subset(
+    table = measure_agents(
+        config,
+        roster.parse_checkpoints(args.checkpoint, config),
         load_eval_positions(Path(args.positions)),
         load_action_values(Path(args.action_values)),
-        config.evaluation.agent_positions_per_prompt,
-        config.seed,
+        compute=_compute(config),
     )
-    compute = _compute(config)
-    policies: dict[str, tuple[Policy, list[str]]] = {}
-    for spec in agent_players(config, checkpoints, checkpoint_prompts):
-        if spec.agent not in policies:
-            policies[spec.agent] = (build_policy(spec, compute=compute), [])
-        policies[spec.agent][1].append(spec.prompt or "none")
-    log.info("agent metrics: %d policies on %d positions", len(policies), positions.num_rows)
-    table = agent_battery(positions, values, policies, roster.frontier_family(config), seed=config.seed)
-    out = _write_csv(table, args.out)
-    log.info("%d metric rows written to %s", len(table), out)
+    log.info("%d metric rows written to %s", len(table), _write_csv(table, args.out))
     return 0
 
 
@@ -644,8 +667,17 @@ def build_parser() -> argparse.ArgumentParser:
     path(p, "--simulator", "simulator_seedN=CHECKPOINT (repeatable)", action="append")
     path(p, "--positions", "the evaluation positions")
     path(p, "--action-values", "their action values")
-    path(p, "--summary", "the data summary (JSON: each persona's strength)")
+    path(p, "--summary", "the data summary (JSON: each persona's strength, the training mixture)")
     path(p, "--out", "the metrics table (CSV)")
+    p.add_argument("--truth", help="the persona truth (synthetic data): also measure against it")
+    p.add_argument("--truth-out", help="the truth metrics table (CSV; with --truth)")
+    p.add_argument("--reliability-out", help="the reliability table of mistakes (CSV; with --truth)")
+    p.add_argument("--frontier-out", help="the exact KL-regularised frontier (CSV; with --truth)")
+    p = add("truth", cmd_truth, "every persona's exact move distribution on every evaluation position (resumable)")
+    workers(p)
+    progress(p)
+    path(p, "--positions", "the evaluation positions")
+    path(p, "--out", "the truth table (parquet)")
     p = add("checks", cmd_checks, "pass/fail checks that the simulator learned the population, and calibration")
     path(p, "--metrics", "the metrics table")
     path(p, "--out", "the checks table (CSV)")

@@ -144,6 +144,26 @@ class RunPaths:
         return self.root / "evaluation" / "action_values.parquet"
 
     @property
+    def truth(self) -> Path:
+        """Every persona's exact move distribution on every evaluation position (synthetic data)."""
+        return self.root / "evaluation" / "truth.parquet"
+
+    @property
+    def truth_metrics(self) -> Path:
+        """The simulators and controls against the truth: divergences, ceilings, mistake rates."""
+        return self.root / "evaluation" / "truth_metrics.csv"
+
+    @property
+    def reliability(self) -> Path:
+        """The reliability diagram of mistakes: predicted against true, by bin of the truth."""
+        return self.root / "evaluation" / "reliability.csv"
+
+    @property
+    def exact_frontier(self) -> Path:
+        """The KL-regularised frontier computed exactly from the action values (:mod:`simagents.evaluation.frontier`)."""
+        return self.root / "evaluation" / "frontier.csv"
+
+    @property
     def metrics(self) -> Path:
         """The metric battery's tidy table (policy, model prompt, data prompt, metric, interval)."""
         return self.root / "evaluation" / "metrics.csv"

@@ -90,3 +90,54 @@ def spearman(x: np.ndarray, y: np.ndarray) -> float:
     if rx.std() == 0 or ry.std() == 0:
         return float("nan")
     return float(np.corrcoef(rx, ry)[0, 1])
+
+
+class JointBootstrap:
+    """One set of bootstrap resamples shared by many means over the same units, for statistics
+    that combine several of them (a minimum over personas of a difference of divergences, say).
+
+    Each draw resamples the trained seeds with replacement and, independently, the units
+    (positions) with replacement; the same draws serve every mean, so a statistic of several
+    means gets a coherent interval. A mean is taken over a seed's values at the drawn units, then
+    over the drawn seeds. With one seed the interval holds the sampling of the evaluation only,
+    not the variability of training, and the method says so (``trained=False``: a policy that
+    is not trained, such as a control of known behaviour, has no such variability to leave out).
+    """
+
+    def __init__(self, n_seeds: int, n_units: int, *, seed: int, resamples: int = DEFAULT_RESAMPLES,
+                 level: float = 0.95, unit: str = "positions", trained: bool = True) -> None:  # fmt: skip
+        if n_seeds < 1 or n_units < 1:
+            raise ValueError("a bootstrap needs at least one seed and one unit")
+        rng = np.random.default_rng(seed)
+        self.n_seeds, self.n_units, self.level = n_seeds, n_units, level
+        # counts[r, i]: how often unit i is drawn in resample r (a weight matrix: means are products)
+        draws = rng.integers(0, n_units, size=(resamples, n_units))
+        self.counts = np.stack([np.bincount(row, minlength=n_units) for row in draws]).astype(np.float64)
+        self.seeds = rng.integers(0, n_seeds, size=(resamples, n_seeds))
+        # ``trained``: the policy comes out of training, so one seed leaves training's variability out
+        scope = f"{n_seeds} trained seeds, then {unit}" if n_seeds > 1 else f"{unit} (one trained seed)"
+        scope = scope if trained else unit
+        self.method = f"percentile bootstrap over {scope}, {resamples} resamples, {level:.0%}"
+
+    def mean(self, values: np.ndarray, mask: np.ndarray | None = None) -> tuple[float, np.ndarray]:
+        """The mean of ``values`` (``[seeds, units]``, or ``[units]`` for a seed-free quantity) over
+        the units in ``mask`` (default all) and the seeds: the point estimate and its draws."""
+        v = np.asarray(values, dtype=np.float64)
+        v = np.broadcast_to(v, (self.n_seeds, self.n_units)) if v.ndim == 1 else v
+        keep = np.ones(self.n_units, bool) if mask is None else np.asarray(mask, bool)
+        point = float(v[:, keep].mean()) if keep.any() else float("nan")
+        weights = self.counts * keep
+        with np.errstate(invalid="ignore", divide="ignore"):
+            per_seed = (weights @ np.where(keep, v, 0.0).T) / weights.sum(axis=1, keepdims=True)  # [R, seeds]
+        chosen = np.take_along_axis(per_seed, self.seeds, axis=1)
+        return point, chosen.mean(axis=1)
+
+    def interval(self, point: float, draws: np.ndarray, n: int | None = None) -> Interval:
+        """The interval of a statistic from its point estimate and its value in every draw."""
+        kept = draws[~np.isnan(draws)]
+        n = self.n_units if n is None else n
+        if kept.size == 0:
+            return Interval(point, float("nan"), float("nan"), n, self.method)
+        alpha = (1.0 - self.level) / 2.0
+        low, high = np.quantile(kept, [alpha, 1.0 - alpha])
+        return Interval(point, float(low), float(high), n, self.method)

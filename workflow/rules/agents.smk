@@ -67,18 +67,18 @@ rule az:
     output:
         # last.pt is resume state, left undeclared so that Snakemake keeps it when a run fails
         **{role: str(PATHS.az_file(CFG.az.seed, role)) for role in ("final", "curves", "summary")},
-    params:
-        out_dir=lambda wildcards, output: os.path.dirname(output.final),
-        start="--simulator" if CFG.az.init == "simulator" else "--positions-meta",
-    threads: 1
     log:
         log("az"),
     benchmark:
         benchmark("az")
-    conda:
-        ENV
     shadow:
         SHADOW
+    conda:
+        ENV
+    threads: 1
+    params:
+        out_dir=lambda wildcards, output: os.path.dirname(output.final),
+        start="--simulator" if CFG.az.init == "simulator" else "--positions-meta",
     shell:
         "simagents az --config {input.config} {params.start} {input.start} --games {input.games}"
         " --out-dir {params.out_dir} --threads {threads} --no-progress > {log} 2>&1"

@@ -16,6 +16,7 @@ from simagents.paths import RunPaths
 from simagents.positions import ARRAYS, SPLITS
 from simagents.paths import format_beta
 from simagents.report.figures import FIGURES
+from simagents.report.tables import run_table_files
 
 from snakemake.utils import update_config
 
@@ -43,6 +44,8 @@ ENV = "../envs/simagents.yaml"
 SIMULATORS = roster.simulators(CFG)
 LEARNERS = roster.rl_learners(CFG)
 FIRST_SIMULATOR = str(PATHS.simulator(CFG.simulator.seeds[0]))
+# Only the synthetic population has a truth (every persona's exact move distribution).
+SYNTHETIC = CFG.data.source == "synthetic"
 
 
 def stage_config(stage):
@@ -86,6 +89,7 @@ def all_targets():
         *[str(PATHS.simulator(seed)) for seed in CFG.simulator.seeds],
         str(PATHS.action_values),
         str(PATHS.metrics),
+        *([str(PATHS.truth_metrics)] if SYNTHETIC else []),
         str(PATHS.checks),
         str(PATHS.calibration),
         str(PATHS.rlft_summary),
@@ -103,34 +107,11 @@ PAPER_SOURCE = os.path.join(workflow.basedir, "paper")
 
 
 def run_tables(roles):
-    """The run's files of some roles, as `ROLE` / `ROLE:LABEL` -> path."""
-    files = {}
-    for role in roles:
-        if role == "simulator_training":
-            files |= {f"{role}:{a}": str(PATHS.simulator_summary(a.seed)) for a in SIMULATORS}
-        elif role == "simulator_curves":
-            files |= {f"{role}:{a}": str(PATHS.simulator_curves(a.seed)) for a in SIMULATORS}
-        elif role == "rlft_curves":
-            files |= {f"{role}:{a}": str(PATHS.rlft_file(a.weight_value, a.seed, "curves")) for a in LEARNERS}
-        elif role == "benchmark":
-            files |= {f"{role}:{job}": benchmark(job) for job in benchmarked_jobs()}
-        else:
-            files[role] = str(RUN_TABLE[role])
+    """The run's files of some roles, as `ROLE` / `ROLE:LABEL` -> path (simagents.report.tables)."""
+    files = {name: str(path) for name, path in run_table_files(CFG, [r for r in roles if r != "benchmark"]).items()}
+    if "benchmark" in roles:
+        files |= {f"benchmark:{job}": benchmark(job) for job in benchmarked_jobs()}
     return files
-
-
-RUN_TABLE = {
-    "data_summary": PATHS.summary_json,
-    "metrics": PATHS.metrics,
-    "checks": PATHS.checks,
-    "calibration": PATHS.calibration,
-    "agent_metrics": PATHS.agent_metrics,
-    "rlft_summary": PATHS.rlft_summary,
-    "rlft_frontier": PATHS.rlft_frontier,
-    "elo": PATHS.ladder_file("elo"),
-    "ladder_statistics": PATHS.ladder_file("statistics"),
-    "claims": PATHS.claims,
-}
 
 
 def benchmarked_jobs():
@@ -144,6 +125,7 @@ def benchmarked_jobs():
         *[f"train_simulator_seed{seed}" for seed in CFG.simulator.seeds],
         "eval_positions",
         "action_values",
+        *(["persona_truth"] if SYNTHETIC else []),
         "metrics",
         "simulator_checks",
         *[f"rlft_beta{format_beta(a.weight_value)}_seed{a.seed}" for a in LEARNERS],

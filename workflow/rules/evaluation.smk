@@ -46,17 +46,41 @@ rule action_values:
         " --positions {input.positions} --out {output} --no-progress > {log} 2>&1"
 
 
+rule persona_truth:
+    # Synthetic data only: every persona's exact move distribution on every evaluation position,
+    # by the rules the population's games use. Resumable like the action values.
+    input:
+        config=stage_config("persona_truth"),
+        positions=str(PATHS.eval_positions),
+    output:
+        str(PATHS.truth),
+    log:
+        log("persona_truth"),
+    benchmark:
+        benchmark("persona_truth")
+    shadow:
+        SHADOW
+    conda:
+        ENV
+    threads: workflow.cores
+    shell:
+        "simagents truth --config {input.config} --workers {threads} --positions {input.positions}"
+        " --out {output} --no-progress > {log} 2>&1"
+
+
 rule metrics:
-    # Every simulator under every prompt: exact metrics from the move distributions, with
-    # bootstrap intervals over positions; a small tidy table that is committed.
+    # Every simulator and control under every prompt: exact metrics from the move distributions,
+    # with bootstrap intervals; on synthetic data also against the personas' truth.
     input:
         config=stage_config("metrics"),
         positions=str(PATHS.eval_positions),
         action_values=str(PATHS.action_values),
         simulators=[str(PATHS.simulator(agent.seed)) for agent in SIMULATORS],
         summary=str(PATHS.summary_json),
+        truth=[str(PATHS.truth)] if SYNTHETIC else [],
     output:
-        str(PATHS.metrics),
+        metrics=str(PATHS.metrics),
+        truth=[str(PATHS.truth_metrics), str(PATHS.reliability), str(PATHS.exact_frontier)] if SYNTHETIC else [],
     log:
         log("metrics"),
     benchmark:
@@ -67,10 +91,16 @@ rule metrics:
         ENV
     params:
         simulators=" ".join(f"--simulator {agent}={PATHS.simulator(agent.seed)}" for agent in SIMULATORS),
+        truth=(
+            f"--truth {PATHS.truth} --truth-out {PATHS.truth_metrics} --reliability-out {PATHS.reliability}"
+            f" --frontier-out {PATHS.exact_frontier}"
+            if SYNTHETIC
+            else ""
+        ),
     shell:
         "simagents metrics --config {input.config} --positions {input.positions}"
         " --action-values {input.action_values} {params.simulators} --summary {input.summary}"
-        " --out {output} > {log} 2>&1"
+        " --out {output.metrics} {params.truth} > {log} 2>&1"
 
 
 rule simulator_checks:

@@ -117,7 +117,23 @@ def ladder_players(
             f"ladder.anchor {config.ladder.anchor!r} is not one of ladder.anchors {list(config.ladder.anchors)}"
         )
     anchors = anchor_specs(config.data.synthetic.personas, config.ladder.anchors)
-    return anchors + agent_players(config, checkpoints, prompts_of)
+    return anchors + agent_players(config, checkpoints, prompts_of) + control_players(config, checkpoints)
+
+
+def control_players(config: Config, checkpoints: Mapping[AgentId, Path]) -> list[PlayerSpec]:
+    """The controls of the strength tests (:mod:`.controls`), under every persona's prompt: the
+    oracle (each persona itself, synthetic data only) and the prompt-blind first simulator."""
+    from .controls import ORACLE, PROMPT_BLIND
+
+    personas = config.data.synthetic.personas if config.data.source == "synthetic" else ()
+    names = [p.name for p in personas]
+    first = str(checkpoints[AgentId("simulator", config.simulator.seeds[0])])
+    players = [PlayerSpec(name=f"{ORACLE}@{n}", agent=ORACLE, kind="oracle", prompt=n) for n in names]
+    players += [
+        PlayerSpec(name=f"{PROMPT_BLIND}@{n}", agent=PROMPT_BLIND, kind="prompt_blind", prompt=n, checkpoint=first)
+        for n in names
+    ]
+    return players
 
 
 @dataclass(frozen=True)
@@ -128,6 +144,8 @@ class _Setup:
     nodes_per_move: int
     max_plies: int
     compute: Compute = CPU
+    personas: tuple[Persona, ...] = ()  # the population, for the oracle control
+    persona_nodes: int = 0  # the population's node budget per move, for the oracle control
 
 
 _setup: _Setup | None = None
@@ -141,6 +159,14 @@ def build_policy(spec: PlayerSpec, setup: _Setup | None = None, compute: Compute
         return RandomMover(spec.name)
     if spec.kind == "greedy":
         return GreedyMaterial(spec.name)
+    if spec.kind == "oracle":
+        from .controls import OraclePolicy
+
+        assert setup is not None and setup.personas, "the oracle needs the population"
+        engine_path = Path(setup.engine_path) if setup.engine_path else None
+        # under a persona's prompt the oracle is that persona (the ladder never prompts it none)
+        uniform = {p.name: 1.0 for p in setup.personas}
+        return OraclePolicy(setup.personas, setup.engine, engine_path, setup.persona_nodes, uniform, name=spec.agent)
     if spec.kind == "stockfish":
         from ..policies import StockfishPolicy
         from ..stockfish import open_engine
@@ -157,6 +183,10 @@ def build_policy(spec: PlayerSpec, setup: _Setup | None = None, compute: Compute
     simulator = SimulatorPolicy(model, vocabulary, name=spec.agent, compute=compute)
     if spec.kind in ("simulator", "rlft"):
         return simulator
+    if spec.kind == "prompt_blind":
+        from .controls import PromptBlind
+
+        return PromptBlind(simulator, name=spec.agent)
     if spec.kind == "pikl":
         from .pikl import PiKLPolicy
 
@@ -266,6 +296,8 @@ def play_ladder(
     progress: bool = True,
     compute: Compute = CPU,
     start_method: str | None = None,
+    personas: Sequence[Persona] = (),
+    persona_nodes: int = 0,
 ) -> list[PlayedGame]:
     """Play every task (in ``workers`` processes); games come back in task order.
 
@@ -276,7 +308,7 @@ def play_ladder(
     if len(set(names)) != len(names):
         raise ValueError("ladder player names must be unique")
     engine_path = None
-    if any(p.kind == "stockfish" for p in players):
+    if any(p.kind in ("stockfish", "oracle") for p in players):
         from ..stockfish import elo_range, find_stockfish, open_engine
 
         engine_path = str(find_stockfish(engine.path))
@@ -285,7 +317,9 @@ def play_ladder(
         for p in players:
             if p.kind == "stockfish" and p.rating is not None:
                 allowed.check(p.rating, f"ladder anchor {p.name!r}")
-    setup = _Setup(tuple(players), engine, engine_path, nodes_per_move, max_plies, compute)
+    setup = _Setup(
+        tuple(players), engine, engine_path, nodes_per_move, max_plies, compute, tuple(personas), persona_nodes
+    )
     if start_method is None:
         start_method = "fork" if compute.device.type == "cpu" else "spawn"
     return play_tasks(
@@ -332,6 +366,12 @@ def fit_ladder(
     return info.merge(table, on="player", how="right"), resampled
 
 
+def _slope(x: np.ndarray, y: np.ndarray) -> float:
+    """The least-squares slope of y on x (NaN when x does not vary)."""
+    spread = float(((x - x.mean()) ** 2).sum())
+    return float(((x - x.mean()) * (y - y.mean())).sum() / spread) if spread > 0 else float("nan")
+
+
 def ladder_statistics(table: pd.DataFrame, resampled: pd.DataFrame, level: float = 0.95) -> pd.DataFrame:
     """Statistics of each prompted agent's ratings across the persona prompts (the prompts named
     like an anchor), with percentile intervals over the same bootstrap resamples of the games:
@@ -339,7 +379,10 @@ def ladder_statistics(table: pd.DataFrame, resampled: pd.DataFrame, level: float
     * ``elo_spread``: the highest minus the lowest Elo over those prompts (prompt sensitivity);
     * ``spearman_persona_elo``: the Spearman rank correlation between the agent's Elo under each
       persona's prompt and that persona's own Elo as an anchor (does it play as strong as whom
-      the prompt names?).
+      the prompt names?);
+    * ``slope_persona_elo``: the least-squares slope of the agent's Elo under each persona's
+      prompt on that persona's Elo: 1 when it plays exactly as strong as whom the prompt names,
+      0 when the prompt changes nothing (the oracle's and the prompt-blind simulator's, the controls).
 
     ``table``: :func:`fit_ladder`'s Elo table; ``resampled``: its resamples. One row per (agent,
     statistic): value, low, high, n (persona prompts), method.
@@ -361,6 +404,10 @@ def ladder_statistics(table: pd.DataFrame, resampled: pd.DataFrame, level: float
             "spearman_persona_elo": (
                 spearman(point_persona, point_own),
                 np.array([spearman(p, o) for p, o in zip(persona, own)]),
+            ),
+            "slope_persona_elo": (
+                _slope(point_persona, point_own),
+                np.array([_slope(p, o) for p, o in zip(persona, own)]),
             ),
         }
         for name, (value, draws) in statistics.items():
@@ -408,7 +455,8 @@ def run_ladder(
     tasks = schedule(players, config.ladder.games_per_pairing, openings, config.seed)
     games = play_ladder(
         players, tasks, config.engine, config.ladder.nodes_per_move, config.games.max_plies,
-        workers=workers, progress=progress, compute=compute,
+        workers=workers, progress=progress, compute=compute, personas=config.data.synthetic.personas,
+        persona_nodes=config.data.synthetic.nodes_per_move,
     )  # fmt: skip
     make_folder(out_dir)
     write_text(out_dir / LADDER_FILES["pgn"], to_pgn(games, event="simagents Elo ladder"))

@@ -88,12 +88,13 @@ def rl_learners(config: Config) -> list[AgentId]:
 
 
 def agents(config: Config) -> list[AgentId]:
-    """The roster in its fixed order: each simulator seed with its piKL agents, the RL learners, az."""
-    roster: list[AgentId] = []
-    for simulator in simulators(config):
-        roster.append(simulator)
-        roster += [AgentId("pikl", simulator.seed, lam) for lam in config.pikl.lambdas]
-    return [*roster, *rl_learners(config), AgentId("az", config.az.seed)]
+    """The roster in its fixed order: the first simulator seed with its piKL agents, the other
+    seeds, the RL learners (started from the first seed), az."""
+    first, *others = simulators(config)
+    # search on the first simulator only: piKL's lambdas are a family of their own, and one seed
+    # of it keeps the ladder's cost linear in the seeds
+    search = [AgentId("pikl", first.seed, lam) for lam in config.pikl.lambdas]
+    return [first, *search, *others, *rl_learners(config), AgentId("az", config.az.seed)]
 
 
 def checkpoint_owners(config: Config) -> list[AgentId]:
@@ -146,12 +147,13 @@ def parse_checkpoints(pairs: Sequence[str], config: Config) -> dict[AgentId, Pat
 
 def roles(config: Config) -> dict[str, str]:
     """The names the claims ledger and the paper cite by role (the ledger's ``{role}`` fields):
-    the first simulator seed, the RL learners of the smallest and largest beta (first RL seed),
+    the first simulator seed, all of them together (``simulators``), the RL learners of the smallest and largest beta (first RL seed),
     the piKL agent with the smallest lambda (the most search), az, and the random mover's prompt."""
     betas = sorted(config.rlft.betas)
     first_simulator = config.simulator.seeds[0]
     values = {
         "simulator": str(AgentId("simulator", first_simulator)),
+        "simulators": "simulator",  # every simulator seed measured together (evaluation.battery)
         "az": str(AgentId("az", config.az.seed)),
         "rlft_lowest": str(AgentId("rlft", config.rlft.seeds[0], betas[0])),
         "rlft_highest": str(AgentId("rlft", config.rlft.seeds[0], betas[-1])),

@@ -9,11 +9,13 @@ averaged with a 95% percentile bootstrap over positions:
 * ``p_inaccuracy``, ``p_mistake``, ``p_blunder``: probability mass on moves losing at least 0.1,
   0.2, 0.3 win chances;
 * ``entropy``: of the move distribution, in nats;
-* ``top1``: 1 if the policy's most likely move is the move actually played, else 0;
+* ``top1``: 1 if the policy's most likely move is the move actually played, else 0 (ties split:
+  when k moves share the highest probability and one was played, 1/k);
 * ``cross_entropy``: -log p(move actually played), in nats;
 * ``decisive_win``: on *decisive* positions only (a mate in one, or a winning capture: the best
   move is a capture and every non-capture loses at least a blunder's worth against it), the mass
-  on those decisive moves.
+  on those decisive moves; ``mate_in_one`` the mass on mating moves where there is a mate in
+  one, and ``winning_capture`` the mass on the winning captures where there is one and no mate.
 
 * ``entropy_ratio``: entropy / log(number of legal moves), on positions with two or more: 1 for
   a uniform choice, 0 for a certain one.
@@ -56,7 +58,7 @@ interval, n and the interval's method.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from itertools import combinations
 
@@ -84,6 +86,9 @@ class PositionValues:
     actions: np.ndarray  # int16 [n_legal]
     loss: np.ndarray  # float64 [n_legal]
     decisive: np.ndarray  # bool [n_legal]: mate in one or winning capture (all False if none)
+    mate_in_one: np.ndarray  # bool [n_legal]: the move mates at once
+    winning_capture: np.ndarray  # bool [n_legal]: a best move that captures where every quiet move blunders
+    win_chance: np.ndarray  # float64 [n_legal]: the mover's win chance after each move, in [-1, 1]
 
 
 def position_values(eval_positions: pa.Table, action_values: pa.Table) -> list[PositionValues]:
@@ -99,7 +104,16 @@ def position_values(eval_positions: pa.Table, action_values: pa.Table) -> list[P
         best = loss == 0
         quiet_losses = loss[~captures]
         winning_capture = best & captures & (quiet_losses.size == 0 or quiet_losses.min() >= BLUNDER)
-        out.append(PositionValues(rows["action"].to_numpy(np.int16), loss, mate_in_one | winning_capture))
+        out.append(
+            PositionValues(
+                rows["action"].to_numpy(np.int16),
+                loss,
+                mate_in_one | winning_capture,
+                mate_in_one,
+                winning_capture,
+                rows["win_chance"].to_numpy(dtype=np.float64),
+            )
+        )
     if len(out) != eval_positions.num_rows:
         raise ValueError(f"action values cover {len(out)} positions, expected {eval_positions.num_rows}")
     return out
@@ -139,6 +153,8 @@ def _per_position(
         for k in ("expected_loss", "p_inaccuracy", "p_mistake", "p_blunder", "entropy", "top1", "cross_entropy")
     }
     decisive = np.full(n, np.nan)
+    mates = np.full(n, np.nan)
+    captures = np.full(n, np.nan)
     entropy_ratio = np.full(n, np.nan)
     for i, (p, pv) in enumerate(zip(probs, values)):
         out["expected_loss"][i] = p @ pv.loss
@@ -150,11 +166,20 @@ def _per_position(
         if len(p) > 1:
             entropy_ratio[i] = out["entropy"][i] / np.log(len(p))
         j = int(np.flatnonzero(pv.actions == played[i])[0])
-        out["top1"][i] = float(np.argmax(p) == j)
+        # ties split: each of the k most likely moves counts 1/k (np.argmax would favour the first,
+        # the engine's best move in the action values' order)
+        best = p >= p.max() * (1 - 1e-12)
+        out["top1"][i] = float(best[j]) / float(best.sum())
         out["cross_entropy"][i] = float(-np.log(max(p[j], 1e-300)))
         if pv.decisive.any():
             decisive[i] = p[pv.decisive].sum()
+        if pv.mate_in_one.any():
+            mates[i] = p[pv.mate_in_one].sum()
+        elif pv.winning_capture.any():
+            captures[i] = p[pv.winning_capture].sum()
     out["decisive_win"] = decisive
+    out["mate_in_one"] = mates
+    out["winning_capture"] = captures
     out["entropy_ratio"] = entropy_ratio
     return out
 
@@ -207,8 +232,14 @@ def evaluate_policy(
     seed: int = 0,
     strengths: Mapping[str, float] | None = None,
     per_position_out: dict[str, dict[str, np.ndarray]] | None = None,
+    probabilities_out: dict[str, list[np.ndarray]] | None = None,
+    known: Mapping[str, list[np.ndarray]] | None = None,
 ) -> pd.DataFrame:
     """Every metric of ``policy`` under each model prompt in ``prompts`` (see the module docstring).
+
+    ``probabilities_out``: if given, filled with the policy's distributions under each prompt
+    (:func:`policy_probabilities`), for measurements that reuse them (the truth metrics).
+    ``known``: distributions already computed, by prompt (the policy is not called for those).
 
     ``strengths``: a strength per persona prompt (higher is stronger), for ``spearman_strength``.
     ``per_position_out``: if given, filled with the per-position arrays behind the rows, keyed by
@@ -231,7 +262,10 @@ def evaluate_policy(
             )
 
     for k, prompt in enumerate(prompts):
-        all_probs[prompt] = policy_probabilities(policy, eval_positions, values, prompt)
+        if known is not None and prompt in known:
+            all_probs[prompt] = list(known[prompt])
+        else:
+            all_probs[prompt] = policy_probabilities(policy, eval_positions, values, prompt)
         add(prompt, all_probs[prompt], k)
     if len(prompts) > 1:
         pairs = list(combinations(prompts, 2))
@@ -244,15 +278,19 @@ def evaluate_policy(
         if len(personas) > 1:
             losses = np.stack([per_prompt[p]["expected_loss"] for p in personas])  # [prompts, positions]
             decisive = np.stack([per_prompt[p]["decisive_win"] for p in personas])  # NaN off decisive positions
+            mates = np.stack([per_prompt[p]["mate_in_one"] for p in personas])  # NaN without a mate in one
 
             def spread(idx: np.ndarray) -> float:
                 means = losses[:, idx].mean(axis=1)
                 return float(means.max() - means.min())
 
-            def weakest_decisive(idx: np.ndarray) -> float:
-                chosen = decisive[:, idx]
-                keep = ~np.isnan(chosen[0])
-                return float(chosen[:, keep].mean(axis=1).min()) if keep.any() else float("nan")
+            def weakest(table: np.ndarray) -> Callable[[np.ndarray], float]:
+                def statistic(idx: np.ndarray) -> float:
+                    chosen = table[:, idx]
+                    keep = ~np.isnan(chosen[0])
+                    return float(chosen[:, keep].mean(axis=1).min()) if keep.any() else float("nan")
+
+                return statistic
 
             rows.append(
                 _row(
@@ -263,18 +301,19 @@ def evaluate_policy(
                     bootstrap_statistic(spread, len(played), seed=seed + 37, unit="positions"),
                 )
             )
-            n_decisive = int((~np.isnan(decisive[0])).sum())
-            if n_decisive:
-                iv = bootstrap_statistic(weakest_decisive, len(played), seed=seed + 41, unit="positions")
-                rows.append(
-                    _row(
-                        policy.name,
-                        ACROSS,
-                        ALL,
-                        "decisive_win_min",
-                        Interval(iv.value, iv.low, iv.high, n_decisive, iv.method),
+            for metric, table, salt in (("decisive_win_min", decisive, 41), ("mate_in_one_min", mates, 43)):
+                n_positions = int((~np.isnan(table[0])).sum())
+                if n_positions:
+                    iv = bootstrap_statistic(weakest(table), len(played), seed=seed + salt, unit="positions")
+                    rows.append(
+                        _row(
+                            policy.name,
+                            ACROSS,
+                            ALL,
+                            metric,
+                            Interval(iv.value, iv.low, iv.high, n_positions, iv.method),
+                        )
                     )
-                )
     if set(data_prompts) <= set(prompts) and len(set(data_prompts)) > 1:
         # The true and shuffled prompts reuse the distributions computed above: no extra calls.
         shuffled = np.random.default_rng(seed + 17).permutation(data_prompts)
@@ -297,6 +336,8 @@ def evaluate_policy(
         rows.append(_row(policy.name, ACROSS, ALL, "spearman_strength", iv))
     if per_position_out is not None:
         per_position_out.update(per_prompt)
+    if probabilities_out is not None:
+        probabilities_out.update(all_probs)
     return pd.DataFrame(rows, columns=COLUMNS)
 
 
@@ -367,6 +408,12 @@ def observed_rates(eval_positions: pa.Table, values: Sequence[PositionValues], s
         "decisive_win": np.array(
             [float(pv.decisive[pv.actions == a][0]) if pv.decisive.any() else np.nan for pv, a in zip(values, played)]
         ),
+        "mate_in_one": np.array(
+            [
+                float(pv.mate_in_one[pv.actions == a][0]) if pv.mate_in_one.any() else np.nan
+                for pv, a in zip(values, played)
+            ]
+        ),
     }
     rows: list[dict[str, object]] = []
     for data_prompt in sorted(set(data_prompts)):
@@ -376,26 +423,33 @@ def observed_rates(eval_positions: pa.Table, values: Sequence[PositionValues], s
 
 def metric_battery(
     eval_positions: pa.Table,
-    action_values: pa.Table,
-    simulators: dict[str, Policy],
-    simulator_prompts: Sequence[str],
+    values: Sequence[PositionValues],
+    policies: Mapping[str, tuple[Policy, Sequence[str]]],
     seed: int = 0,
     strengths: Mapping[str, float] | None = None,
+    known: Mapping[str, Mapping[str, list[np.ndarray]]] | None = None,
+    probabilities_out: dict[str, dict[str, list[np.ndarray]]] | None = None,
 ) -> pd.DataFrame:
-    """The battery for every policy of a run: each simulator under each prompt, the reference
-    agents (random mover, greedy grabber: prompt-free, evaluated once under ``none``), and the
-    data's own observed rates (policy ``played``)."""
-    from ..policies import GreedyMaterial, RandomMover
-
-    values = position_values(eval_positions, action_values)
-    frames = [
-        evaluate_policy(policy, simulator_prompts, eval_positions, values, seed, strengths)
-        for policy in simulators.values()
-    ]
-    frames += [
-        evaluate_policy(policy, ["none"], eval_positions, values, seed)
-        for policy in (RandomMover("random_mover"), GreedyMaterial("greedy_grabber"))
-    ]
+    """The battery for every policy of a run (name -> (policy, model prompts)), and the data's
+    own observed rates (policy ``played``). ``known``: distributions already computed, by policy
+    and prompt; ``probabilities_out``: filled with every policy's distributions, by prompt."""
+    frames = []
+    for name, (policy, prompts) in policies.items():
+        out: dict[str, list[np.ndarray]] = {}
+        frames.append(
+            evaluate_policy(
+                policy,
+                prompts,
+                eval_positions,
+                values,
+                seed,
+                strengths,
+                probabilities_out=out,
+                known=(known or {}).get(name),
+            )
+        )
+        if probabilities_out is not None:
+            probabilities_out[name] = out
     frames.append(observed_rates(eval_positions, values, seed))
     return pd.concat(frames, ignore_index=True)
 

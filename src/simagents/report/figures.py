@@ -8,7 +8,7 @@ tables' 95% intervals (bootstrap over positions or games, as each table's ``meth
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -22,12 +22,13 @@ import numpy as np
 import pandas as pd
 import seaborn as sns
 from matplotlib.axes import Axes
-from matplotlib.colors import Normalize
 from matplotlib.figure import Figure
+from matplotlib.patches import Rectangle
+from matplotlib.text import Text
 
 from ..agents.roster import AgentId
 from ..outputs import atomic_output
-from .tables import MissingTableError, RunTables
+from .tables import TRUTH_ROLES, MissingTableError, RunTables
 
 #: name -> caption. The paper and the HTML report both print these.
 FIGURES: dict[str, str] = {
@@ -35,16 +36,25 @@ FIGURES: dict[str, str] = {
     "nominal rating. Right: the simulator's Elo under each persona's prompt against that "
     "persona's measured Elo; the dashed line is identity (a perfect simulator of strength). "
     "Bars: 95% bootstrap intervals over ladder games.",
-    "calibration": "Mistake calibration. The simulator's probability of a mistake (a move losing at least "
-    "0.2 win chances) under each persona's prompt, against the observed mistake rate of that "
-    "persona's moves in the same positions. Dashed: identity. Bars: 95% bootstrap intervals "
-    "over positions.",
+    "divergence": "The persona x prompt matrix: KL(persona || policy under the prompt), nats, mean over the "
+    "evaluation positions, each persona's exact distribution (rows) against the policy prompted as each "
+    "persona (columns). A simulator of the population has its row minima on the diagonal, as the oracle "
+    "does; the prompt-blind simulator has equal columns. The simulator's seeds are averaged.",
+    "calibration": "Mistake calibration. Left: each persona's exact probability of a mistake (a move losing at "
+    "least 0.2 win chances) against the simulator's under that persona's prompt (on synthetic data; on "
+    "human data, the observed rate of the persona's moves). Right: the reliability diagram, positions "
+    "binned by the persona's exact mistake probability, the simulator's mean prediction in each bin. "
+    "Dashed: identity. Bars: 95% bootstrap intervals over seeds, then positions.",
     "move_matching": "Move matching: the share of positions where the simulator's most likely move under the "
-    "model prompt (rows) is the move played by the data prompt's player (columns).",
-    "frontier": "The beta frontier. Left: each RL learner's score against the frozen simulator by KL weight "
-    "beta. Right: playing strength (Elo, averaged over prompts) against move-matching of the data "
-    "(top-1 under the true prompt), coloured by entropy; the simulator, the RL learners and the "
-    "search agents (piKL, AlphaZero-style). Bars: 95% bootstrap intervals.",
+    "model prompt (rows) is the move played by the data prompt's player (columns), ties shared. Under each "
+    "column, its ceiling on synthetic data: the top-1 of the persona's own exact distribution, the most any "
+    "policy can expect against moves sampled from it.",
+    "frontier": "The KL-regularised frontier, exact: pi ~ p exp(Q/beta) with Q the Stockfish win chance of "
+    "each move, from the policy (left end of each curve) to the agent that takes the best move, against "
+    "sqrt(KL(pi || p)). Expected win-chance loss, entropy and the prompt sensitivity (spread of expected "
+    "loss across the persona prompts) averaged over the persona prompts, and the divergence to the "
+    "personas' truth, for the simulator (seeds together), the oracle and the prompt-blind simulator. "
+    "Bands: 95% bootstrap intervals over seeds, then positions.",
     "sensitivity": "Prompt sensitivity before and after RL. Expected win-chance loss per move (left) and Elo "
     "(right) under each prompt, for the simulator and each RL learner. Flat lines mean the "
     "prompt no longer changes behaviour. Bars: 95% bootstrap intervals.",
@@ -64,9 +74,10 @@ def _style() -> None:
 #: The run tables each figure reads (roles of :mod:`.tables`): the figure rule passes exactly these.
 FIGURE_TABLES: dict[str, tuple[str, ...]] = {
     "population": ("elo",),
-    "calibration": ("calibration",),
-    "move_matching": ("metrics",),
-    "frontier": ("rlft_summary", "agent_metrics", "elo"),
+    "divergence": ("truth_metrics",),
+    "calibration": ("calibration", "truth_metrics", "reliability"),
+    "move_matching": ("metrics", "truth_metrics"),
+    "frontier": ("exact_frontier",),
     "sensitivity": ("agent_metrics", "elo"),
     "decisive": ("agent_metrics", "metrics"),
     "training": ("simulator_curves", "rlft_curves"),
@@ -79,7 +90,8 @@ def load_tables(tables: RunTables, name: str, simulator: str) -> dict[str, pd.Da
     ``simulator_curves`` is the given simulator's; ``rlft_curves`` every RL learner's, stacked
     with its ``beta`` and ``seed`` as columns.
     """
-    roles = FIGURE_TABLES[name]
+    # the truth's tables exist for the synthetic population only: a figure draws without them
+    roles = tuple(r for r in FIGURE_TABLES[name] if r not in TRUTH_ROLES or tables.has(r))
     tables.require(roles)
     out: dict[str, pd.DataFrame] = {}
     for role in roles:
@@ -124,45 +136,140 @@ def draw_population(tables: Mapping[str, pd.DataFrame], simulator: str) -> Figur
     anchors = _personas(elo).sort_values("nominal")
     fig, (left, right) = plt.subplots(1, 2, figsize=(7.0, 3.2))
     _errorbar(left, anchors["nominal"], anchors["elo"], anchors["low"], anchors["high"])
-    for _, row in anchors.iterrows():
-        left.annotate(
-            row["player"], (row["nominal"], row["elo"]), textcoords="offset points", xytext=(4, -10), fontsize=7
-        )
     _identity(left)
+    _label_points(left, list(anchors["nominal"]), list(anchors["elo"]), list(anchors["player"]))
     left.set(xlabel="nominal rating", ylabel="measured Elo", title="anchor agents")
     sim = elo[(elo["agent"] == simulator) & elo["prompt"].isin(anchors["player"])]
     persona_elo = anchors.set_index("player")["elo"]
     x = persona_elo.loc[sim["prompt"]].to_numpy()
     _errorbar(right, x, sim["elo"], sim["low"], sim["high"], color="C1")
-    for xi, (_, row) in zip(x, sim.iterrows()):
-        right.annotate(row["prompt"], (xi, row["elo"]), textcoords="offset points", xytext=(4, 4), fontsize=7)
     _identity(right)
+    _label_points(right, list(x), list(sim["elo"]), list(sim["prompt"]))
     right.set(xlabel="persona's measured Elo", ylabel="simulator's Elo under its prompt", title="the simulator")
     return fig
 
 
-def draw_calibration(tables: Mapping[str, pd.DataFrame], simulator: str) -> Figure:
-    table = tables["calibration"]
-    table = table[table["policy"] == simulator] if "policy" in table.columns else table
-    fig, ax = plt.subplots(figsize=(3.6, 3.4))
-    _errorbar(ax, table["observed"], table["predicted"], table["predicted_low"], table["predicted_high"])
-    ax.errorbar(
-        table["observed"],
-        table["predicted"],
-        xerr=[table["observed"] - table["observed_low"], table["observed_high"] - table["observed"]],
-        fmt="none",
-        capsize=2,
-        color="C0",
-    )
-    for _, row in table.iterrows():
-        ax.annotate(
-            row["prompt"], (row["observed"], row["predicted"]), textcoords="offset points", xytext=(4, 4), fontsize=7
-        )
-    ax.set_xlim(0, None)
-    ax.set_ylim(0, None)
-    _identity(ax)
-    ax.set(xlabel="observed mistake rate of the persona", ylabel="simulator's predicted mistake rate")
+def _no_truth(fig: Figure, ax: Axes) -> Figure:
+    ax.text(0.5, 0.5, "no exact truth: the run reads human games", ha="center", va="center", transform=ax.transAxes)
+    ax.set(xticks=[], yticks=[])
     return fig
+
+
+def draw_divergence(tables: Mapping[str, pd.DataFrame], simulator: str) -> Figure:
+    if "truth_metrics" not in tables:
+        return _no_truth(*plt.subplots(figsize=(7.4, 2.8)))
+    truth = tables["truth_metrics"]
+    kl = truth[truth["metric"] == "kl"]
+    personas = list(dict.fromkeys(kl["persona"]))
+    panels = [p for p in ("simulator", "oracle", "prompt_blind") if p in set(kl["policy"])]
+    fig, axes = plt.subplots(1, len(panels), figsize=(2.9 * len(panels), 2.9), squeeze=False)
+    top = float(kl[kl["policy"].isin(panels) & kl["model_prompt"].isin(personas)]["value"].max())
+    for ax, policy in zip(axes[0], panels):
+        matrix = (
+            kl[(kl["policy"] == policy) & kl["model_prompt"].isin(personas)]
+            .pivot(index="persona", columns="model_prompt", values="value")
+            .reindex(index=personas, columns=personas)
+            .clip(lower=0.0)  # the smoothing can leave -0.00 where policy and persona agree
+        )
+        sns.heatmap(
+            matrix,
+            annot=True,
+            fmt=".2f",
+            cmap="viridis_r",
+            vmin=0,
+            vmax=top,
+            cbar=False,
+            ax=ax,
+            annot_kws={"fontsize": 6},
+        )
+        for k in range(len(personas)):  # the row minimum of each persona (none where the row is flat)
+            row = matrix.to_numpy()[k]
+            if np.nanmax(row) - np.nanmin(row) < 5e-3:
+                continue
+            j = int(np.nanargmin(row))
+            ax.add_patch(Rectangle((j, k), 1, 1, fill=False, edgecolor="red", lw=1.2))
+        ax.set_title(policy.replace("_", "-"), fontsize=9)
+        ax.set_xlabel("prompt")
+        ax.set_ylabel("persona (truth)" if ax is axes[0][0] else "")
+        ax.tick_params(labelsize=7)
+    return fig
+
+
+def draw_calibration(tables: Mapping[str, pd.DataFrame], simulator: str) -> Figure:
+    fig, (left, right) = plt.subplots(1, 2, figsize=(7.2, 3.3))
+    if "truth_metrics" in tables:
+        truth = tables["truth_metrics"]
+        true = truth[(truth["policy"] == "truth") & (truth["metric"] == "p_mistake_true")].set_index("persona")
+        mine = truth[(truth["policy"] == "simulator") & (truth["metric"] == "p_mistake")].set_index("persona")
+        personas = [p for p in true.index if p in mine.index]
+        x, y = true.loc[personas], mine.loc[personas]
+        _errorbar(left, x["value"], y["value"], y["low"], y["high"])
+        xlabel = "persona's exact mistake probability"
+    else:
+        table = tables["calibration"]
+        table = table[table["policy"] == simulator]
+        personas = list(table["prompt"])
+        x = table.set_index("prompt")[["observed"]].rename(columns={"observed": "value"})
+        y = table.set_index("prompt")[["predicted", "predicted_low", "predicted_high"]]
+        y.columns = ["value", "low", "high"]
+        _errorbar(left, x["value"], y["value"], y["low"], y["high"])
+        xlabel = "observed mistake rate of the persona"
+    left.set_xlim(0, None)
+    left.set_ylim(0, None)
+    _identity(left)
+    _label_points(left, list(x["value"]), list(y["value"]), personas)
+    left.set(xlabel=xlabel, ylabel="simulator's mistake probability", title="per persona")
+    if "reliability" in tables:
+        rel = tables["reliability"]
+        rel = rel[rel["policy"] == "simulator"]
+        for k, (persona, group) in enumerate(rel.groupby("persona", sort=False)):
+            right.plot(group["true"], group["predicted"], "o-", color=f"C{k}", label=str(persona), ms=3)
+        right.plot([0, 1], [0, 1], ls="--", color="0.5", lw=0.8)
+        right.set(
+            xlim=(0, 1),
+            ylim=(0, 1),
+            xlabel="exact mistake probability at a position (bin mean)",
+            ylabel="simulator's mean prediction",
+            title="reliability",
+        )
+        right.legend(fontsize=6, loc="upper left")
+    else:
+        _no_truth(fig, right)
+    return fig
+
+
+def _label_points(ax: Axes, xs: Sequence[float], ys: Sequence[float], labels: Sequence[str]) -> None:
+    """A label beside each point, placed where it overlaps no label placed before it: to the
+    right of the point (to its left in the right part of the axes, so that it stays inside), moved
+    up a line at a time, with a leader line once it has left its point. Call it once the axes'
+    limits are final."""
+    fig = ax.figure
+    renderer = fig.canvas.get_renderer()  # type: ignore[attr-defined]
+    x_low, x_high = ax.get_xlim()
+    from matplotlib.transforms import Bbox
+
+    # the points themselves are obstacles too: a label must not sit on another point
+    centres = ax.transData.transform(np.column_stack([np.asarray(xs, float), np.asarray(ys, float)]))
+    placed: list[Any] = [Bbox.from_bounds(cx - 5, cy - 5, 10, 10) for cx, cy in centres]
+    for i in np.argsort(np.asarray(ys, float), kind="stable"):
+        right_side = (float(xs[i]) - x_low) > 0.6 * (x_high - x_low)
+        for step in range(40):
+            note = ax.annotate(
+                labels[i],
+                (xs[i], ys[i]),
+                xytext=(-4 if right_side else 4, 2 + 8 * step),
+                textcoords="offset points",
+                fontsize=7,
+                ha="right" if right_side else "left",
+                va="bottom",
+                arrowprops={"arrowstyle": "-", "lw": 0.4, "color": "0.5"} if step else None,
+            )
+            note.update_positions(renderer)
+            box = Text.get_window_extent(note, renderer)  # the label's own box, not its leader line's
+            if not any(box.overlaps(other) for other in placed) or step == 39:
+                break
+            note.remove()
+        placed.append(box)
 
 
 def draw_move_matching(tables: Mapping[str, pd.DataFrame], simulator: str) -> Figure:
@@ -176,91 +283,52 @@ def draw_move_matching(tables: Mapping[str, pd.DataFrame], simulator: str) -> Fi
     matrix = rows.pivot(index="model_prompt", columns="data_prompt", values="value")
     fig, ax = plt.subplots(figsize=(4.4, 3.6))
     sns.heatmap(matrix, annot=True, fmt=".2f", cmap="viridis", cbar_kws={"label": "top-1 move matching"}, ax=ax)
+    if "truth_metrics" in tables:  # each column's ceiling: the best any policy can expect on its positions
+        truth = tables["truth_metrics"]
+        rows = truth[(truth["policy"] == "truth") & (truth["metric"] == "top1_ceiling")]
+        ceiling = {str(p): float(v) for p, v in zip(rows["persona"], rows["value"])}
+        columns = [str(c) for c in matrix.columns]
+        labels = [f"{c}\n(ceiling {ceiling[c]:.2f})" if c in ceiling else c for c in columns]
+        ax.set_xticks(np.arange(len(labels)) + 0.5, labels, rotation=0, fontsize=6)
     ax.set(xlabel="data prompt (who played the move)", ylabel="model prompt")
     return fig
 
 
-def _agent_points(tables: Mapping[str, pd.DataFrame]) -> pd.DataFrame:
-    agents = tables["agent_metrics"]
-    elo = tables["elo"]
-    personas = set(_personas(elo)["player"])
-    rows = []
-    for key, group in agents.groupby("policy"):
-        policy = str(key)
-        if policy in ("played", "random_mover", "greedy_grabber") or policy.endswith("family"):
-            continue
-        top1 = group[(group["metric"] == "top1") & (group["data_prompt"] == "all")]
-        true = top1[top1["model_prompt"] == "(true)"]
-        top1_value = float((true if len(true) else top1[top1["model_prompt"] == "none"])["value"].iloc[0])
-        entropy = group[
-            (group["metric"] == "entropy")
-            & (group["data_prompt"] == "all")
-            & (group["model_prompt"].isin(personas) | (group["model_prompt"] == "none"))
-        ]
-        ratings = elo[elo["agent"] == policy]
-        prompted = ratings[ratings["prompt"].isin(personas)]
-        ratings = prompted if len(prompted) else ratings
-        kind = policy.split("_")[0]
-        rows.append(
-            {
-                "policy": policy,
-                "kind": kind,
-                "top1": top1_value,
-                "entropy": float(entropy["value"].mean()),
-                "elo": float(ratings["elo"].mean()),
-                "elo_low": float(ratings["low"].mean()),
-                "elo_high": float(ratings["high"].mean()),
-            }
-        )
-    return pd.DataFrame(rows)
-
-
 def draw_frontier(tables: Mapping[str, pd.DataFrame], simulator: str) -> Figure:
-    rlft = tables["rlft_summary"].groupby("beta", as_index=False)[["score_vs_frozen", "low", "high"]].mean()
-    fig, (left, right) = plt.subplots(1, 2, figsize=(7.4, 3.2))
-    labels = [f"{b:g}" for b in rlft["beta"]]
-    _errorbar(left, range(len(labels)), rlft["score_vs_frozen"], rlft["low"], rlft["high"], fmt="o-")
-    left.axhline(0.5, ls="--", color="0.5", lw=0.8)
-    left.set_xticks(range(len(labels)), labels)
-    left.set(xlabel="KL weight beta", ylabel="score against the frozen simulator", title="RL learners")
-    points = _agent_points(tables)
-    markers = {"simulator": "s", "rlft": "o", "pikl": "^", "az": "D"}
-    norm = Normalize(points["entropy"].min(), points["entropy"].max())
-    for kind, group in points.groupby("kind"):
-        right.errorbar(
-            group["top1"],
-            group["elo"],
-            yerr=[group["elo"] - group["elo_low"], group["elo_high"] - group["elo"]],
-            fmt="none",
-            ecolor="0.6",
-            capsize=2,
-            zorder=1,
-        )
-        right.scatter(
-            group["top1"],
-            group["elo"],
-            c=group["entropy"],
-            cmap="viridis",
-            norm=norm,
-            marker=markers.get(str(kind), "o"),
-            s=45,
-            edgecolor="k",
-            linewidth=0.4,
-            label=kind,
-            zorder=2,
-        )
-    for _, row in points.iterrows():
-        right.annotate(
-            row["policy"].replace("_seed0", ""),
-            (row["top1"], row["elo"]),
-            textcoords="offset points",
-            xytext=(3, 3),
-            fontsize=6,
-        )
-    mappable = plt.cm.ScalarMappable(norm=norm, cmap="viridis")
-    fig.colorbar(mappable, ax=right, label="entropy (nats)")
-    right.legend(fontsize=7, loc="best")
-    right.set(xlabel="move matching (top-1, true prompt)", ylabel="Elo (mean over prompts)", title="all agents")
+    if "exact_frontier" not in tables:
+        return _no_truth(*plt.subplots(figsize=(10.0, 2.8)))
+    frontier = tables["exact_frontier"]
+    kl = frontier[(frontier["metric"] == "mean_kl_to_policy")]
+    fig, axes = plt.subplots(1, 4, figsize=(10.0, 2.8))
+    panels = (
+        ("mean_expected_loss", "expected loss per move"),
+        ("mean_entropy", "entropy (nats)"),
+        ("loss_spread", "prompt sensitivity"),
+        ("truth_kl", "KL to the personas (nats)"),
+    )
+    # the controls first, dashed, so that the simulator's curve is drawn on top where they overlap
+    styles = {"oracle": (1, "--"), "prompt_blind": (2, ":"), "simulator": (0, "-")}
+    for family in (f for f in styles if f in set(frontier["family"])):
+        k, line = styles[family]
+        rows = frontier[frontier["family"] == family]
+        x = np.sqrt(kl[kl["family"] == family].groupby("beta")["value"].mean())
+        for ax, (metric, label) in zip(axes, panels):
+            curve = rows[rows["metric"] == metric].set_index("beta").reindex(x.index)
+            if curve["value"].isna().all():
+                continue
+            order = np.argsort(x.to_numpy())
+            xs = x.to_numpy()[order]
+            ax.plot(xs, curve["value"].to_numpy()[order], marker="o", ls=line, ms=2.5, color=f"C{k}",
+                    label=family.replace("_", "-"), zorder=3 if family == "simulator" else 2)  # fmt: skip
+            ax.fill_between(
+                xs, curve["low"].to_numpy()[order], curve["high"].to_numpy()[order], color=f"C{k}", alpha=0.2, lw=0
+            )
+            ax.set_title(label, fontsize=8)
+    for ax in axes:
+        ax.set_xlabel("sqrt KL(pi || policy)", fontsize=8)
+        ax.tick_params(labelsize=7)
+    axes[0].legend(fontsize=6, loc="upper right")
+    fig.tight_layout()
     return fig
 
 
@@ -381,6 +449,7 @@ def draw_training(tables: Mapping[str, pd.DataFrame], simulator: str) -> Figure:
 
 DRAW: dict[str, Callable[[Mapping[str, pd.DataFrame], str], Figure]] = {
     "population": draw_population,
+    "divergence": draw_divergence,
     "calibration": draw_calibration,
     "move_matching": draw_move_matching,
     "frontier": draw_frontier,
@@ -390,6 +459,40 @@ DRAW: dict[str, Callable[[Mapping[str, pd.DataFrame], str], Figure]] = {
 }
 
 
+def overlapping_texts(fig: Figure, margin: float = 1.0) -> list[tuple[str, str]]:
+    """Every pair of non-empty texts that drawing ``fig`` puts on the canvas (titles, axis and
+    tick labels, annotations, legend entries) whose boxes overlap by more than ``margin`` display
+    pixels each way: labels drawn over each other, which a reader cannot read. Only the texts
+    actually drawn count (an axis keeps labels for ticks outside its view, and draws none)."""
+    drawn: list[Text] = []
+    draw_text = Text.draw
+
+    def record(text: Text, renderer: Any) -> None:
+        drawn.append(text)
+        draw_text(text, renderer)
+
+    Text.draw = record  # type: ignore[method-assign,assignment]
+    try:
+        fig.canvas.draw()
+    finally:
+        Text.draw = draw_text  # type: ignore[method-assign]
+    renderer = fig.canvas.get_renderer()  # type: ignore[attr-defined]
+    boxes = []
+    for text in dict.fromkeys(drawn):
+        if text.get_visible() and text.get_text().strip() and text.get_alpha() != 0:
+            box = Text.get_window_extent(text, renderer)  # an annotation's text, not its leader line
+            if box.width > 0 and box.height > 0:
+                boxes.append((text.get_text(), box))
+    pairs = []
+    for i, (a, box_a) in enumerate(boxes):
+        for b, box_b in boxes[i + 1 :]:
+            overlap_x = min(box_a.x1, box_b.x1) - max(box_a.x0, box_b.x0)
+            overlap_y = min(box_a.y1, box_b.y1) - max(box_a.y0, box_b.y0)
+            if overlap_x > margin and overlap_y > margin:
+                pairs.append((a, b))
+    return pairs
+
+
 def make_figure(name: str, tables: RunTables, simulator: str, out_dir: Path) -> list[Path]:
     """Draw one figure into ``out_dir`` as ``<name>.pdf`` and ``<name>.png`` from the run's
     ``tables`` (:data:`FIGURE_TABLES`); ``simulator``: the simulator it shows (an agent name)."""
@@ -397,6 +500,8 @@ def make_figure(name: str, tables: RunTables, simulator: str, out_dir: Path) -> 
         raise ValueError(f"unknown figure {name!r}; known: {sorted(DRAW)}")
     _style()
     fig = DRAW[name](load_tables(tables, name, simulator), simulator)
+    for a, b in overlapping_texts(fig):  # tests/test_figures.py holds the committed figures to none
+        logging.getLogger(__name__).warning("figure %s: the labels %r and %r overlap", name, a, b)
     written = []
     for suffix in ("pdf", "png"):
         path = out_dir / f"{name}.{suffix}"

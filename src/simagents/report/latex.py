@@ -67,6 +67,12 @@ def interval(low: float, high: float, digits: int = 2) -> str:
     return f"[{number(low, digits)}, {number(high, digits)}]"
 
 
+def _count_word(n: int) -> str:
+    """A small count as a word that can start a sentence (Three simulators ...), else digits."""
+    words = ("No", "One", "Two", "Three", "Four", "Five", "Six", "Seven", "Eight", "Nine", "Ten")
+    return words[n] if 0 <= n < len(words) else f"{n:,}"
+
+
 def _put(out: dict[str, str], name: str, row: Any, digits: int = 2) -> None:
     """``name``, ``name-ci`` and ``name-n`` from a table row (a Series or mapping with value, low, high, n)."""
     out[name] = number(float(row["value"]), digits)
@@ -89,7 +95,12 @@ PAPER_TABLES = (
     "ladder_statistics",
     "claims",
     "benchmark",
+    "truth_metrics",
+    "exact_frontier",
 )
+
+#: The tables that exist for the synthetic population only (its truth).
+TRUTH_TABLES = ("truth_metrics", "exact_frontier")
 
 ROLE_KEYS = {
     "simulator": "sim",
@@ -110,7 +121,7 @@ def paper_numbers(config: Config, tables: RunTables) -> dict[str, str]:
     out: dict[str, str] = {}
     simulator = f"simulator_seed{config.simulator.seeds[0]}"
     roles = {agent_roles(config)[role]: alias for role, alias in ROLE_KEYS.items()}
-    tables.require(PAPER_TABLES)
+    tables.require([t for t in PAPER_TABLES if t not in TRUTH_TABLES or config.data.source == "synthetic"])
     synthetic_run = config.data.source == "synthetic"
     personas = sorted(config.data.synthetic.personas, key=lambda p: p.rating) if synthetic_run else []
     engines = [p.name for p in personas if p.kind == "stockfish"]
@@ -134,6 +145,7 @@ def paper_numbers(config: Config, tables: RunTables) -> dict[str, str]:
         "agent-positions-per-prompt": f"{config.evaluation.agent_positions_per_prompt:,}",
         "action-value-nodes": f"{config.evaluation.action_value_nodes:,}",
         "simulator-steps": f"{config.simulator.steps:,}",
+        "simulator-seeds": _count_word(len(config.simulator.seeds)),
         "simulator-batch": f"{config.simulator.batch_size:,}",
         "simulator-hidden": str(config.simulator.hidden),
         "simulator-layers": str(config.simulator.layers),
@@ -235,9 +247,49 @@ def paper_numbers(config: Config, tables: RunTables) -> dict[str, str]:
         out[key("claim", claim, "verdict")] = escape(tests["verdict"].iloc[0])
         for k, (_, row) in enumerate(tests.iterrows(), start=1):
             _put(out, key("claim", claim, "test", k), row, 3)
+            out[key("claim", claim, "test", k, "valid")] = escape(row["valid"])
+            for sign in ("positive", "negative"):
+                out[key("claim", claim, "test", k, sign)] = escape(row[f"{sign}_control"])
+                out[key("claim", claim, "test", k, sign, "value")] = number(float(row[f"{sign}_value"]), 3)
     verdicts = claims.groupby("claim")["verdict"].first()
     out["claims-total"] = str(len(verdicts))
     out["claims-supported"] = str(int((verdicts == "supported").sum()))
+    out["claims-cannot-decide"] = str(int((verdicts == "test cannot decide").sum()))
+    out["claims-valid-tests"] = str(int((claims["valid"] == "yes").sum()))
+    out["claims-tests"] = str(len(claims))
+    out["ledger-sha256"] = escape(str(claims["ledger_sha256"].iloc[0])[:12])
+    # Against the truth (synthetic data): the persona x prompt matrix, ceilings, exact mistakes.
+    if tables.has("truth_metrics"):
+        truth = tables.frame("truth_metrics")
+        for _, row in truth.iterrows():
+            policy = "sim" if row["policy"] == "simulator" else row["policy"]
+            _put(out, key("truth", policy, row["persona"], row["model_prompt"], row["metric"]), row, 3)
+            if row["persona"] == row["model_prompt"] == "(across prompts)":  # a statistic of the matrix
+                _put(out, key("truth", policy, row["metric"]), row, 3)
+        kl = truth[(truth["metric"] == "kl") & (truth["persona"] == truth["model_prompt"])]
+        for policy, rows in kl.groupby("policy"):
+            name = "sim" if policy == "simulator" else str(policy)
+            out[key("truth", name, "diagonal-kl-min")] = number(float(rows["value"].min()), 2)
+            out[key("truth", name, "diagonal-kl-max")] = number(float(rows["value"].max()), 2)
+        # Ranges over the engines and over the other personas, under each persona's own prompt
+        # (the truth's own rows are its ceilings), so that the text need not name the personas.
+        own = truth[(truth["persona"] == truth["model_prompt"]) | (truth["model_prompt"] == "(own)")]
+        for group, members in (("engines", engines), ("others", others)):
+            for (policy, metric), rows in own[own["persona"].isin(members)].groupby(["policy", "metric"]):
+                name = "sim" if policy == "simulator" else str(policy)
+                for end in ("min", "max"):
+                    value = float(getattr(rows["value"], end)())
+                    out[key("truth", name, group, metric, end)] = number(value, 2)
+    if tables.has("exact_frontier"):
+        frontier = tables.frame("exact_frontier")
+        drops = frontier[frontier["metric"].str.startswith("drop_")]
+        for _, row in drops.iterrows():
+            family = "sim" if row["family"] == "simulator" else row["family"]
+            _put(out, key("frontier", family, row["metric"]), row, 3)
+            if row["metric"] == "drop_truth_kl":  # the text says how far the frontier moves away
+                rise = {"value": -row["value"], "low": -row["high"], "high": -row["low"], "n": row["n"]}
+                _put(out, key("frontier", family, "truth-kl-rise"), rise, 3)
+        out["frontier-betas"] = str(frontier["beta"].dropna().nunique())
     # Runtimes (the rules' benchmark files).
     seconds = runtimes(tables)
     if len(seconds):
@@ -266,25 +318,37 @@ def runtimes(tables: RunTables) -> pd.DataFrame:
 
 def claims_table(claims: pd.DataFrame) -> str:
     """The claims ledger as a LaTeX longtable (captioned, label ``tab:claims``): claim, test,
-    measured value with interval, pass or fail, verdict."""
+    measured value with interval and pass or fail, the controls' values and whether they
+    separate (the test is valid), and the claim's verdict."""
     ragged = r">{\raggedright\arraybackslash}"
+    widths = (0.05, 0.36, 0.21, 0.22, 0.12)
     lines = [
-        r"\begin{longtable}{@{}" + "".join(rf"{ragged}p{{{w}\linewidth}}" for w in (0.05, 0.44, 0.31, 0.14)) + "@{}}",
+        r"\begin{longtable}{@{}" + "".join(rf"{ragged}p{{{w}\linewidth}}" for w in widths) + "@{}}",
         (
             r"\caption{The claims ledger evaluated on this run (generated). A test passes when its 95\% interval "
-            r"clears the threshold fixed in the ledger; a claim is supported when all its tests pass.}"
+            r"clears the threshold fixed in the ledger; it is valid when its positive control passes it and its "
+            r"negative control fails it. A claim is supported when all its tests are valid and pass, not supported "
+            r"when a valid test fails, and the test cannot decide it otherwise.}"
             r"\label{tab:claims} \\"
         ),
-        r"\toprule claim & test & measured [95\% interval] & verdict \\ \midrule \endhead",
+        r"\toprule claim & test & measured [95\% interval] & controls: positive / negative & verdict \\ \midrule \endhead",
     ]
+    marks = {"yes": "pass", "no": "fail"}
     for claim, group in claims.groupby("claim", sort=True):
         first = True
         for _, row in group.iterrows():
             verdict = (r"\textbf{" + escape(row["verdict"]) + "}") if first else ""
             label = escape(row["test"]) + r" \newline{\footnotesize " + escape(row["expectation"]) + "}"
-            value = f"{number(row['value'], 3)} {interval(row['low'], row['high'], 3)}"
-            mark = {"yes": "pass", "no": "fail"}.get(str(row["passed"]), "n/a")
-            lines.append(f"{escape(claim) if first else ''} & {label} & {value} ({mark}) & {verdict} \\\\")
+            value = f"{number(row['value'], 3)} {interval(row['low'], row['high'], 3)} ({marks.get(str(row['passed']), 'n/a')})"
+            controls = (
+                f"{escape(row['positive_control'])} {number(float(row['positive_value']), 3)} "
+                f"({marks.get(str(row['positive_passed']), 'n/a')}) / {escape(row['negative_control'])} "
+                f"{number(float(row['negative_value']), 3)} ({marks.get(str(row['negative_passed']), 'n/a')})"
+                + ("" if row["valid"] == "yes" else r" \newline\textit{not valid}")
+            )
+            lines.append(
+                f"{escape(claim) if first else ''} & {label} & {value} & {{\\footnotesize {controls}}} & {verdict} \\\\"
+            )
             first = False
         lines.append(r"\midrule")
     lines[-1] = r"\bottomrule"

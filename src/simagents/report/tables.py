@@ -17,6 +17,8 @@ from typing import Any, Literal
 
 import pandas as pd
 
+from ..config import Config
+
 Format = Literal["csv", "tsv", "json"]
 
 #: Every role a report stage may read, and the file's format.
@@ -25,6 +27,9 @@ ROLES: dict[str, Format] = {
     "simulator_training": "json",  # simulator/seed<N>/train.json, by agent
     "simulator_curves": "csv",  # simulator/seed<N>/curves.csv, by agent
     "metrics": "csv",  # evaluation/metrics.csv
+    "truth_metrics": "csv",  # evaluation/truth_metrics.csv (synthetic data)
+    "reliability": "csv",  # evaluation/reliability.csv (synthetic data)
+    "exact_frontier": "csv",  # evaluation/frontier.csv (synthetic data)
     "checks": "csv",  # evaluation/checks.csv
     "calibration": "csv",  # evaluation/calibration.csv
     "agent_metrics": "csv",  # evaluation/agent_metrics.csv
@@ -104,6 +109,53 @@ def _read(path: Path, fmt: Format) -> pd.DataFrame:
     if fmt == "json":
         raise ValueError(f"{path} is JSON: read it with RunTables.json")
     return pd.read_csv(path, sep="\t" if fmt == "tsv" else ",")
+
+
+#: The tables that exist for the synthetic population only (they need its truth).
+TRUTH_ROLES = ("truth_metrics", "reliability", "exact_frontier")
+
+
+def run_table_files(config: Config, roles: Sequence[str]) -> dict[str, Path]:
+    """Where a run keeps the tables of ``roles``, as ``ROLE`` / ``ROLE:LABEL`` -> path: what the
+    workflow's report rules pass with ``--table`` (the one definition of which file plays which
+    role). The truth's roles are left out on human data; ``benchmark`` needs the workflow's job
+    list and is the workflow's to add."""
+    from ..agents import roster
+    from ..paths import RunPaths
+
+    paths = RunPaths.of(config)
+    single = {
+        "data_summary": paths.summary_json,
+        "metrics": paths.metrics,
+        "truth_metrics": paths.truth_metrics,
+        "reliability": paths.reliability,
+        "exact_frontier": paths.exact_frontier,
+        "checks": paths.checks,
+        "calibration": paths.calibration,
+        "agent_metrics": paths.agent_metrics,
+        "rlft_summary": paths.rlft_summary,
+        "rlft_frontier": paths.rlft_frontier,
+        "elo": paths.ladder_file("elo"),
+        "ladder_statistics": paths.ladder_file("statistics"),
+        "claims": paths.claims,
+    }
+    files: dict[str, Path] = {}
+    for role in roles:
+        if role == "simulator_training":
+            files |= {f"{role}:{a}": paths.simulator_summary(a.seed) for a in roster.simulators(config)}
+        elif role == "simulator_curves":
+            files |= {f"{role}:{a}": paths.simulator_curves(a.seed) for a in roster.simulators(config)}
+        elif role == "rlft_curves":
+            files |= {
+                f"{role}:{a}": paths.rlft_file(a.weight_value, a.seed, "curves") for a in roster.rl_learners(config)
+            }
+        elif role in TRUTH_ROLES and config.data.source != "synthetic":
+            continue  # human data has no truth: the stages say what they leave out
+        elif role in single:
+            files[role] = single[role]
+        else:
+            raise ValueError(f"no run file for the role {role!r}")
+    return files
 
 
 def table_arguments(files: Mapping[str, Path | str]) -> list[str]:
