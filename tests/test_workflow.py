@@ -68,7 +68,7 @@ def test_smoke_workflow_produces_the_data_stage(smoke_run):
                              right_on=["position_id", "persona", "move"], how="left")  # fmt: skip
     assert len(chosen) == len(evaluated) and (chosen.probability > 0).all()  # the same rules as the games'
     truth_metrics = pd.read_csv(run / "evaluation" / "truth_metrics.csv")
-    assert {"simulators", "oracle", "prompt_blind", "random_mover", "truth"} <= set(truth_metrics.policy)
+    assert {"simulator", "oracle", "prompt_blind", "random_mover", "truth"} <= set(truth_metrics.policy)
     oracle_kl = truth_metrics[(truth_metrics.policy == "oracle") & (truth_metrics.metric == "kl")]
     own = oracle_kl[oracle_kl.persona == oracle_kl.model_prompt]
     assert len(own) == len(names) and (own.value.abs() < 1e-2).all()  # the oracle is the truth, smoothed
