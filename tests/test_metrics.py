@@ -183,6 +183,47 @@ def test_true_none_shuffled_strength_rows_and_checks():
     assert row.predicted == 0.0 and row.observed == 0.0  # `a` plays the best move, and so did the data
 
 
+def test_unknown_rating_is_measured_as_a_prompt_so_the_checks_decide():
+    """Human data with unrated players (prompt ``unknown``, issue 21): the battery measures
+    ``unknown`` like any band, so the true-prompt rows and the checks cover every position."""
+    from simagents.evaluation.checks import simulator_checks
+    from simagents.prompts import measured_prompts
+
+    eval_positions, action_values = _tables()
+    eval_positions = pa.concat_tables([eval_positions] * 4)
+    eval_positions = eval_positions.set_column(0, "position_id", pa.array(range(12)))
+    data_prompts = ["a", "unknown", "unknown"] * 4  # `unknown` players play like `b`: uniformly
+    eval_positions = eval_positions.set_column(
+        eval_positions.column_names.index("own_prompt"), "own_prompt", pa.array(data_prompts)
+    )
+    action_values = pa.concat_tables(
+        [
+            action_values.set_column(
+                0, "position_id", pa.array([pid + 3 * k for pid in action_values.column("position_id").to_pylist()])
+            )
+            for k in range(4)
+        ]
+    )
+    values = position_values(eval_positions, action_values)
+    vocabulary = ["none", "unknown", "a", "b"]
+    assert measured_prompts(vocabulary, ["a", "b"]) == ["none", "a", "b"]  # no unrated player: not measured
+    prompts = measured_prompts(vocabulary, data_prompts)
+    assert prompts == vocabulary
+
+    class UnknownLikeB(PromptedOracle):
+        def distributions(self, boards, own, opp):
+            return super().distributions(boards, ["b" if p == "unknown" else p for p in own], opp)
+
+    without = evaluate_policy(UnknownLikeB(), ["none", "a", "b"], eval_positions, values, seed=0)
+    assert "(true)" not in set(without.model_prompt)  # the old behaviour: every check not applicable
+    frame = evaluate_policy(UnknownLikeB(), prompts, eval_positions, values, seed=0)
+    assert _metric(frame, "top1", prompt="(true)").n == 12
+    frame = pd.concat([frame, observed_rates(eval_positions, values)], ignore_index=True)
+    checks = simulator_checks(frame, random_prompt=None).set_index("check")
+    assert checks.loc["top1_true_over_none", "verdict"] in {"holds", "fails"}
+    assert checks.loc["ce_none_under_shuffled", "verdict"] in {"holds", "fails"}
+
+
 def test_spearman():
     assert spearman(np.array([1, 2, 3]), np.array([10, 20, 30])) == pytest.approx(1.0)
     assert spearman(np.array([1, 2, 3]), np.array([3, 2, 1])) == pytest.approx(-1.0)

@@ -322,7 +322,7 @@ def cmd_metrics(args: argparse.Namespace) -> int:
     from .evaluation.truth import load_truth
     from .models.simulator_policy import SimulatorPolicy
     from .policies import Policy
-    from .prompts import UNKNOWN_TOKEN
+    from .prompts import measured_prompts
 
     config = _stage(args, "metrics")
     truth_args = (args.truth, args.truth_out, args.reliability_out, args.frontier_out)
@@ -330,6 +330,7 @@ def cmd_metrics(args: argparse.Namespace) -> int:
         raise ValueError("--truth, --truth-out, --reliability-out and --frontier-out go together")
     compute = _compute(config)
     simulators: dict[str, Policy] = {}
+    positions = load_eval_positions(Path(args.positions))
     prompts: list[str] | None = None
     for pair in args.simulator:
         name, _, checkpoint = pair.partition("=")
@@ -338,7 +339,7 @@ def cmd_metrics(args: argparse.Namespace) -> int:
         policy = SimulatorPolicy.from_checkpoint(checkpoint, name=name, compute=compute)
         simulators[name] = policy
         if prompts is None:
-            prompts = [p for p in policy.vocabulary if p != UNKNOWN_TOKEN]
+            prompts = measured_prompts(list(policy.vocabulary), positions.column("own_prompt").to_pylist())
     summary = json.loads(Path(args.summary).read_text())
     population = None
     if args.truth:
@@ -347,7 +348,7 @@ def cmd_metrics(args: argparse.Namespace) -> int:
         synthetic = config.data.synthetic
         population = Population(synthetic.personas, config.engine, synthetic.nodes_per_move, training_mixture(summary))
     table, truth_table, reliability, frontier = measure(
-        load_eval_positions(Path(args.positions)),
+        positions,
         load_action_values(Path(args.action_values)),
         simulators,
         prompts or ["none"],

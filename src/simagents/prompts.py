@@ -47,3 +47,15 @@ def vocabulary(tokens: Sequence[str]) -> dict[str, int]:
             raise ValueError(f"duplicate prompt token {token!r}")
         vocab[token] = len(vocab)
     return vocab
+
+
+def measured_prompts(vocabulary: Sequence[str], data_prompts: Sequence[str]) -> list[str]:
+    """The model prompts the metric battery measures a simulator under, in vocabulary order.
+
+    Every token but ``unknown``, which is kept only when the data has players of unknown rating
+    (``data_prompts``: the evaluation positions' own prompts). The simulator learns ``unknown`` as
+    the prompt of those players like any rating band, so it is measured like one: the true-prompt
+    and shuffled-prompt checks then cover every evaluation position, none left out.
+    """
+    keep_unknown = UNKNOWN_TOKEN in set(data_prompts)
+    return [p for p in vocabulary if p != UNKNOWN_TOKEN or keep_unknown]
