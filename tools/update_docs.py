@@ -274,6 +274,8 @@ def claims_section(claims_csv: Path, verify_md: Path) -> str:
     ]
     if verify_md.exists():
         lines += ["", verify_md.read_text().splitlines()[0]]
+    else:  # a regenerated run whose rerun has not been checked yet: say so, claim nothing
+        lines += ["", "`make verify` has not yet been run on this committed run."]
     return "\n".join(lines) + "\n"
 
 

@@ -288,9 +288,12 @@ def draw_move_matching(tables: Mapping[str, pd.DataFrame], simulator: str) -> Fi
         rows = truth[(truth["policy"] == "truth") & (truth["metric"] == "top1_ceiling")]
         ceiling = {str(p): float(v) for p, v in zip(rows["persona"], rows["value"])}
         columns = [str(c) for c in matrix.columns]
-        labels = [f"{c}\n(ceiling {ceiling[c]:.2f})" if c in ceiling else c for c in columns]
-        ax.set_xticks(np.arange(len(labels)) + 0.5, labels, rotation=0, fontsize=6)
-    ax.set(xlabel="data prompt (who played the move)", ylabel="model prompt")
+        # Short labels: five "(ceiling 0.28)" side by side do not fit the figure's width.
+        labels = [f"{c}\n\u2264 {ceiling[c]:.2f}" if c in ceiling else c for c in columns]
+        ax.set_xticks(np.arange(len(labels)) + 0.5, labels, rotation=0, fontsize=7)
+        ax.set(xlabel="data prompt (who played the move; \u2264 its top-1 ceiling)", ylabel="model prompt")
+    else:
+        ax.set(xlabel="data prompt (who played the move)", ylabel="model prompt")
     return fig
 
 
