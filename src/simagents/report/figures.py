@@ -135,6 +135,7 @@ def draw_population(tables: Mapping[str, pd.DataFrame], simulator: str) -> Figur
     elo = tables["elo"]
     anchors = _personas(elo).sort_values("nominal")
     fig, (left, right) = plt.subplots(1, 2, figsize=(7.0, 3.2))
+    fig.subplots_adjust(wspace=0.4)  # room for the right panel's y-axis title beside the left panel
     _errorbar(left, anchors["nominal"], anchors["elo"], anchors["low"], anchors["high"])
     _identity(left)
     _label_points(left, list(anchors["nominal"]), list(anchors["elo"]), list(anchors["player"]))
@@ -400,7 +401,7 @@ def draw_decisive(tables: Mapping[str, pd.DataFrame], simulator: str) -> Figure:
     for k, policy in enumerate(policies):
         group = rows[rows["policy"] == policy].set_index("model_prompt").reindex(order)
         x = np.arange(len(order)) + (k - (len(policies) - 1) / 2) * width
-        ax.bar(x, group["value"], width=width, label=policy, color=f"C{k % 10}")
+        ax.bar(x, group["value"], width=width, label=policy, color=plt.get_cmap("tab20")(k % 20))  # >10 policies
         ax.errorbar(
             x,
             group["value"],
@@ -427,19 +428,21 @@ def draw_decisive(tables: Mapping[str, pd.DataFrame], simulator: str) -> Figure:
         )
     ax.set_xticks(range(len(order)), order)
     ax.set(xlabel="prompt", ylabel="decisive-win rate", ylim=(0, 1.05))
-    ax.legend(fontsize=6, ncol=3, loc="upper left")
+    # Beside the bars, not over them: the legend has a dozen entries.
+    ax.legend(fontsize=6, loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0.0)
     return fig
 
 
 def draw_training(tables: Mapping[str, pd.DataFrame], simulator: str) -> Figure:
     fig, (left, right) = plt.subplots(1, 2, figsize=(7.4, 3.0))
+    fig.subplots_adjust(wspace=0.4)  # room for the right panel's y-axis title beside the left panel
     curves = tables["simulator_curves"]
     for column, label in (("train_loss", "train"), ("val_loss", "validation")):
         if column in curves.columns:
             data = curves.dropna(subset=[column])
             left.plot(data["step"], data[column], label=label)
     left.set(xlabel="step", ylabel="loss (nats)", title="simulator")
-    left.legend()
+    left.legend(fontsize=7)
     rl = tables["rlft_curves"]
     for k, (beta, group) in enumerate(rl.groupby("beta")):
         smooth = group["score_vs_frozen"].rolling(5, min_periods=1).mean()
