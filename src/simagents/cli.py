@@ -330,16 +330,17 @@ def cmd_metrics(args: argparse.Namespace) -> int:
         raise ValueError("--truth, --truth-out, --reliability-out and --frontier-out go together")
     compute = _compute(config)
     simulators: dict[str, Policy] = {}
-    positions = load_eval_positions(Path(args.positions))
-    prompts: list[str] | None = None
+    vocabulary: list[str] | None = None
     for pair in args.simulator:
         name, _, checkpoint = pair.partition("=")
         if AgentId.parse(name).kind != "simulator":
             raise ValueError(f"--simulator expects simulator_seedN=PATH, got {pair!r}")
         policy = SimulatorPolicy.from_checkpoint(checkpoint, name=name, compute=compute)
         simulators[name] = policy
-        if prompts is None:
-            prompts = measured_prompts(list(policy.vocabulary), positions.column("own_prompt").to_pylist())
+        if vocabulary is None:
+            vocabulary = list(policy.vocabulary)
+    positions = load_eval_positions(Path(args.positions))  # after the checkpoints: their errors first
+    prompts = measured_prompts(vocabulary, positions.column("own_prompt").to_pylist()) if vocabulary else None
     summary = json.loads(Path(args.summary).read_text())
     population = None
     if args.truth:
