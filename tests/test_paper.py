@@ -132,3 +132,19 @@ def test_a_figure_without_data_says_so_instead_of_failing():
     empty = pd.DataFrame(columns=["policy", "model_prompt", "data_prompt", "metric", "value", "low", "high"])
     fig = draw_decisive({"agent_metrics": empty, "metrics": empty}, "simulator_seed0")
     assert "no evaluated position" in fig.axes[0].texts[0].get_text()
+
+
+def test_the_fingerprint_ignores_measured_time_and_nothing_else():
+    """A Slurm run and a local run of the same config differ only in measured wall times: their
+    PDFs must carry the same digest, and any other change of a number must change it."""
+    from simagents.report.latex import inputs_digest
+
+    files = {
+        "numbers.tex": "\\snset{a}{0.50}\n\\snset{runtime-total-minutes}{12}\n",
+        "config_table.tex": "x\n",
+        "claims_table.tex": "y\n",
+    }
+    slower = {**files, "numbers.tex": files["numbers.tex"].replace("{12}", "{19}")}
+    other = {**files, "numbers.tex": files["numbers.tex"].replace("{0.50}", "{0.51}")}
+    assert inputs_digest(files) == inputs_digest(slower)
+    assert inputs_digest(files) != inputs_digest(other)
