@@ -16,11 +16,16 @@ good; what matters to a reader is the text around them):
   ``?`` or empty, CRLF line ends. Written to ``tests/data/collection.pgn``, with a cut-off
   ``.zst`` copy (``collection-cut.pgn.zst``: the first :data:`CUT_FRACTION` of the compressed
   bytes), the truncated compressed download of the issue.
+
+``tests/data/masters.pgn.gz`` holds :data:`MASTERS_GAMES` master-like games (gzip, no name or
+time in its header, so the bytes are reproducible): with the collection and its cut copy, the
+inputs of ``config/pgn-smoke.yaml``, the human-data run of the workflow tests.
 """
 
 from __future__ import annotations
 
 import argparse
+import gzip
 import random
 import sys
 import textwrap
@@ -32,6 +37,8 @@ import zstandard
 DATA = Path(__file__).parent / "data"
 COLLECTION = DATA / "collection.pgn"
 COLLECTION_CUT = DATA / "collection-cut.pgn.zst"
+MASTERS = DATA / "masters.pgn.gz"  # the bulk of config/pgn-smoke.yaml's games
+MASTERS_GAMES = 240
 CUT_FRACTION = 0.6
 
 _SYLLABLES = ["ka", "ra", "pov", "an", "ev", "ski", "mi", "lo", "ber", "gu", "ten", "sha", "no", "vi", "ch", "dor"]
@@ -269,6 +276,12 @@ def write_fixtures() -> None:
     compressed = b"".join(parts) + compressor.flush()
     assert zstandard.ZstdDecompressor().decompressobj().decompress(compressed) == data
     COLLECTION_CUT.write_bytes(compressed[: int(len(compressed) * CUT_FRACTION)])
+    MASTERS.write_bytes(masters_gz())
+
+
+def masters_gz() -> bytes:
+    """The bytes of ``tests/data/masters.pgn.gz`` (gzip with mtime 0 and no file name)."""
+    return gzip.compress(master_like_pgn(MASTERS_GAMES, seed=1).encode(), compresslevel=9, mtime=0)
 
 
 def main(argv: list[str] | None = None) -> int:

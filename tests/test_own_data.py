@@ -23,9 +23,11 @@ from pgn_fixtures import (
     COLLECTION_COPIES,
     COLLECTION_CUT,
     COLLECTION_GAMES,
+    MASTERS,
     collection_pgn,
     master_game,
     master_like_pgn,
+    masters_gz,
 )
 
 import simagents.data.pgn as pgn_module
@@ -93,6 +95,7 @@ def _pgn_config(tmp_path: Path, paths: list[Path], **data: object) -> Config:
 
 def test_committed_fixtures_are_what_the_generator_writes() -> None:
     assert COLLECTION.read_bytes() == collection_pgn(), "rerun: python tests/pgn_fixtures.py"
+    assert MASTERS.read_bytes() == masters_gz(), "rerun: python tests/pgn_fixtures.py"
     full = COLLECTION.read_bytes()
     assert full.count(b"\r\n") == full.count(b"\n")  # CRLF line ends throughout
     recovered = _available(".zst", COLLECTION_CUT.read_bytes())

@@ -346,6 +346,37 @@ def test_pgn_source_through_the_workflow(repo, tmp_path):
     ).all()
 
 
+def test_human_data_config_runs_through_the_paper(repo, tmp_path):
+    """config/pgn-smoke.yaml, a researcher's collection (tests/pgn_fixtures.py: missing ratings,
+    copies under other tags, comments, CRLF, a cut-off .zst kept by the config), through every
+    stage to the PDF, each job in a shadow folder of its declared inputs. The data summary counts
+    the copies and records the cut; the simulator checks reach verdicts (the unrated players are
+    the prompt "unknown"); the ledger marks the claims that need the synthetic truth "not testable
+    on human data" and decides the others."""
+    import pandas as pd
+
+    (tmp_path / "tests").mkdir()
+    (tmp_path / "tests" / "data").symlink_to(repo / "tests" / "data")  # the config's relative paths
+    snakemake(repo, tmp_path, "--configfile", str(repo / "config" / "pgn-smoke.yaml"), shadow=True)
+    run = tmp_path / "results" / "pgn-smoke"
+    summary = json.loads((run / "data" / "summary.json").read_text())
+    assert summary["source"] == "pgn" and summary["dropped_by_reason"]["duplicate_game"] >= 4
+    assert [e["file"] for e in summary["input_ended_early"]] == ["tests/data/collection-cut.pgn.zst"]
+    assert "unknown" in summary["games_by_prompt"] and len(summary["games_by_prompt"]) == 4
+    assert "Input ended early" in (run / "data" / "summary.md").read_text()
+    assert not (run / "evaluation" / "truth.parquet").exists()  # no truth for human games
+    checks = pd.read_csv(run / "evaluation" / "checks.csv")
+    prompt_checks = checks[checks.check.str.contains("true|shuffled")]
+    assert len(prompt_checks) and prompt_checks.verdict.isin(["holds", "fails"]).all(), prompt_checks
+    claims = pd.read_csv(run / "claims.csv")
+    truth_sources = claims.source.isin(["truth_metrics", "exact_frontier"])
+    assert truth_sources.any() and (claims[truth_sources].verdict == "not testable on human data").all()
+    decided = claims[claims.valid == "yes"]
+    assert len(decided) and decided.verdict.isin(["supported", "not supported"]).all()
+    assert (run / "paper" / "paper.pdf").read_bytes().startswith(b"%PDF")
+    assert "not testable on human data" in (run / "paper" / "generated" / "claims_table.tex").read_text()
+
+
 def _lichess_game(
     site: str, event: str, tc: str, white_elo: str, black_elo: str, moves: str, result: str, white_title: str = ""
 ) -> str:

@@ -723,7 +723,8 @@ def build_parser() -> argparse.ArgumentParser:
     path(p, "--out", "the claims table (CSV)")
     p = add("figure", cmd_figure, "draw one of the paper's figures from the run's tables (PDF and PNG)")
     p.add_argument("name", help="the figure (simagents.report.figures.FIGURES)")
-    path(p, "--table", table_help, action="append")
+    # not required: on human data a truth-only figure (divergence) is given no table and says so
+    p.add_argument("--table", help=table_help, action="append", default=[])
     path(p, "--out-dir", "the figures folder")
     p = add("paper", cmd_paper, "generate the paper's numbers and tables from the run and build the PDF")
     path(p, "--source", "the folder of paper.tex and references.bib")
