@@ -251,14 +251,14 @@ def test_an_interrupted_run_resumes_with_only_the_missing_chunk(reference, tmp_p
     mtimes = {p.name: p.stat().st_mtime_ns for p in parts.glob("*.parquet")}
 
     scored: list[str] = []
-    score_moves = action_values._score_moves
+    original = action_values.score_moves
 
     def counting(engine, board, nodes):
         scored.append(board.fen())
-        return score_moves(engine, board, nodes)
+        return original(engine, board, nodes)
 
     monkeypatch.setattr(action_values, "_evaluate_chunk", evaluate)
-    monkeypatch.setattr(action_values, "_score_moves", counting)
+    monkeypatch.setattr(action_values, "score_moves", counting)
     written: dict[str, int] = {}
     original_replace = Path.replace
 
@@ -296,17 +296,17 @@ def test_parts_from_other_settings_are_discarded(tmp_path, stockfish, monkeypatc
 
 
 def _killing(monkeypatch, should_kill) -> list[int]:
-    """Make ``_score_moves`` SIGKILL its engine process when ``should_kill(call number)``; returns the pids seen."""
-    score_moves = action_values._score_moves
+    """Make ``score_moves`` SIGKILL its engine process when ``should_kill(call number)``; returns the pids seen."""
+    original = action_values.score_moves
     pids: list[int] = []
 
     def killing(engine, board, nodes):
         pids.append(engine.transport.get_pid())
         if should_kill(len(pids)):
             os.kill(pids[-1], signal.SIGKILL)
-        return score_moves(engine, board, nodes)
+        return original(engine, board, nodes)
 
-    monkeypatch.setattr(action_values, "_score_moves", killing)
+    monkeypatch.setattr(action_values, "score_moves", killing)
     return pids
 
 

@@ -104,6 +104,64 @@ def test_pikl_interpolates_between_the_simulator_and_its_values(tiny_simulator):
         PiKLPolicy(policy, 0.0)
 
 
+def _engine_opener(stockfish):
+    import functools
+
+    from simagents.stockfish import open_engine
+
+    return functools.partial(open_engine, stockfish, 1, 16)
+
+
+@pytest.mark.stockfish
+def test_frontier_agent_spans_the_simulator_to_stockfish_best_move(tiny_simulator, stockfish):
+    """pi*_beta = p_sim exp(Q / beta): the simulator at large beta, Stockfish's best move at
+    small beta (the mate in one), the closed form in between, the same answer on every call."""
+    from simagents.agents.frontier_agent import FrontierPolicy
+    from simagents.evaluation.frontier import tilt
+
+    policy = _policy(tiny_simulator)
+    board = chess.Board(MATE_IN_ONE)
+    prior = policy.distributions([board], ["random"], ["random"])[0]
+    loose = FrontierPolicy(policy, 1e6, _engine_opener(stockfish), nodes=2000)
+    sharp = FrontierPolicy(policy, 1e-3, _engine_opener(stockfish), nodes=2000)
+    middle = FrontierPolicy(policy, 0.1, _engine_opener(stockfish), nodes=2000)
+    try:
+        assert np.allclose(loose.distributions([board], ["random"], ["random"])[0].probs, prior.probs, atol=1e-5)
+        best = sharp.distributions([board], ["random"], ["random"])[0]
+        assert best.moves[int(np.argmax(best.probs))] == chess.Move.from_uci("a1a8") and best.probs.max() > 0.99
+        q_values = middle.action_values(board, prior.moves)
+        assert q_values.shape == (len(prior.moves),) and np.all(np.abs(q_values) <= 1.0)
+        assert q_values[prior.moves.index(chess.Move.from_uci("a1a8"))] == q_values.max()
+        tilted = middle.distributions([board, board], ["random", "random"], ["random", "random"])
+        assert np.allclose(tilted[0].probs, tilt(prior.probs, q_values, 0.1)) and np.allclose(
+            tilted[0].probs, tilted[1].probs
+        )  # a cleared hash per search: the same distribution whatever was searched before
+    finally:
+        for agent in (loose, sharp, middle):
+            agent.close()
+    with pytest.raises(ValueError, match="positive"):
+        FrontierPolicy(policy, 0.0, _engine_opener(stockfish), nodes=2000)
+
+
+@pytest.mark.stockfish
+def test_frontier_agent_restarts_a_dead_engine(tiny_simulator, stockfish):
+    import os
+    import signal
+
+    from simagents.agents.frontier_agent import FrontierPolicy
+
+    agent = FrontierPolicy(_policy(tiny_simulator), 0.1, _engine_opener(stockfish), nodes=500)
+    board = chess.Board()
+    try:
+        first = agent.distributions([board], ["none"], ["none"])[0]
+        assert agent._engine is not None
+        os.kill(agent._engine.transport.get_pid(), signal.SIGKILL)
+        again = agent.distributions([board], ["none"], ["none"])[0]
+        assert agent.restarts == 1 and np.allclose(first.probs, again.probs)
+    finally:
+        agent.close()
+
+
 def test_pikl_takes_its_values_from_the_critic(tiny_simulator):
     """With a critic, Q comes from the critic's value head and the prior stays the simulator's
     (the fixed point that rlft's final evaluation plays)."""
@@ -334,7 +392,8 @@ def test_ladder_schedule_pairs_every_player_with_every_anchor():
         anchor_specs(PERSONAS, ["sf9999"])
 
 
-def test_a_small_ladder_plays_and_fits(tiny_simulator):
+@pytest.mark.stockfish
+def test_a_small_ladder_plays_and_fits(tiny_simulator, stockfish):
     anchors = anchor_specs(PERSONAS[:2], ["random", "greedy"])
     players = anchors + [
         PlayerSpec(name=f"sim@{p}", agent="sim", kind="simulator", prompt=p, checkpoint=str(tiny_simulator))
@@ -342,6 +401,16 @@ def test_a_small_ladder_plays_and_fits(tiny_simulator):
     ]
     players.append(
         PlayerSpec(name="pikl@none", agent="pikl", kind="pikl", prompt="none", checkpoint=str(tiny_simulator), lam=0.1)
+    )
+    players.append(  # the exact frontier, played: Stockfish's action values at 500 nodes every move
+        PlayerSpec(
+            name="frontier@none",
+            agent="frontier",
+            kind="frontier",
+            prompt="none",
+            checkpoint=str(tiny_simulator),
+            lam=0.01,
+        )
     )
     tasks = schedule(players, 2, [("e2e4",)], seed=0)
     games = play_ladder(
@@ -352,6 +421,7 @@ def test_a_small_ladder_plays_and_fits(tiny_simulator):
         max_plies=20,
         workers=1,
         progress=False,
+        frontier_nodes=500,
     )
     assert len(games) == sum(len(t) for t in tasks)
     table, resampled = fit_ladder(games, players, "random", 400.0, seed=0, resamples=20)

@@ -118,7 +118,13 @@ def test_smoke_workflow_runs_every_agent_and_the_ladder(smoke_run):
         "rlft_beta0.3_seed0",
     ):
         expected |= {f"{agent}@{p}" for p in prompts}
+    expected |= {f"frontier_beta{b:g}@{p}" for b in config["ladder"]["frontier_betas"] for p in prompts}
     assert set(elo.player) == expected
+    frontier = elo[elo.kind == "frontier"]
+    assert (
+        len(frontier) == len(prompts)
+        and (frontier.games == config["ladder"]["games_per_pairing"] * len(config["ladder"]["anchors"])).all()
+    )
     assert elo.loc[elo.player == config["ladder"]["anchor"], "elo"].item() == 1350
     assert (elo.low <= elo.elo + 1e-6).all() and (elo.elo <= elo.high + 1e-6).all()
     games = pd.read_csv(run / "ladder" / "games.csv")

@@ -400,6 +400,11 @@ class LadderConfig:
     games_per_pairing: int
     nodes_per_move: int
     resamples: int
+    # The exact frontier played (simagents.agents.frontier_agent): pi ~ p_sim exp(Q / beta), with Q
+    # Stockfish's win chance of every legal move at ``frontier_nodes``, one player per beta and prompt.
+    frontier_betas: tuple[float, ...] = ()
+    frontier_prompts: tuple[str, ...] | None = None
+    frontier_nodes: int = 2000
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -476,6 +481,10 @@ def from_mapping(raw: Mapping[str, Any], source: str = "config", *, cross_checks
                 **d["ladder"],
                 "anchors": tuple(d["ladder"]["anchors"]),
                 "prompts": None if d["ladder"]["prompts"] is None else tuple(d["ladder"]["prompts"]),
+                "frontier_betas": tuple(float(b) for b in d["ladder"]["frontier_betas"]),
+                "frontier_prompts": (
+                    None if d["ladder"]["frontier_prompts"] is None else tuple(d["ladder"]["frontier_prompts"])
+                ),
             }
         ),
         paper=PaperConfig(**d["paper"]),

@@ -44,8 +44,8 @@ class PlayerSpec:
     """One ladder player: how to build its policy and which prompt it plays under.
 
     ``kind``: ``random``, ``greedy``, ``stockfish`` (anchors: ``rating`` is UCI_Elo), ``simulator``
-    or ``rlft`` (a checkpoint), ``pikl`` (a checkpoint and ``lam``), ``az`` (a checkpoint and
-    ``simulations`` per move).
+    or ``rlft`` (a checkpoint), ``pikl`` (a checkpoint and ``lam``), ``frontier`` (a checkpoint and
+    ``lam``, its beta), ``az`` (a checkpoint and ``simulations`` per move).
     """
 
     name: str
@@ -117,7 +117,40 @@ def ladder_players(
             f"ladder.anchor {config.ladder.anchor!r} is not one of ladder.anchors {list(config.ladder.anchors)}"
         )
     anchors = anchor_specs(config.data.synthetic.personas, config.ladder.anchors)
-    return anchors + agent_players(config, checkpoints, prompts_of) + control_players(config, checkpoints)
+    return (
+        anchors
+        + agent_players(config, checkpoints, prompts_of)
+        + frontier_players(config, checkpoints, prompts_of)
+        + control_players(config, checkpoints)
+    )
+
+
+def frontier_players(
+    config: Config, checkpoints: Mapping[AgentId, Path], prompts_of: Callable[[Path], Sequence[str]]
+) -> list[PlayerSpec]:
+    """The exact frontier played (:mod:`.frontier_agent`): the first simulator tilted by
+    Stockfish's action values, one player per ``ladder.frontier_betas`` and prompt
+    (``ladder.frontier_prompts``, else those of ``ladder.prompts``), ``frontier_beta<b>@<prompt>``."""
+    from .frontier_agent import frontier_name
+
+    first = AgentId("simulator", config.simulator.seeds[0])
+    configured = config.ladder.frontier_prompts if config.ladder.frontier_prompts is not None else config.ladder.prompts
+    prompts = roster.agent_prompts(first, checkpoints, configured, prompts_of)
+    players = []
+    for beta in config.ladder.frontier_betas:
+        name = frontier_name(beta)
+        players += [
+            PlayerSpec(
+                name=f"{name}@{prompt}",
+                agent=name,
+                kind="frontier",
+                prompt=prompt,
+                checkpoint=str(checkpoints[first]),
+                lam=beta,
+            )
+            for prompt in prompts
+        ]
+    return players
 
 
 def control_players(config: Config, checkpoints: Mapping[AgentId, Path]) -> list[PlayerSpec]:
@@ -146,6 +179,7 @@ class _Setup:
     compute: Compute = CPU
     personas: tuple[Persona, ...] = ()  # the population, for the oracle control
     persona_nodes: int = 0  # the population's node budget per move, for the oracle control
+    frontier_nodes: int = 0  # the frontier players' node budget of their action values
 
 
 _setup: _Setup | None = None
@@ -192,6 +226,13 @@ def build_policy(spec: PlayerSpec, setup: _Setup | None = None, compute: Compute
 
         assert spec.lam is not None
         return PiKLPolicy(simulator, spec.lam, name=spec.agent)
+    if spec.kind == "frontier":
+        from ..stockfish import open_engine
+        from .frontier_agent import FrontierPolicy
+
+        assert setup is not None and setup.engine_path is not None and spec.lam is not None
+        start = functools.partial(open_engine, Path(setup.engine_path), setup.engine.threads, setup.engine.hash_mb)
+        return FrontierPolicy(simulator, spec.lam, start, setup.frontier_nodes, name=spec.agent)
     if spec.kind == "az":
         from .az import AzPolicy
 
@@ -298,6 +339,7 @@ def play_ladder(
     start_method: str | None = None,
     personas: Sequence[Persona] = (),
     persona_nodes: int = 0,
+    frontier_nodes: int = 0,
 ) -> list[PlayedGame]:
     """Play every task (in ``workers`` processes); games come back in task order.
 
@@ -308,7 +350,7 @@ def play_ladder(
     if len(set(names)) != len(names):
         raise ValueError("ladder player names must be unique")
     engine_path = None
-    if any(p.kind in ("stockfish", "oracle") for p in players):
+    if any(p.kind in ("stockfish", "oracle", "frontier") for p in players):
         from ..stockfish import elo_range, find_stockfish, open_engine
 
         engine_path = str(find_stockfish(engine.path))
@@ -318,7 +360,15 @@ def play_ladder(
             if p.kind == "stockfish" and p.rating is not None:
                 allowed.check(p.rating, f"ladder anchor {p.name!r}")
     setup = _Setup(
-        tuple(players), engine, engine_path, nodes_per_move, max_plies, compute, tuple(personas), persona_nodes
+        tuple(players),
+        engine,
+        engine_path,
+        nodes_per_move,
+        max_plies,
+        compute,
+        tuple(personas),
+        persona_nodes,
+        frontier_nodes,
     )
     if start_method is None:
         start_method = "fork" if compute.device.type == "cpu" else "spawn"
@@ -456,7 +506,7 @@ def run_ladder(
     games = play_ladder(
         players, tasks, config.engine, config.ladder.nodes_per_move, config.games.max_plies,
         workers=workers, progress=progress, compute=compute, personas=config.data.synthetic.personas,
-        persona_nodes=config.data.synthetic.nodes_per_move,
+        persona_nodes=config.data.synthetic.nodes_per_move, frontier_nodes=config.ladder.frontier_nodes,
     )  # fmt: skip
     make_folder(out_dir)
     write_text(out_dir / LADDER_FILES["pgn"], to_pgn(games, event="simagents Elo ladder"))

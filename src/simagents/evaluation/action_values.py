@@ -126,7 +126,7 @@ class _EngineSession:
             engine.close()
 
 
-def _score_moves(
+def score_moves(
     engine: chess.engine.SimpleEngine, board: chess.Board, nodes: int
 ) -> tuple[dict[chess.Move, chess.engine.Score], int]:
     """Score every legal move of ``board``, mover's point of view; also the number searched alone."""
@@ -187,7 +187,7 @@ def _evaluate_chunk(chunk: chunks.Chunk, session: _EngineSession, nodes: int) ->
     fallback = 0
     for position_id, fen in zip(chunk.position_ids, chunk.fens):
         board = chess.Board(fen)
-        scores, searched_alone = _score_moves(session.engine, board, nodes)
+        scores, searched_alone = score_moves(session.engine, board, nodes)
         fallback += searched_alone
         for name, values in _position_rows(position_id, board, scores).items():
             columns[name].extend(values)
