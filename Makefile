@@ -88,7 +88,7 @@ lint: setup
 	$(BIN)/ruff format --check src tests tools benchmarks
 	$(BIN)/mypy
 	$(BIN)/snakefmt --check Snakefile workflow/rules
-	for config in config/smoke.yaml config/default.yaml config/lichess.yaml; do \
+	for config in config/smoke.yaml config/pgn-smoke.yaml config/default.yaml config/lichess.yaml; do \
 	  $(BIN)/snakemake --lint --configfile $$config || exit 1; done
 
 # The generated parts of README.md and docs/ (results tables, the config reference, the Slurm
