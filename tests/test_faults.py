@@ -93,7 +93,8 @@ PAUSED_STAGES = {  # pause point -> the simagents subcommand that reaches it
 
 # What the rerun of a stage killed part-way does: resume (its log says from where) or start over.
 RESUMED = {
-    "train_simulator": ("train_simulator_seed0.log", r"resumed from \S+last\.pt at step ([1-9]\d*)"),
+    # whichever seed reached its pause point first (the seeds train side by side) resumes
+    "train_simulator": ("train_simulator_seed*.log", r"resumed from \S+last\.pt at step ([1-9]\d*)"),
     "action_values": ("action_values.log", r"resuming: ([1-9]\d*) of \d+ chunks"),
     "rlft": ("rlft_*.log", r"resumed from \S+last\.pt at iteration ([1-9]\d*)"),
 }
