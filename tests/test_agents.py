@@ -154,8 +154,8 @@ def test_frontier_agent_restarts_a_dead_engine(tiny_simulator, stockfish):
     board = chess.Board()
     try:
         first = agent.distributions([board], ["none"], ["none"])[0]
-        assert agent._engine is not None
-        os.kill(agent._engine.transport.get_pid(), signal.SIGKILL)
+        assert agent.restarts == 0
+        os.kill(agent.engine.transport.get_pid(), signal.SIGKILL)  # type: ignore[attr-defined]
         again = agent.distributions([board], ["none"], ["none"])[0]
         assert agent.restarts == 1 and np.allclose(first.probs, again.probs)
     finally:

@@ -9,7 +9,6 @@ generator, so a game's moves do not depend on how games are batched.
 from __future__ import annotations
 
 import functools
-import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,9 +19,7 @@ import chess.engine
 import numpy as np
 
 from .config import EngineConfig, Persona
-from .stockfish import ENGINE_FAILURES, open_engine
-
-log = logging.getLogger(__name__)
+from .stockfish import RestartingEngine, open_engine
 
 #: Material values in pawns, the usual 1/3/3/5/9 (king not capturable).
 PIECE_VALUES = {chess.PAWN: 1, chess.KNIGHT: 3, chess.BISHOP: 3, chess.ROOK: 5, chess.QUEEN: 9, chess.KING: 0}
@@ -224,17 +221,17 @@ class StockfishPolicy:
         self, open_engine: Callable[[], chess.engine.SimpleEngine], name: str, elo: int | None, nodes_per_move: int
     ) -> None:
         self.name = name
-        self._open_engine = open_engine
-        self._engine: chess.engine.SimpleEngine | None = None
+        self._session = RestartingEngine(open_engine, name)
         self.skill = SkillLevel.from_elo(elo) if elo is not None else SkillLevel(20.0)
         self.nodes_per_move = nodes_per_move
-        self.restarts = 0
 
     @property
     def engine(self) -> chess.engine.SimpleEngine:
-        if self._engine is None:
-            self._engine = self._open_engine()
-        return self._engine
+        return self._session.engine
+
+    @property
+    def restarts(self) -> int:
+        return self._session.restarts
 
     def _lines(self, board: chess.Board) -> list[tuple[chess.Move, int]]:
         """The engine's lines as ``(first move, centipawns for the mover)``, best first."""
@@ -243,16 +240,9 @@ class StockfishPolicy:
             multipv = SKILL_MULTIPV
         else:
             limit, multipv = chess.engine.Limit(nodes=self.nodes_per_move), 1
-        for attempt in (0, 1):
-            try:
-                infos = self.engine.analyse(board, limit, multipv=multipv, game=object())
-                break
-            except ENGINE_FAILURES:
-                self._discard_engine()
-                if attempt == 1:
-                    raise
-                self.restarts += 1
-                log.warning("%s: Stockfish died searching %s; restarted, searching again", self.name, board.fen())
+        infos = self._session.search(
+            lambda engine: engine.analyse(board, limit, multipv=multipv, game=object()), f"searching {board.fen()}"
+        )
         lines = [
             (info["pv"][0], info["score"].pov(board.turn).score(mate_score=MATE_SCORE_CP))
             for info in infos
@@ -279,21 +269,8 @@ class StockfishPolicy:
     ) -> list[MoveDistribution]:
         return [self.distribution(board) for board in boards]
 
-    def _discard_engine(self) -> None:
-        engine, self._engine = self._engine, None
-        if engine is not None:
-            try:
-                engine.close()
-            except (*ENGINE_FAILURES, TimeoutError, OSError, RuntimeError) as error:  # gone already
-                log.debug("%s: closing a dead engine: %s", self.name, error)
-
     def close(self) -> None:
-        engine, self._engine = self._engine, None
-        if engine is not None:
-            try:
-                engine.quit()
-            except (*ENGINE_FAILURES, TimeoutError):
-                engine.close()
+        self._session.close()
 
 
 def persona_policy(persona: Persona, engine: EngineConfig, engine_path: Path | None, nodes_per_move: int) -> Policy:

@@ -9,11 +9,14 @@ that says how to install one.
 from __future__ import annotations
 
 import concurrent.futures
+import logging
 import os
 import platform
 import shutil
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
 
 import chess.engine
 
@@ -97,3 +100,55 @@ def engine_version(path: Path) -> str:
     """The engine's self-reported name (``Stockfish 15.1``), for provenance."""
     with chess.engine.SimpleEngine.popen_uci(str(path)) as engine:
         return engine.id.get("name", "unknown")
+
+
+_T = TypeVar("_T")
+_log = logging.getLogger(__name__)
+
+
+class RestartingEngine:
+    """An engine process opened on first use, for a policy that searches with it: a search that
+    finds it dead (:data:`ENGINE_FAILURES`) closes it, opens a fresh one and searches again, once
+    (a second death in a row is an error). ``restarts`` counts the restarts."""
+
+    def __init__(self, open_engine: Callable[[], chess.engine.SimpleEngine], name: str) -> None:
+        self.name = name
+        self._open_engine = open_engine
+        self._engine: chess.engine.SimpleEngine | None = None
+        self.restarts = 0
+
+    @property
+    def engine(self) -> chess.engine.SimpleEngine:
+        if self._engine is None:
+            self._engine = self._open_engine()
+        return self._engine
+
+    def search(self, run: Callable[[chess.engine.SimpleEngine], _T], what: str) -> _T:
+        """``run(engine)``, restarting the engine once if it dies; ``what`` names the work in the log."""
+        for attempt in (0, 1):
+            try:
+                return run(self.engine)
+            except ENGINE_FAILURES:
+                self._discard()
+                if attempt == 1:
+                    raise
+                self.restarts += 1
+                _log.warning("%s: Stockfish died %s; restarted, trying again", self.name, what)
+        raise AssertionError("unreachable")  # the second attempt returns or raises
+
+    def _discard(self) -> None:
+        engine, self._engine = self._engine, None
+        if engine is not None:
+            try:
+                engine.close()
+            except (*ENGINE_FAILURES, TimeoutError, OSError, RuntimeError) as error:  # gone already
+                _log.debug("%s: closing a dead engine: %s", self.name, error)
+
+    def close(self) -> None:
+        """Quit the engine (close it if it cannot quit); a later search opens a new one."""
+        engine, self._engine = self._engine, None
+        if engine is not None:
+            try:
+                engine.quit()
+            except (*ENGINE_FAILURES, TimeoutError):
+                engine.close()

@@ -19,7 +19,6 @@ is restarted once and the position searched again.
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable, Sequence
 
 import chess
@@ -31,9 +30,7 @@ from ..evaluation.frontier import tilt
 from ..evaluation.win_chances import win_chances
 from ..models.simulator_policy import SimulatorPolicy
 from ..policies import MoveDistribution
-from ..stockfish import ENGINE_FAILURES
-
-log = logging.getLogger(__name__)
+from ..stockfish import RestartingEngine
 
 
 def frontier_name(beta: float) -> str:
@@ -62,25 +59,22 @@ class FrontierPolicy:
         self.beta = beta
         self.nodes = nodes
         self.name = name or frontier_name(beta)
-        self._open_engine = open_engine
-        self._engine: chess.engine.SimpleEngine | None = None
-        self.restarts = 0
+        self._session = RestartingEngine(open_engine, self.name)
+
+    @property
+    def engine(self) -> chess.engine.SimpleEngine:
+        return self._session.engine
+
+    @property
+    def restarts(self) -> int:
+        return self._session.restarts
 
     def action_values(self, board: chess.Board, moves: Sequence[chess.Move]) -> np.ndarray:
         """Q of each of ``moves`` (all the legal moves of ``board``): Stockfish's win chance after
         the move, mover's point of view, in [-1, 1]."""
-        for attempt in (0, 1):
-            try:
-                if self._engine is None:
-                    self._engine = self._open_engine()
-                scores, _ = score_moves(self._engine, board, self.nodes)
-                break
-            except ENGINE_FAILURES:
-                self._discard_engine()
-                if attempt == 1:
-                    raise
-                self.restarts += 1
-                log.warning("%s: Stockfish died scoring %s; restarted, scoring again", self.name, board.fen())
+        scores, _ = self._session.search(
+            lambda engine: score_moves(engine, board, self.nodes), f"scoring {board.fen()}"
+        )
         centipawns = [scores[m].score() for m in moves]  # None under a mate
         cp = np.array([np.nan if c is None else float(c) for c in centipawns])
         mate = np.array([scores[m].mate() or 0 for m in moves], dtype=np.int64)
@@ -96,19 +90,6 @@ class FrontierPolicy:
             out.append(MoveDistribution(dist.moves, tilt(np.asarray(dist.probs, np.float64), q_values, self.beta)))
         return out
 
-    def _discard_engine(self) -> None:
-        engine, self._engine = self._engine, None
-        if engine is not None:
-            try:
-                engine.close()
-            except (*ENGINE_FAILURES, TimeoutError, OSError, RuntimeError) as error:  # gone already
-                log.debug("%s: closing a dead engine: %s", self.name, error)
-
     def close(self) -> None:
-        engine, self._engine = self._engine, None
-        if engine is not None:
-            try:
-                engine.quit()
-            except (*ENGINE_FAILURES, TimeoutError, OSError, RuntimeError) as error:
-                log.debug("%s: quitting the engine: %s", self.name, error)
+        self._session.close()
         self.simulator.close()
