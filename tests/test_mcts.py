@@ -279,3 +279,28 @@ def test_config_validation() -> None:
         SearchConfig(dirichlet_fraction=1.5)
     with pytest.raises(ValueError):
         SearchConfig(c_puct=0.0)
+
+
+class MateBlindEvaluator:
+    """Puts almost no prior on any mating move and rates every position as lost for the mover:
+    a search of two simulations that only followed the prior would never try the mate."""
+
+    def evaluate(self, boards: Sequence[chess.Board]):
+        out = []
+        for board in boards:
+            moves = list(board.legal_moves)
+            mates = set(mates_in_one(board))
+            priors = np.array([1e-6 if move in mates else 1.0 for move in moves])
+            out.append((moves, priors / priors.sum(), -0.9))
+        return out
+
+
+@pytest.mark.parametrize(("fen", "uci"), MATE_IN_ONE)
+def test_mate_in_one_is_never_missed_at_the_root(fen: str, uci: str) -> None:
+    board = chess.Board(fen)
+    config = SearchConfig(simulations=2, dirichlet_fraction=0.25)
+    (result,) = search([board], MateBlindEvaluator(), config, np.random.default_rng(0))
+    assert result.moves[int(np.argmax(result.visits))] == chess.Move.from_uci(uci)
+    assert result.visits.sum() == pytest.approx(2.0)
+    assert result.root_value == 1.0
+    assert result.policy(1.0)[result.moves.index(chess.Move.from_uci(uci))] == pytest.approx(1.0)

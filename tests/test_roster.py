@@ -6,7 +6,16 @@ from pathlib import Path
 
 import pytest
 
-from simagents.agents.roster import AgentId, agents, checkpoint_owners, checkpoint_path, parse_checkpoints, roles
+from simagents.agents.roster import (
+    AgentId,
+    agents,
+    checkpoint_owners,
+    checkpoint_path,
+    frontier_beta,
+    frontier_name,
+    parse_checkpoints,
+    roles,
+)
 from simagents.config import load_config
 from simagents.paths import RunPaths
 
@@ -61,3 +70,11 @@ def test_checkpoint_arguments_must_match_the_roster(tmp_path):
     (tmp_path / "az_seed0.pt").unlink()
     with pytest.raises(FileNotFoundError, match="checkpoint of az_seed0 not found"):
         parse_checkpoints(pairs, config)
+
+
+def test_frontier_player_names_round_trip():
+    for beta in (0.1, 0.01, 0.003, 1e-4):
+        assert frontier_beta(frontier_name(beta)) == pytest.approx(beta)
+    assert frontier_name(0.01) == "frontier_beta0.01"
+    for other in ("rlft_beta0.1_seed0", "frontier_betax", "simulator_seed0"):
+        assert frontier_beta(other) is None

@@ -31,13 +31,7 @@ from ..evaluation.win_chances import win_chances
 from ..models.simulator_policy import SimulatorPolicy
 from ..policies import MoveDistribution
 from ..stockfish import RestartingEngine
-
-
-def frontier_name(beta: float) -> str:
-    """The agent's name in the ladder's tables: ``frontier_beta0.01``."""
-    from ..paths import format_beta
-
-    return f"frontier_beta{format_beta(beta)}"
+from .roster import frontier_name
 
 
 class FrontierPolicy:

@@ -131,7 +131,7 @@ def frontier_players(
     """The exact frontier played (:mod:`.frontier_agent`): the first simulator tilted by
     Stockfish's action values, one player per ``ladder.frontier_betas`` and prompt
     (``ladder.frontier_prompts``, else those of ``ladder.prompts``), ``frontier_beta<b>@<prompt>``."""
-    from .frontier_agent import frontier_name
+    from .roster import frontier_name
 
     first = AgentId("simulator", config.simulator.seeds[0])
     configured = config.ladder.frontier_prompts if config.ladder.frontier_prompts is not None else config.ladder.prompts

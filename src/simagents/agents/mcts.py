@@ -25,7 +25,10 @@ Conventions
   evaluator calls in all, fewer when at some step every leaf is a finished game). A root with a
   single legal move is not searched: its visits are ``[simulations]`` and its value is the
   evaluator's. A root must have a legal move; it is otherwise searched even if it is a claimable
-  draw (the game runner decides claims, the search only chooses a move).
+  draw (the game runner decides claims, the search only chooses a move). Every root move is
+  probed for the end of the game first: a root with a mate in one is not searched either, its
+  visits go to the mating moves (shared evenly) and its value is +1, so a search of few
+  simulations from a flat prior never misses a mate in one.
 * **Randomness.** Only root Dirichlet noise is random, one draw per root. Pass a sequence of
   generators (one per board, e.g. each game's own) and tree ``i`` draws from ``rng[i]`` only, so
   a board's search is identical whichever other boards share the batch. Pass one generator and
@@ -239,8 +242,23 @@ def search(
                 noise = tree_rng.dirichlet(np.full(len(root.moves), config.dirichlet_alpha))
                 root.priors = (1.0 - f) * root.priors + f * noise
 
+    # Every root child is probed for the end of the game before any simulation: a mate in one is
+    # then played whatever the prior (a search of few simulations from a flat prior could leave it
+    # unvisited), and a move that draws at once carries its exact value from the first visit.
+    mating: dict[int, np.ndarray] = {}
+    for i, (root, board) in enumerate(zip(roots, work)):
+        for a, move in enumerate(root.moves):
+            board.push(move)
+            value = terminal_value(board)
+            board.pop()
+            if value is not None:
+                root.children[a] = _Node.finished(value)
+        wins = np.array([child is not None and child.terminal == -1.0 for child in root.children])
+        if wins.any():
+            mating[i] = wins
+
     c_puct = config.c_puct
-    active = [i for i, root in enumerate(roots) if len(root.moves) > 1]
+    active = [i for i, root in enumerate(roots) if len(root.moves) > 1 and i not in mating]
     for _ in range(config.simulations if active else 0):
         pending: list[tuple[int, list[tuple[_Node, int]]]] = []
         for i in active:
@@ -277,7 +295,12 @@ def search(
                 board.pop()
 
     results = []
-    for root in roots:
+    for i, root in enumerate(roots):
+        if i in mating:  # a proven win: every visit goes to the mating moves, shared evenly
+            wins = mating[i]
+            visits = np.where(wins, float(config.simulations) / wins.sum(), 0.0)
+            results.append(SearchResult(root.moves, visits, 1.0, root.priors.copy()))
+            continue
         visits = np.array([float(config.simulations)]) if len(root.moves) == 1 else root.child_visits.copy()
         results.append(SearchResult(root.moves, visits, root.value_sum / root.visits, root.priors.copy()))
     return results

@@ -78,6 +78,22 @@ class AgentId:
         return AgentId("simulator", self.seed) if self.kind == "pikl" else self
 
 
+def frontier_name(beta: float) -> str:
+    """The agent's name in the ladder's tables: ``frontier_beta0.01``."""
+    return f"frontier_beta{format_beta(beta)}"
+
+
+def frontier_beta(name: str) -> float | None:
+    """The beta of a frontier player's agent name (:func:`frontier_name`), None for other names."""
+    prefix = "frontier_beta"
+    if not name.startswith(prefix):
+        return None
+    try:
+        return float(name[len(prefix) :])
+    except ValueError:
+        return None
+
+
 def simulators(config: Config) -> list[AgentId]:
     return [AgentId("simulator", seed) for seed in config.simulator.seeds]
 

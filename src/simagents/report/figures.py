@@ -26,7 +26,7 @@ from matplotlib.figure import Figure
 from matplotlib.patches import Rectangle
 from matplotlib.text import Text
 
-from ..agents.roster import AgentId
+from ..agents.roster import AgentId, frontier_beta
 from ..outputs import atomic_output
 from .tables import TRUTH_ROLES, MissingTableError, RunTables
 
@@ -54,7 +54,10 @@ FIGURES: dict[str, str] = {
     "sqrt(KL(pi || p)). Expected win-chance loss, entropy and the prompt sensitivity (spread of expected "
     "loss across the persona prompts) averaged over the persona prompts, and the divergence to the "
     "personas' truth, for the simulator (seeds together), the oracle and the prompt-blind simulator. "
-    "Bands: 95% bootstrap intervals over seeds, then positions.",
+    "Bands: 95% bootstrap intervals over seeds, then positions. Right: the frontier played, ladder Elo of "
+    "the simulator tilted by a 2,000-node Q in every move of its games, placed at the exact frontier's KL "
+    "of its beta (20,000-node Q, mean over prompts), and the RL learners at the KL of their last "
+    "iteration; dotted: the Stockfish personas. Bars: 95% bootstrap intervals over games.",
     "sensitivity": "Prompt sensitivity before and after RL. Expected win-chance loss per move (left) and Elo "
     "(right) under each prompt, for the simulator and each RL learner. Flat lines mean the "
     "prompt no longer changes behaviour. Bars: 95% bootstrap intervals.",
@@ -77,7 +80,7 @@ FIGURE_TABLES: dict[str, tuple[str, ...]] = {
     "divergence": ("truth_metrics",),
     "calibration": ("calibration", "truth_metrics", "reliability"),
     "move_matching": ("metrics", "truth_metrics"),
-    "frontier": ("exact_frontier",),
+    "frontier": ("exact_frontier", "elo", "rlft_summary"),
     "sensitivity": ("agent_metrics", "elo"),
     "decisive": ("agent_metrics", "metrics"),
     "training": ("simulator_curves", "rlft_curves"),
@@ -303,7 +306,7 @@ def draw_frontier(tables: Mapping[str, pd.DataFrame], simulator: str) -> Figure:
         return _no_truth(*plt.subplots(figsize=(10.0, 2.8)))
     frontier = tables["exact_frontier"]
     kl = frontier[(frontier["metric"] == "mean_kl_to_policy")]
-    fig, axes = plt.subplots(1, 4, figsize=(10.0, 2.8))
+    fig, axes = plt.subplots(1, 5, figsize=(12.5, 2.8))
     panels = (
         ("mean_expected_loss", "expected loss per move"),
         ("mean_entropy", "entropy (nats)"),
@@ -328,12 +331,57 @@ def draw_frontier(tables: Mapping[str, pd.DataFrame], simulator: str) -> Figure:
                 xs, curve["low"].to_numpy()[order], curve["high"].to_numpy()[order], color=f"C{k}", alpha=0.2, lw=0
             )
             ax.set_title(label, fontsize=8)
+    _draw_played_frontier(axes[4], tables, simulator, kl[kl["family"] == "simulator"].groupby("beta")["value"].mean())
     for ax in axes:
         ax.set_xlabel("sqrt KL(pi || policy)", fontsize=8)
         ax.tick_params(labelsize=7)
     axes[0].legend(fontsize=6, loc="upper right")
     fig.tight_layout()
     return fig
+
+
+def _draw_played_frontier(ax: Axes, tables: Mapping[str, pd.DataFrame], simulator: str, kl: pd.Series) -> None:
+    """Ladder Elo against sqrt(KL): the simulator (at 0), the frontier players at the exact
+    frontier's KL of their beta (``kl``: mean KL to the simulator by beta), and the RL learners at
+    the KL of their last iteration, one colour per prompt the frontier players play under;
+    dotted: the Stockfish personas' Elo."""
+    elo = tables["elo"]
+    players: list[dict[str, Any]] = [{str(k): v for k, v in row.items()} for row in elo.to_dict("records")]
+    prompts = sorted({str(p["prompt"]) for p in players if p["kind"] == "frontier"}) or ["none"]
+    for persona in players:
+        if persona["kind"] == "stockfish":
+            ax.axhline(float(persona["elo"]), ls=":", lw=0.8, color="0.5", zorder=0)
+            ax.annotate(str(persona["player"]), (0, float(persona["elo"])), fontsize=6, color="0.4", va="bottom")
+    learners = {
+        str(AgentId("rlft", int(run["seed"]), float(run["beta"]))): float(
+            np.sqrt(max(float(run["kl_last_iteration"]), 0.0))
+        )
+        for run in tables["rlft_summary"].to_dict("records")
+    }
+    for k, prompt in enumerate(prompts):
+        played: list[tuple[float, dict[str, Any]]] = []
+        learned: list[tuple[float, dict[str, Any]]] = []
+        for row in (p for p in players if p["prompt"] == prompt):
+            agent = str(row["agent"])
+            beta = frontier_beta(agent)
+            if agent == simulator:
+                played.append((0.0, row))
+            elif row["kind"] == "frontier" and beta is not None:
+                match = [b for b in kl.index if np.isclose(float(b), beta)]
+                if match:
+                    played.append((float(np.sqrt(kl[match[0]])), row))
+            elif agent in learners:
+                learned.append((learners[agent], row))
+        for points, style, label in ((played, "o-", "simulator, frontier played"), (learned, "x", "RL learners")):
+            if not points:
+                continue
+            points.sort(key=lambda point: point[0])
+            xs = [x for x, _ in points]
+            ys, lows, highs = ([float(r[c]) for _, r in points] for c in ("elo", "low", "high"))
+            _errorbar(ax, xs, ys, lows, highs, fmt=style, ms=3, lw=1, color=f"C{k + 3}", label=f"{label} ({prompt})")
+    ax.set_title("ladder Elo", fontsize=8)
+    if ax.get_legend_handles_labels()[0]:
+        ax.legend(fontsize=5.5, loc="lower right")
 
 
 def draw_sensitivity(tables: Mapping[str, pd.DataFrame], simulator: str) -> Figure:
