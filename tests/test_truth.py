@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from simagents.evaluation.frontier import exact_frontier, tilt, tilt_rows
+from simagents.evaluation.frontier import exact_frontier, learner_frontier_gaps, tilt, tilt_rows
 from simagents.evaluation.metrics import PositionValues, _per_position
 from simagents.evaluation.padded import pad
 from simagents.evaluation.truth_metrics import truth_metrics
@@ -169,3 +169,36 @@ def test_the_oracle_plays_each_persona_and_their_mixture():
     assert mixed.probs[list(mixed.moves).index(chess.Move.from_uci("d2d5"))] == pytest.approx(0.75 / n + 0.25)
     with pytest.raises(ValueError, match="knows the prompts"):
         oracle.distributions([board], ["sf2850"], ["none"])
+
+
+def test_a_learner_at_its_exact_optimum_has_no_gap_and_one_that_stayed_put_has_one():
+    values = _values()
+    simulator = _dists(values, 0.5)
+    beta = 0.1
+    optimum = [tilt(p, pv.win_chance, beta) for p, pv in zip(simulator, values)]
+    probabilities = {
+        "simulator_seed0": {"none": simulator, "sf1350": simulator},
+        "rlft_beta0.1_seed0": {"none": optimum, "sf1350": simulator},  # RL moved under none only
+    }
+    family = {"simulator_seed0": float("inf"), "rlft_beta0.1_seed0": beta}
+    gaps = learner_frontier_gaps(family, probabilities, values, seed=0).set_index(["model_prompt", "metric"])
+    assert set(gaps["policy"]) == {"rlft_beta0.1_seed0"} and (gaps["data_prompt"] == "all").all()
+    reached = gaps.loc[("none", "kl_to_exact_optimum")]
+    assert abs(reached["value"]) < 1e-9 and reached["low"] <= reached["value"] <= reached["high"]
+    moved = gaps.loc[("none", "kl_to_simulator")]["value"]
+    expected = np.mean([q @ np.log(q / p) for q, p in zip(optimum, simulator)])
+    assert moved == pytest.approx(expected) and moved > 0.05
+    stayed = gaps.loc[("sf1350", "kl_to_exact_optimum")]["value"]
+    assert stayed == pytest.approx(np.mean([o @ np.log(o / p) for o, p in zip(optimum, simulator)]))
+    assert abs(gaps.loc[("sf1350", "kl_to_simulator")]["value"]) < 1e-12
+    # without the simulator the gaps cannot be computed: no rows, not an error
+    assert learner_frontier_gaps({"rlft_beta0.1_seed0": beta}, probabilities, values).empty
+
+
+def test_the_tilt_at_beta_zero_is_its_limit():
+    p = np.array([0.5, 0.2, 0.2, 0.1, 0.0])
+    q = np.array([0.1, 0.9, 0.9, 0.3, 1.0])  # the best move has no mass under p: out of reach
+    np.testing.assert_allclose(tilt(p, q, 0.0), [0.0, 0.5, 0.5, 0.0, 0.0])
+    np.testing.assert_allclose(tilt(p, q, 0.0), tilt(p, q, 1e-6), atol=1e-12)
+    with pytest.raises(ValueError, match="beta must be >= 0"):
+        tilt(p, q, -0.1)

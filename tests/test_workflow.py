@@ -148,6 +148,10 @@ def test_smoke_workflow_ends_in_claims_figures_and_a_pdf(smoke_run):
     )
     frontier = pd.read_csv(run / "agents" / "rlft_frontier.csv")
     assert frontier.statistic.tolist() == ["spearman_beta_score"] and frontier.n.item() > 0
+    # each RL learner measured against the exact optimum of its own objective (beta 0: the best moves)
+    gaps = agents[agents.metric == "kl_to_exact_optimum"]
+    assert set(gaps.policy) == {"rlft_beta0_seed0", "rlft_beta0.1_seed0", "rlft_beta0.3_seed0"}
+    assert (gaps.value >= 0).all() and (agents.metric == "kl_to_simulator").sum() == len(gaps)
     claims = pd.read_csv(run / "claims.csv")
     assert sorted(set(claims.claim)) == ["C1", "C2", "C3", "C4", "C5", "C6"]
     assert set(claims.verdict) <= {"supported", "not supported", "test cannot decide", "not testable"}

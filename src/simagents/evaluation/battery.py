@@ -34,7 +34,7 @@ from ..config import Config, EngineConfig, Persona
 from ..models.device import Compute
 from ..policies import GreedyMaterial, Policy, RandomMover
 from ..prompts import NONE_TOKEN
-from .frontier import exact_frontier
+from .frontier import exact_frontier, learner_frontier_gaps
 from .metrics import metric_battery, position_values
 from .truth import truth_by_fen, truth_by_persona
 from .truth_metrics import reliability_table, truth_metrics
@@ -170,4 +170,8 @@ def measure_agents(
     best = frame[frame["rank"] == 1].set_index("position_id")["move"].to_dict()
     policies[STRONG_ENGINE] = (TablePolicy(STRONG_ENGINE, best_moves(fens, best)), prompts)
     policies[UNIFORM] = (RandomMover(UNIFORM), prompts)
-    return agent_battery(positions, values, policies, roster.frontier_family(config), seed=config.seed)
+    family = roster.frontier_family(config)
+    probabilities: dict[str, dict[str, list[np.ndarray]]] = {}
+    table = agent_battery(positions, values, policies, family, seed=config.seed, probabilities_out=probabilities)
+    gaps = learner_frontier_gaps(family, probabilities, position_values(positions, values), seed=config.seed)
+    return pd.concat([table, gaps], ignore_index=True) if len(gaps) else table

@@ -28,7 +28,7 @@ from collections.abc import Collection, Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-from ..stats import JointBootstrap
+from ..stats import JointBootstrap, bootstrap_mean
 from .metrics import PositionValues
 from .padded import pad, row_entropy, row_kl, tied_top1
 from .truth_metrics import smoothed_kl_rows
@@ -43,9 +43,17 @@ DROPPED = ("entropy", "expected_loss", "loss_spread", "best_move_split", "top1",
 
 
 def tilt(p: np.ndarray, q_values: np.ndarray, beta: float) -> np.ndarray:
-    """pi*_beta: ``p`` tilted by exp(Q / beta), normalised (``p`` itself at beta = infinity)."""
+    """pi*_beta: ``p`` tilted by exp(Q / beta), normalised (``p`` itself at beta = infinity; at
+    beta = 0 the limit, ``p`` restricted to the best moves it gives mass to, normalised)."""
     if np.isinf(beta):
         return p
+    if beta < 0:
+        raise ValueError(f"beta must be >= 0, got {beta}")
+    if beta == 0:
+        support = p > 0
+        best = support & (q_values >= q_values[support].max() - 1e-12)
+        limit: np.ndarray = np.where(best, p, 0.0) / p[best].sum()
+        return limit
     logits = np.log(np.maximum(p, 1e-300)) + (q_values - q_values.max()) / beta
     logits[p <= 0] = -np.inf
     weights = np.exp(logits - logits[np.isfinite(logits)].max())
@@ -171,3 +179,51 @@ def exact_frontier(
                 (p0, d0), (p1, d1) = by_beta[high_beta], by_beta[low_beta]
                 row(family, float("nan"), ACROSS, f"drop_{metric}", p0 - p1, d0 - d1, boot)
     return pd.DataFrame(rows, columns=COLUMNS)
+
+
+#: Floor on a learner's probability inside KL(pi*_beta || learner): a move it gives no mass at
+#: all (float underflow) costs log(1e12), about 28 nats, instead of infinity.
+PROBABILITY_FLOOR = 1e-12
+AGENT_COLUMNS = ["policy", "model_prompt", "data_prompt", "metric", "value", "low", "high", "n", "method"]
+
+
+def learner_frontier_gaps(
+    family: Mapping[str, float],
+    probabilities: Mapping[str, Mapping[str, Sequence[np.ndarray]]],
+    values: Sequence[PositionValues],
+    seed: int = 0,
+) -> pd.DataFrame:
+    """How far each RL learner is from the exact optimum of its own objective: per learner of
+    ``family`` (name -> beta; the policy at beta = infinity is the simulator it started from) and
+    prompt, the mean over positions of KL(pi*_beta || learner), pi*_beta the simulator's
+    distribution under that prompt tilted by exp(Q / beta) (Q: the action values' win chance),
+    and of KL(learner || simulator), the learner's own distance from where it started; nats,
+    intervals a bootstrap over positions. Rows in the agent metrics' columns (``data_prompt`` all).
+
+    ``probabilities``: policy name -> prompt -> per-position distributions aligned with
+    ``values[i].actions`` (:func:`~.metrics.agent_battery`'s ``probabilities_out``)."""
+    start = next((name for name, beta in family.items() if np.isinf(beta)), None)
+    rows: list[dict[str, object]] = []
+    if start is None or start not in probabilities:
+        return pd.DataFrame(rows, columns=AGENT_COLUMNS)
+    for k, (name, beta) in enumerate(sorted(family.items())):
+        if np.isinf(beta) or name not in probabilities:
+            continue
+        for j, prompt in enumerate(sorted(set(probabilities[name]) & set(probabilities[start]))):
+            learner, simulator = probabilities[name][prompt], probabilities[start][prompt]
+            to_optimum, to_start = np.zeros(len(values)), np.zeros(len(values))
+            for i, (q, p, pv) in enumerate(zip(learner, simulator, values)):
+                optimum = tilt(p, pv.win_chance, beta)
+                q = np.maximum(q, PROBABILITY_FLOOR)
+                support = optimum > 0
+                to_optimum[i] = float(optimum[support] @ (np.log(optimum[support]) - np.log(q[support])))
+                mass = q > PROBABILITY_FLOOR
+                to_start[i] = float(q[mass] @ (np.log(q[mass]) - np.log(np.maximum(p[mass], PROBABILITY_FLOOR))))
+            for metric, per_position, salt in (
+                ("kl_to_exact_optimum", to_optimum, 0),
+                ("kl_to_simulator", to_start, 1),
+            ):
+                iv = bootstrap_mean(per_position, seed=seed * 7919 + 1000 * k + 10 * j + salt, unit="positions")
+                rows.append({"policy": name, "model_prompt": prompt, "data_prompt": "all", "metric": metric,
+                             "value": iv.value, "low": iv.low, "high": iv.high, "n": iv.n, "method": iv.method})  # fmt: skip
+    return pd.DataFrame(rows, columns=AGENT_COLUMNS)

@@ -542,16 +542,20 @@ def agent_battery(
     policies: Mapping[str, tuple[Policy, Sequence[str]]],
     family: Mapping[str, float],
     seed: int = 0,
+    probabilities_out: dict[str, dict[str, list[np.ndarray]]] | None = None,
 ) -> pd.DataFrame:
     """Every policy of ``policies`` (name -> (policy, model prompts)) on the same positions, and the
-    frontier statistics of ``family`` (policy name -> beta) across them."""
+    frontier statistics of ``family`` (policy name -> beta) across them. ``probabilities_out``:
+    if given, filled with each policy's distributions by prompt (:func:`policy_probabilities`)."""
     values = position_values(eval_positions, action_values)
     data_prompts = sorted(set(eval_positions.column("own_prompt").to_pylist()))
     frames: list[pd.DataFrame] = []
     arrays: dict[str, dict[str, dict[str, np.ndarray]]] = {}
     for name, (policy, prompts) in policies.items():
         arrays[name] = {}
-        frames.append(evaluate_policy(policy, prompts, eval_positions, values, seed, per_position_out=arrays[name]))
+        probabilities = probabilities_out.setdefault(name, {}) if probabilities_out is not None else None
+        frames.append(evaluate_policy(policy, prompts, eval_positions, values, seed, per_position_out=arrays[name],
+                                      probabilities_out=probabilities))  # fmt: skip
     frames.append(frontier_statistics({n: b for n, b in family.items() if n in arrays}, arrays, data_prompts, seed))
     frames.append(observed_rates(eval_positions, values, seed))
     return pd.concat([f for f in frames if len(f)], ignore_index=True)

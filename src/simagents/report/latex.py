@@ -24,7 +24,7 @@ from typing import Any
 
 import pandas as pd
 
-from ..agents.roster import AgentId
+from ..agents.roster import AgentId, frontier_name
 from ..agents.roster import roles as agent_roles
 from ..config import Config
 from ..outputs import write_text
@@ -121,6 +121,12 @@ def paper_numbers(config: Config, tables: RunTables) -> dict[str, str]:
     out: dict[str, str] = {}
     simulator = f"simulator_seed{config.simulator.seeds[0]}"
     roles = {agent_roles(config)[role]: alias for role, alias in ROLE_KEYS.items()}
+    frontier_betas = sorted(config.ladder.frontier_betas)
+    if frontier_betas:  # the frontier played: its nearest-to-the-agent and nearest-to-the-simulator players
+        roles |= {
+            frontier_name(frontier_betas[-1]): "frontier-highest",
+            frontier_name(frontier_betas[0]): "frontier-lowest",
+        }
     tables.require([t for t in PAPER_TABLES if t not in TRUTH_TABLES or config.data.source == "synthetic"])
     synthetic_run = config.data.source == "synthetic"
     personas = sorted(config.data.synthetic.personas, key=lambda p: p.rating) if synthetic_run else []
@@ -214,6 +220,10 @@ def paper_numbers(config: Config, tables: RunTables) -> dict[str, str]:
             out[f"{name}-target-score"] = number(row["target_score_vs_frozen"])
             out[f"{name}-target-score-ci"] = interval(row["target_low"], row["target_high"])
     out["rl-lowest-beta"] = f"{min(config.rlft.betas):g}"
+    if frontier_betas:
+        out["frontier-lowest-beta"] = f"{frontier_betas[0]:g}"
+        out["frontier-highest-beta"] = f"{frontier_betas[-1]:g}"
+        out["frontier-nodes"] = f"{config.ladder.frontier_nodes:,}"
     out["rl-highest-beta"] = f"{max(config.rlft.betas):g}"
     # The ladder.
     ratings = tables.frame("elo")
