@@ -54,10 +54,11 @@ FIGURES: dict[str, str] = {
     "sqrt(KL(pi || p)). Expected win-chance loss, entropy and the prompt sensitivity (spread of expected "
     "loss across the persona prompts) averaged over the persona prompts, and the divergence to the "
     "personas' truth, for the simulator (seeds together), the oracle and the prompt-blind simulator. "
-    "Bands: 95% bootstrap intervals over seeds, then positions. Right: the frontier played, ladder Elo of "
-    "the simulator tilted by a 2,000-node Q in every move of its games, placed at the exact frontier's KL "
-    "of its beta (20,000-node Q, mean over prompts), and the RL learners at the KL of their last "
-    "iteration; dotted: the Stockfish personas. Bars: 95% bootstrap intervals over games.",
+    "Bands: 95% bootstrap intervals over seeds, then positions. Right: the frontier played, ladder Elo "
+    "under each prompt of the simulator (at 0) and of the simulator tilted by a Q of the ladder's node "
+    "budget in every move of its games, placed at the exact frontier's KL of its beta (20,000-node Q, "
+    "mean over prompts); crosses: the RL learners at the KL of their last iteration; dotted: the "
+    "Stockfish personas. Bars: 95% bootstrap intervals over games.",
     "sensitivity": "Prompt sensitivity before and after RL. Expected win-chance loss per move (left) and Elo "
     "(right) under each prompt, for the simulator and each RL learner. Flat lines mean the "
     "prompt no longer changes behaviour. Bars: 95% bootstrap intervals.",
@@ -351,7 +352,8 @@ def _draw_played_frontier(ax: Axes, tables: Mapping[str, pd.DataFrame], simulato
     for persona in players:
         if persona["kind"] == "stockfish":
             ax.axhline(float(persona["elo"]), ls=":", lw=0.8, color="0.5", zorder=0)
-            ax.annotate(str(persona["player"]), (0, float(persona["elo"])), fontsize=6, color="0.4", va="bottom")
+            ax.annotate(str(persona["player"]), (1.0, float(persona["elo"])), xycoords=("axes fraction", "data"),
+                        fontsize=6, color="0.4", va="bottom", ha="right")  # fmt: skip
     learners = {
         str(AgentId("rlft", int(run["seed"]), float(run["beta"]))): float(
             np.sqrt(max(float(run["kl_last_iteration"]), 0.0))
@@ -372,16 +374,16 @@ def _draw_played_frontier(ax: Axes, tables: Mapping[str, pd.DataFrame], simulato
                     played.append((float(np.sqrt(kl[match[0]])), row))
             elif agent in learners:
                 learned.append((learners[agent], row))
-        for points, style, label in ((played, "o-", "simulator, frontier played"), (learned, "x", "RL learners")):
+        for points, style, label in ((played, "o-", "frontier"), (learned, "x", "RL")):
             if not points:
                 continue
             points.sort(key=lambda point: point[0])
             xs = [x for x, _ in points]
             ys, lows, highs = ([float(r[c]) for _, r in points] for c in ("elo", "low", "high"))
-            _errorbar(ax, xs, ys, lows, highs, fmt=style, ms=3, lw=1, color=f"C{k + 3}", label=f"{label} ({prompt})")
+            _errorbar(ax, xs, ys, lows, highs, fmt=style, ms=3, lw=1, color=f"C{k + 3}", label=f"{label}, {prompt}")
     ax.set_title("ladder Elo", fontsize=8)
     if ax.get_legend_handles_labels()[0]:
-        ax.legend(fontsize=5.5, loc="lower right")
+        ax.legend(fontsize=5.5, loc="upper left")
 
 
 def draw_sensitivity(tables: Mapping[str, pd.DataFrame], simulator: str) -> Figure:
