@@ -120,13 +120,15 @@ def paper_numbers(config: Config, tables: RunTables) -> dict[str, str]:
     """
     out: dict[str, str] = {}
     simulator = f"simulator_seed{config.simulator.seeds[0]}"
-    roles = {agent_roles(config)[role]: alias for role, alias in ROLE_KEYS.items()}
+    # policy name -> its role aliases: one policy can hold several roles (a run with one beta has
+    # one RL learner, both the lowest and the highest)
+    roles: dict[str, list[str]] = {}
+    for role, alias in ROLE_KEYS.items():
+        roles.setdefault(agent_roles(config)[role], []).append(alias)
     frontier_betas = sorted(config.ladder.frontier_betas)
-    if frontier_betas:  # the frontier played: its nearest-to-the-agent and nearest-to-the-simulator players
-        roles |= {
-            frontier_name(frontier_betas[-1]): "frontier-highest",
-            frontier_name(frontier_betas[0]): "frontier-lowest",
-        }
+    if frontier_betas:  # the frontier played: its nearest-to-the-simulator and nearest-to-the-agent players
+        roles.setdefault(frontier_name(frontier_betas[-1]), []).append("frontier-highest")
+        roles.setdefault(frontier_name(frontier_betas[0]), []).append("frontier-lowest")
     tables.require([t for t in PAPER_TABLES if t not in TRUTH_TABLES or config.data.source == "synthetic"])
     synthetic_run = config.data.source == "synthetic"
     personas = sorted(config.data.synthetic.personas, key=lambda p: p.rating) if synthetic_run else []
@@ -136,7 +138,7 @@ def paper_numbers(config: Config, tables: RunTables) -> dict[str, str]:
     prompt_roles = {personas[-1].name: "strongest"} if personas else {}
 
     def names(policy: str) -> list[str]:
-        return [policy] + ([roles[policy]] if policy in roles else [])
+        return [policy, *roles.get(policy, [])]
 
     def prompts(prompt: str) -> list[str]:
         return [prompt] + ([prompt_roles[prompt]] if prompt in prompt_roles else [])
