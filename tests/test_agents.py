@@ -198,6 +198,7 @@ RLFT = RlftConfig(
     value_weight=0.25,
     critic_lr=1e-4,
     critic_epochs=1,
+    critic_prompts="game",
     snapshot_every=1,
     snapshot_fraction=0.5,
     eval_games_per_prompt=2,
@@ -228,6 +229,50 @@ def test_improved_policy_is_the_closed_form(tiny_simulator):
         expected = np.exp(expected - np.logaddexp.reduce(expected))
         assert np.allclose(targets.policy_probs[0], expected, atol=1e-6)
         assert len(targets.value_result) == 11  # every position after the opening, both sides
+
+
+def test_a_prompt_blind_critic_gives_the_same_q_whoever_plays(tiny_simulator):
+    """With ``critic_prompt`` the targets' Q (and piKL's) is the critic's under that prompt for
+    both sides, whatever the game's prompts; the prior still reads the game's."""
+    policy = _policy(tiny_simulator)
+    rng = np.random.default_rng(0)
+
+    def centred(x: np.ndarray) -> np.ndarray:
+        return x - x.mean()
+
+    for own, opp in (("greedy", "random"), ("random", "greedy")):
+        spec = GameSpec("learner", "frozen", own, opp, seed=3, opening=("e2e4",))
+        games = play_games([spec], {"learner": policy, "frozen": policy}, max_plies=4)
+        board = chess.Board()
+        for uci in games[0].moves[:2]:  # the learner (White) first moves at ply 2
+            board.push_uci(uci)
+        log_old = policy.log_probs([board], [own], [opp])[0][1]
+        for critic_prompt, reads in ((None, (own, opp)), ("none", ("none", "none"))):
+            # beta 0, tau 1: log pi* = log pi_old + Q + const, so Q is read off the targets
+            targets, _ = _build_targets(games, policy, policy, policy, 0.0, 1.0, 100, rng, 1, critic_prompt)
+            q_read = np.log(targets.policy_probs[0]) - log_old
+            q_critic = policy.one_ply_values([board], [reads[0]], [reads[1]])[0]
+            assert np.allclose(centred(q_read), centred(q_critic), atol=1e-6)
+    board = chess.Board()
+    board.push_uci("e2e4")
+    blind = PiKLPolicy(policy, 0.1, critic=policy, critic_prompt="none")
+    sighted = PiKLPolicy(policy, 0.1, critic=policy)
+    for own in ("greedy", "random"):
+        prior = policy.log_probs([board], [own], ["none"])[0][1]
+        tilted = blind.log_probs([board], [own], ["none"])[0][1]
+        q_none = policy.one_ply_values([board], ["none"], ["none"])[0]
+        expected = prior + q_none / 0.1
+        assert np.allclose(tilted, expected - np.logaddexp.reduce(expected))
+    assert not np.allclose(
+        blind.log_probs([board], ["greedy"], ["random"])[0][1], sighted.log_probs([board], ["greedy"], ["random"])[0][1]
+    )
+
+
+def test_rlft_with_a_prompt_blind_critic_trains(tiny_simulator, tmp_path):
+    from dataclasses import replace
+
+    summary = train_rlft(tiny_simulator, tmp_path, replace(RLFT, critic_prompts="none"), _run(0.1), progress=False)
+    assert summary["finished"] and (tmp_path / "final.pt").exists()
 
 
 def test_rlft_runs_resumes_exactly_and_writes_its_outputs(tiny_simulator, tmp_path):

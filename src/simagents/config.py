@@ -350,6 +350,7 @@ class RlftConfig:
     value_weight: float
     critic_lr: float
     critic_epochs: int
+    critic_prompts: Literal["game", "none"]  # none: a prompt-blind critic (Q and regression under none)
     snapshot_every: int
     snapshot_fraction: float
     eval_games_per_prompt: int

@@ -190,17 +190,21 @@ def fit_values(
     batch_size: int,
     generator: torch.Generator,
     compute: Compute | torch.device | str = "cpu",
+    prompt: str | None = None,
 ) -> float:
     """``epochs`` passes of squared-error regression of the value head on the value rows alone
-    (a critic); returns the mean loss (NaN without value rows)."""
+    (a critic); returns the mean loss (NaN without value rows). ``prompt``: if given, every row
+    is read under this prompt for both sides instead of its own (a prompt-blind critic)."""
     compute = as_compute(compute)
     device = compute.device
     n_value = len(targets.value_raw)
     if n_value == 0:
         return float("nan")
     planes = torch.from_numpy(to_planes(encode_raw(targets.value_raw)))
-    own = torch.tensor([vocabulary[t] for t in targets.value_own], dtype=torch.long)
-    opp = torch.tensor([vocabulary[t] for t in targets.value_opp], dtype=torch.long)
+    own_tokens = targets.value_own if prompt is None else [prompt] * n_value
+    opp_tokens = targets.value_opp if prompt is None else [prompt] * n_value
+    own = torch.tensor([vocabulary[t] for t in own_tokens], dtype=torch.long)
+    opp = torch.tensor([vocabulary[t] for t in opp_tokens], dtype=torch.long)
     result = torch.tensor(targets.value_result, dtype=torch.float32)
     model.eval()
     losses = []

@@ -26,12 +26,20 @@ class PiKLPolicy:
     """A :class:`~simagents.policies.Policy`: the simulator tilted towards its own values."""
 
     def __init__(
-        self, simulator: SimulatorPolicy, lam: float, name: str | None = None, critic: SimulatorPolicy | None = None
+        self,
+        simulator: SimulatorPolicy,
+        lam: float,
+        name: str | None = None,
+        critic: SimulatorPolicy | None = None,
+        critic_prompt: str | None = None,
     ) -> None:
+        """``critic_prompt``: if given, the critic reads this prompt for both sides whatever the
+        game's (a prompt-blind critic, ``none``); the prior always reads the game's prompts."""
         if lam <= 0:
             raise ValueError(f"lambda must be positive, got {lam!r}")
         self.simulator = simulator
         self.critic = critic if critic is not None else simulator  # whose value head gives Q
+        self.critic_prompt = critic_prompt
         self.lam = lam
         self.name = name or f"pikl_lambda{lam:g}"
 
@@ -40,7 +48,11 @@ class PiKLPolicy:
     ) -> list[tuple[list[chess.Move], np.ndarray]]:
         """Per board: its legal moves and their log-probabilities under the tilted policy."""
         prior = self.simulator.log_probs(boards, own_prompts, opponent_prompts)
-        q_values = self.critic.one_ply_values(boards, own_prompts, opponent_prompts)
+        if self.critic_prompt is None:
+            q_values = self.critic.one_ply_values(boards, own_prompts, opponent_prompts)
+        else:
+            blind = [self.critic_prompt] * len(boards)
+            q_values = self.critic.one_ply_values(boards, blind, blind)
         out = []
         for (moves, log_p), q in zip(prior, q_values):
             tilted = log_p + q / self.lam

@@ -27,7 +27,8 @@ Method: KL-regularised policy iteration (a form of expert iteration). Each itera
    ``epochs`` passes of AdamW over these targets and, with ``replay_positions`` > 0, the newest
    targets of earlier iterations up to that many positions (a replay buffer: more distinct
    positions per step of the fit); and regresses the critic on the game results of every
-   position played this iteration (both sides), at its own learning rate ``critic_lr``.
+   position played this iteration (both sides), at its own learning rate ``critic_lr`` (reading
+   the game's prompts, or ``none`` for both sides with ``critic_prompts: none``).
 
 The critic is a separate copy of the simulator, so the results of the learner's games reach the
 policy through it. It is separate because in a trial a value head shared with the policy, fitted
@@ -75,6 +76,7 @@ from ..models.network import NetworkConfig, Simulator
 from ..models.simulator_policy import SimulatorPolicy
 from ..outputs import write_csv, write_parquet, write_text
 from ..paths import RLFT_FILES, RLFT_LAST
+from ..prompts import NONE_TOKEN
 from ..stats import bootstrap_mean, spearman
 from .fitting import PolicyValueTargets, fit_targets, fit_values
 from .pikl import PiKLPolicy
@@ -163,6 +165,7 @@ def _build_targets(
     max_positions: int,
     rng: np.random.Generator,
     skip: int,
+    critic_prompt: str | None = None,
 ) -> tuple[PolicyValueTargets, dict[str, float]]:
     targets = PolicyValueTargets()
     learner_positions: list[tuple[chess.Board, str, str]] = []
@@ -187,7 +190,8 @@ def _build_targets(
         return targets, stats
     old = learner.log_probs(boards, owns, opps)
     ref = frozen.log_probs(boards, owns, opps)
-    q_values = critic.one_ply_values(boards, owns, opps)
+    blind = [critic_prompt] * len(boards) if critic_prompt is not None else None
+    q_values = critic.one_ply_values(boards, blind or owns, blind or opps)
     kls, entropies = [], []
     for board, own, opp, (_, log_old), (_, log_ref), q in zip(boards, owns, opps, old, ref, q_values):
         p_old = np.exp(log_old)
@@ -267,6 +271,8 @@ def train_rlft(
     learner = SimulatorPolicy(model, vocabulary, name=LEARNER, compute=compute)
     frozen = SimulatorPolicy(frozen_model, vocabulary, name=FROZEN, compute=compute)
     critic = SimulatorPolicy(critic_model, vocabulary, name="critic", compute=compute)
+    # A prompt-blind critic reads `none` for both sides, in its Q and in its regression.
+    critic_prompt = NONE_TOKEN if config.critic_prompts == "none" else None
     skip = max((len(o) for o in run.openings), default=0)
     bar = tqdm(
         total=config.iterations, initial=iteration, unit="iter", desc=f"rlft beta={run.beta:g}", disable=not progress
@@ -281,7 +287,16 @@ def train_rlft(
         against_frozen = np.array([FROZEN in (g.spec.white, g.spec.black) for g in games])
         rng = np.random.default_rng(match_seed("rlft-targets", run.seed, run.beta, iteration))
         targets, stats = _build_targets(
-            games, learner, frozen, critic, run.beta, config.step_size, config.target_positions, rng, skip
+            games,
+            learner,
+            frozen,
+            critic,
+            run.beta,
+            config.step_size,
+            config.target_positions,
+            rng,
+            skip,
+            critic_prompt,
         )
         if config.replay_positions > 0:  # the fit also sees the newest targets of earlier iterations
             replay.extend(targets)
@@ -309,6 +324,7 @@ def train_rlft(
                 batch_size=config.batch_size,
                 generator=generator,
                 compute=compute,
+                prompt=critic_prompt,
             )
         iteration += 1
         done_this_call += 1
@@ -378,7 +394,7 @@ def train_rlft(
     # openings, prompts): the frozen simulator tilted by the final critic's one-ply values,
     # pi ~ p_sim exp(Q / beta) (greedy in Q at beta = 0). The learner's score below this one is
     # what its network did not learn; the gap above 0.5 is what the critic's values are worth.
-    target = PiKLPolicy(frozen, max(run.beta, GREEDY_LAMBDA), name="target", critic=critic)
+    target = PiKLPolicy(frozen, max(run.beta, GREEDY_LAMBDA), name="target", critic=critic, critic_prompt=critic_prompt)
     target_games = play_games(eval_specs, {LEARNER: target, FROZEN: frozen}, run.max_plies)
     target_table = evaluation_table(target_games, run, metric="target_score_vs_frozen")
     write_csv(target_table, out_dir / RLFT_FILES["target_evaluation"], float_format="%.6g")
