@@ -167,7 +167,8 @@ def validate_mapping(raw: Mapping[str, Any], source: str = "config", *, cross_ch
     Raises :class:`ConfigError` listing every problem, each naming its key. ``cross_checks``:
     also the rules that tie keys of different sections together (split fractions summing to 1,
     months for the lichess source, ...); off for a stage's slice of a config that passed them
-    whole (:mod:`simagents.stages`), whose other sections are placeholders.
+    whole (:mod:`simagents.stages`), whose other sections hold only the schema's defaults and are
+    hidden from the stage by its guard.
     """
     root = schema()
     data = _coerce_numbers(copy.deepcopy(dict(raw)), root, root)
