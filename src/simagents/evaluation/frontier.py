@@ -29,7 +29,8 @@ import numpy as np
 import pandas as pd
 
 from ..stats import JointBootstrap, bootstrap_mean
-from .metrics import PositionValues
+from .metrics import ALL, PositionValues, metric_row
+from .metrics import COLUMNS as METRIC_COLUMNS
 from .padded import pad, row_entropy, row_kl, tied_top1
 from .truth_metrics import smoothed_kl_rows
 
@@ -184,7 +185,6 @@ def exact_frontier(
 #: Floor on a learner's probability inside KL(pi*_beta || learner): a move it gives no mass at
 #: all (float underflow) costs log(1e12), about 28 nats, instead of infinity.
 PROBABILITY_FLOOR = 1e-12
-AGENT_COLUMNS = ["policy", "model_prompt", "data_prompt", "metric", "value", "low", "high", "n", "method"]
 
 
 def learner_frontier_gaps(
@@ -198,14 +198,14 @@ def learner_frontier_gaps(
     prompt, the mean over positions of KL(pi*_beta || learner), pi*_beta the simulator's
     distribution under that prompt tilted by exp(Q / beta) (Q: the action values' win chance),
     and of KL(learner || simulator), the learner's own distance from where it started; nats,
-    intervals a bootstrap over positions. Rows in the agent metrics' columns (``data_prompt`` all).
+    intervals a bootstrap over positions. Rows of a metrics table (``data_prompt`` all).
 
     ``probabilities``: policy name -> prompt -> per-position distributions aligned with
     ``values[i].actions`` (:func:`~.metrics.agent_battery`'s ``probabilities_out``)."""
     start = next((name for name, beta in family.items() if np.isinf(beta)), None)
     rows: list[dict[str, object]] = []
     if start is None or start not in probabilities:
-        return pd.DataFrame(rows, columns=AGENT_COLUMNS)
+        return pd.DataFrame(rows, columns=METRIC_COLUMNS)
     for k, (name, beta) in enumerate(sorted(family.items())):
         if np.isinf(beta) or name not in probabilities:
             continue
@@ -213,17 +213,12 @@ def learner_frontier_gaps(
             learner, simulator = probabilities[name][prompt], probabilities[start][prompt]
             to_optimum, to_start = np.zeros(len(values)), np.zeros(len(values))
             for i, (q, p, pv) in enumerate(zip(learner, simulator, values)):
-                optimum = tilt(p, pv.win_chance, beta)
-                q = np.maximum(q, PROBABILITY_FLOOR)
-                support = optimum > 0
-                to_optimum[i] = float(optimum[support] @ (np.log(optimum[support]) - np.log(q[support])))
-                mass = q > PROBABILITY_FLOOR
-                to_start[i] = float(q[mass] @ (np.log(q[mass]) - np.log(np.maximum(p[mass], PROBABILITY_FLOOR))))
+                to_optimum[i] = _kl(tilt(p, pv.win_chance, beta), np.maximum(q, PROBABILITY_FLOOR))
+                to_start[i] = _kl(np.where(q > PROBABILITY_FLOOR, q, 0.0), np.maximum(p, PROBABILITY_FLOOR))
             for metric, per_position, salt in (
                 ("kl_to_exact_optimum", to_optimum, 0),
                 ("kl_to_simulator", to_start, 1),
             ):
                 iv = bootstrap_mean(per_position, seed=seed * 7919 + 1000 * k + 10 * j + salt, unit="positions")
-                rows.append({"policy": name, "model_prompt": prompt, "data_prompt": "all", "metric": metric,
-                             "value": iv.value, "low": iv.low, "high": iv.high, "n": iv.n, "method": iv.method})  # fmt: skip
-    return pd.DataFrame(rows, columns=AGENT_COLUMNS)
+                rows.append(metric_row(name, prompt, ALL, metric, iv))
+    return pd.DataFrame(rows, columns=METRIC_COLUMNS)

@@ -194,12 +194,15 @@ def _rows(
         if selected.size == 0:
             continue
         rows.append(
-            _row(policy, model_prompt, data_prompt, metric, bootstrap_mean(selected, seed=seed + k, unit="positions"))
+            metric_row(
+                policy, model_prompt, data_prompt, metric, bootstrap_mean(selected, seed=seed + k, unit="positions")
+            )
         )
     return rows
 
 
-def _row(policy: str, model_prompt: str, data_prompt: str, metric: str, iv: Interval) -> dict[str, object]:
+def metric_row(policy: str, model_prompt: str, data_prompt: str, metric: str, iv: Interval) -> dict[str, object]:
+    """One row of a metrics table (:data:`COLUMNS`): a statistic with its interval."""
     return {
         "policy": policy,
         "model_prompt": model_prompt,
@@ -293,7 +296,7 @@ def evaluate_policy(
                 return statistic
 
             rows.append(
-                _row(
+                metric_row(
                     policy.name,
                     ACROSS,
                     ALL,
@@ -306,7 +309,7 @@ def evaluate_policy(
                 if n_positions:
                     iv = bootstrap_statistic(weakest(table), len(played), seed=seed + salt, unit="positions")
                     rows.append(
-                        _row(
+                        metric_row(
                             policy.name,
                             ACROSS,
                             ALL,
@@ -333,7 +336,7 @@ def evaluate_policy(
             return spearman(strength, -losses[:, idx].mean(axis=1))
 
         iv = bootstrap_statistic(correlation, len(played), seed=seed + 31, unit="positions")
-        rows.append(_row(policy.name, ACROSS, ALL, "spearman_strength", iv))
+        rows.append(metric_row(policy.name, ACROSS, ALL, "spearman_strength", iv))
     if per_position_out is not None:
         per_position_out.update(per_prompt)
     if probabilities_out is not None:
@@ -382,8 +385,10 @@ def _calibration_rows(
 
     n = len(played)
     return [
-        _row(policy, ACROSS, ALL, "calibration_slope", bootstrap_statistic(slope, n, seed=seed + 43, unit="positions")),
-        _row(
+        metric_row(
+            policy, ACROSS, ALL, "calibration_slope", bootstrap_statistic(slope, n, seed=seed + 43, unit="positions")
+        ),
+        metric_row(
             policy,
             ACROSS,
             ALL,
@@ -532,7 +537,7 @@ def frontier_statistics(
             return spearman(index, table[:, idx].mean(axis=1))
 
         iv = bootstrap_statistic(correlation, table.shape[1], seed=seed + 53 + k, unit="positions")
-        rows.append(_row(f"{label} family", ACROSS, ALL, f"spearman_{label}_{metric}", iv))
+        rows.append(metric_row(f"{label} family", ACROSS, ALL, f"spearman_{label}_{metric}", iv))
     return pd.DataFrame(rows, columns=COLUMNS)
 
 
