@@ -301,6 +301,7 @@ class SimulatorConfig:
     move_features: bool
     prompt_temperature: bool
     lever_gain: float
+    tactics_width: int
     steps: int
     batch_size: int
     lr: float

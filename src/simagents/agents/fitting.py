@@ -157,8 +157,11 @@ def fit_targets(
         for start in range(0, n_policy, batch_size):
             rows = order[start : start + batch_size]
             with compute.autocast():
-                logits, _ = model(policy_planes[rows].to(device), p_own[rows].to(device), p_opp[rows].to(device))
-                log_probs = masked_log_probs(logits, legal[rows].to(device))
+                legal_rows = legal[rows].to(device)
+                logits, _ = model(
+                    policy_planes[rows].to(device), p_own[rows].to(device), p_opp[rows].to(device), legal_rows
+                )
+                log_probs = masked_log_probs(logits, legal_rows)
                 target = dense[rows].to(device)
                 policy_loss = -(target * log_probs.masked_fill(target == 0, 0.0)).sum(-1).mean()
                 loss = policy_loss

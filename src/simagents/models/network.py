@@ -22,13 +22,14 @@ from __future__ import annotations
 
 import itertools
 from dataclasses import asdict, dataclass
-from typing import Literal, cast
+from typing import Final, Literal, cast
 
 import torch
 from torch import nn
 
 from ..encoding import NUM_ACTIONS, NUM_INPUT_PLANES
-from ..encoding.action_space import ACTION_FROM, ACTION_TO
+from ..encoding.action_space import ACTION_FROM, ACTION_PROMOTION, ACTION_TO
+from .attacks import tactical_maps
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -49,6 +50,10 @@ class NetworkConfig:
     # zero-initialised table could reach only ~0.5 nats in the default run: too little to make the
     # greedy grabber take the queen. 1.0 keeps checkpoints from before this option loadable as they were.
     lever_gain: float = 1.0
+    # Score every legal move by a network shared across moves, over exact tactical features of
+    # the move (:class:`_TacticsHead`): what it captures, what attacks and defends its squares,
+    # whether it checks. 0 = off (checkpoints from before this option load as they were).
+    tactics_width: int = 0
 
     def to_dict(self) -> dict[str, object]:
         return asdict(self)
@@ -97,6 +102,149 @@ class _SEBlock(nn.Module):
         return nn.functional.gelu(x + y * gate)
 
 
+def square_pieces(planes: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Per square, long ``[B, 64]``: the mover's piece type (0 pawn .. 5 king; 0 on squares
+    without one, where no legal move starts) and the opponent's capturable piece type (0 pawn
+    .. 4 queen, 5 = nothing to capture: an empty square or, never captured, the king).
+
+    The planes are one-hot over piece types, so a weighted sum reads the type of every square
+    exactly (an argmax along the planes did the same at five times the cost)."""
+    batch = planes.shape[0]
+    own = planes[:, 0:6].reshape(batch, 6, 64)
+    opponent = planes[:, 6:12].reshape(batch, 6, 64)
+    piece_type = torch.arange(6, dtype=planes.dtype, device=planes.device).view(1, 6, 1)
+    mover = (own * piece_type).sum(1).long()
+    captured = ((opponent[:, :5] * piece_type[:, :5]).sum(1) + 5.0 * (1.0 - opponent[:, :5].sum(1))).long()
+    return mover, captured
+
+
+class _TacticsHead(nn.Module):
+    """A score for each legal move from exact tactical features of the move, added to the logits.
+
+    The MLP trunk must rediscover for each of 1,858 outputs what a move does; this head sees it.
+    Per move (read from the input planes, nothing learned): the piece that moves and the piece it
+    becomes, the piece it captures, and for both its squares the cheapest opponent attacker, the
+    number of opponent attackers and of the mover's other defenders, and whether the moved piece
+    then attacks the opponent's king (:func:`simagents.models.attacks.tactical_maps`).
+    Each feature value has an embedding; their sum, the prompts' embeddings and a projection
+    of the trunk's features of the position go through a small MLP shared by every move and
+    position, so "this capture wins a queen" or "this move leaves the piece where a pawn takes
+    it" is a feature of the move that transfers across positions. The last layer starts at zero:
+    a fresh head leaves the logits as they were.
+
+    Approximations, the same for every persona: attacks are today's (the moved piece's own
+    square is not vacated for sliders behind it, discovered attacks and pins are not seen), en
+    passant and castling are scored as the pawn's or king's move alone.
+    """
+
+    # Fields of the per-move feature vector and their number of values (one embedding row each).
+    FIELDS: Final = (
+        ("mover", 6),
+        ("becomes", 6),
+        ("captured", 6),
+        ("to_cheapest_attacker", 7),
+        ("to_attackers", 4),
+        ("to_defenders", 4),
+        ("from_cheapest_attacker", 7),
+        ("from_attackers", 4),
+        ("from_defenders", 4),
+        ("gives_check", 2),
+    )
+    action_from: torch.Tensor
+    action_to: torch.Tensor
+    action_promotion: torch.Tensor
+    field_offsets: torch.Tensor
+
+    def __init__(self, num_prompts: int, width: int, context_features: int) -> None:
+        super().__init__()
+        sizes = [size for _, size in self.FIELDS]
+        self.embedding = nn.Embedding(sum(sizes), width)
+        nn.init.normal_(self.embedding.weight, std=0.1)
+        self.own = nn.Embedding(num_prompts, width)
+        self.opponent = nn.Embedding(num_prompts, width)
+        nn.init.normal_(self.own.weight, std=0.02)
+        nn.init.normal_(self.opponent.weight, std=0.02)
+        self.context = nn.Linear(context_features, width)
+        self.norm = nn.LayerNorm(width)
+        self.hidden = nn.Linear(width, width)
+        self.hidden_own = nn.Embedding(num_prompts, width)
+        nn.init.normal_(self.hidden_own.weight, std=0.02)
+        self.out = nn.Linear(width, 1)
+        nn.init.zeros_(self.out.weight)
+        nn.init.zeros_(self.out.bias)
+        self.register_buffer("field_offsets", torch.tensor([0, *itertools.accumulate(sizes)][:-1]), persistent=False)
+        self.register_buffer("action_from", torch.as_tensor(ACTION_FROM, dtype=torch.long), persistent=False)
+        self.register_buffer("action_to", torch.as_tensor(ACTION_TO, dtype=torch.long), persistent=False)
+        self.register_buffer("action_promotion", torch.as_tensor(ACTION_PROMOTION, dtype=torch.long), persistent=False)
+
+    @torch.no_grad()
+    def features(self, planes: torch.Tensor, actions: torch.Tensor, rows: torch.Tensor | None = None) -> torch.Tensor:
+        """The value of every field of each move: long ``[..., len(FIELDS)]`` for ``actions``
+        ``[B, L]`` (row ``b``: moves of position ``b``), or ``[N, len(FIELDS)]`` for ``actions``
+        ``[N]`` of the positions ``rows`` ``[N]``. Meaningful for legal moves; any valid action
+        index may pad a row."""
+        mover, captured = square_pieces(planes)
+        own, opponent, checks = tactical_maps(planes)
+        checks = checks.flatten(1)
+        # Cheapest attacker (0 pawn .. 5 king, 6 = none) and attacker counts per square.
+        kinds = torch.arange(6, device=planes.device).view(1, 6, 1)
+        cheapest = torch.where(opponent, kinds, 6).amin(1)
+        attackers = opponent.sum(1)
+        defenders = own.sum(1)
+        if rows is None:
+            rows = torch.arange(planes.shape[0], device=planes.device)[:, None].expand_as(actions)
+        origin, target = self.action_from[actions], self.action_to[actions]
+        moving = mover[rows, origin]
+        underpromotion = self.action_promotion[actions]  # 1 knight, 2 bishop, 3 rook
+        reaches_last_rank = (moving == 0) & (target >= 56)
+        becomes = torch.where(underpromotion > 0, underpromotion, torch.where(reaches_last_rank, 4, moving))
+        # The moving piece itself attacks its destination unless it is a pawn push or castling:
+        # it is not its own defender there (nor of its origin, which it does not attack).
+        push = (moving == 0) & ((origin - target) % 8 == 0)
+        castles = (moving == 5) & ((origin - target).abs() == 2)
+        to_defenders = (defenders[rows, target] - (~(push | castles)).long()).clamp(0, 3)
+        return torch.stack(
+            [
+                moving,
+                becomes,
+                captured[rows, target],
+                cheapest[rows, target],
+                attackers[rows, target].clamp(0, 3),
+                to_defenders,
+                cheapest[rows, origin],
+                attackers[rows, origin].clamp(0, 3),
+                defenders[rows, origin].clamp(0, 3),
+                checks[rows, becomes * 64 + target].long(),
+            ],
+            -1,
+        )
+
+    def forward(
+        self,
+        planes: torch.Tensor,
+        own: torch.Tensor,
+        opponent: torch.Tensor,
+        context: torch.Tensor,
+        actions: torch.Tensor,
+        rows: torch.Tensor | None = None,
+    ) -> torch.Tensor:
+        """Scores of ``actions``: ``[B, L]`` for ``actions`` ``[B, L]``, or ``[N]`` for moves
+        ``actions`` ``[N]`` of positions ``rows`` ``[N]``; ``context``: the trunk's features ``[B, F]``."""
+        if rows is None:
+            rows = torch.arange(planes.shape[0], device=planes.device)[:, None].expand_as(actions)
+        flat_rows, flat_actions = rows.reshape(-1), actions.reshape(-1)
+        fields = self.features(planes, flat_actions, flat_rows) + self.field_offsets
+        # The sum of the fields' embeddings as one product with their one-hot rows: an embedding
+        # lookup per field is several times slower to differentiate on a CPU.
+        one_hot = torch.zeros(len(flat_rows), self.embedding.num_embeddings, dtype=context.dtype, device=context.device)
+        one_hot.scatter_(1, fields, 1.0)
+        per_position = self.own(own) + self.opponent(opponent) + self.context(context)
+        h = nn.functional.gelu(self.norm(one_hot @ self.embedding.weight + per_position[flat_rows]))
+        h = nn.functional.gelu(self.hidden(h) + self.hidden_own(own)[flat_rows])
+        scores: torch.Tensor = self.out(h).squeeze(-1)
+        return scores.reshape(actions.shape)
+
+
 class _MoveKindHead(nn.Module):
     """A per-prompt preference over *kinds* of moves, added to the policy logits.
 
@@ -134,15 +282,7 @@ class _MoveKindHead(nn.Module):
         """Kind index (0..71) of every action, ``[B, 1858]``, or of the given ``actions`` ``[B, L]``
         (meaningful for legal moves only)."""
         batch = planes.shape[0]
-        own = planes[:, 0:6].reshape(batch, 6, 64)
-        opponent = planes[:, 6:12].reshape(batch, 6, 64)
-        # The planes are one-hot over piece types, so a weighted sum reads the type of every square
-        # exactly (argmax along the planes did the same at five times the cost). Empty squares give
-        # 0 for the mover (only legal moves, which start on a piece, matter) and 5 (nothing) for
-        # the captured piece; a king is never captured.
-        piece_type = torch.arange(6, dtype=planes.dtype, device=planes.device).view(1, 6, 1)
-        mover = (own * piece_type).sum(1).long()
-        captured = ((opponent[:, :5] * piece_type[:, :5]).sum(1) + 5.0 * (1.0 - opponent[:, :5].sum(1))).long()
+        mover, captured = square_pieces(planes)  # empty squares: 0 for the mover, 5 (nothing) captured
         attacked = (
             nn.functional.conv2d(planes[:, 6:7], self.pawn_kernel, padding=1)
             + nn.functional.conv2d(planes[:, 7:8], self.knight_kernel, padding=2)
@@ -183,6 +323,9 @@ class Simulator(nn.Module):
         self.dropout = nn.Dropout(config.dropout)
         self.policy = nn.Linear(features, NUM_ACTIONS)
         self.move_kinds = _MoveKindHead(config.num_prompts, config.lever_gain) if config.move_features else None
+        self.tactics = (
+            _TacticsHead(config.num_prompts, config.tactics_width, features) if config.tactics_width > 0 else None
+        )
         # log of each own prompt's inverse temperature: how sharply the persona picks among the
         # moves the rest of the network ranks (the random mover: not at all, a factor near 0).
         self.log_sharpness = nn.Embedding(config.num_prompts, 1) if config.prompt_temperature else None
@@ -203,11 +346,14 @@ class Simulator(nn.Module):
         return features
 
     def forward(
-        self, planes: torch.Tensor, own: torch.Tensor, opponent: torch.Tensor
+        self, planes: torch.Tensor, own: torch.Tensor, opponent: torch.Tensor, legal: torch.Tensor | None = None
     ) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """Logits ``[B, 1858]`` and value ``[B]`` (or None). ``legal`` (bool ``[B, 1858]``) is
+        required by a network with a tactics head, which scores the legal moves only (the
+        other entries are meaningful only masked, :func:`masked_log_probs`)."""
         x = self.features(planes, own, opponent)
         value = torch.tanh(self.value(x).squeeze(-1)) if self.value is not None else None
-        return self._policy_logits(x, planes, own), value
+        return self._policy_logits(x, planes, own, opponent, legal=legal), value
 
     def action_logits(
         self, planes: torch.Tensor, own: torch.Tensor, opponent: torch.Tensor, actions: torch.Tensor
@@ -219,10 +365,24 @@ class Simulator(nn.Module):
         product with those rows of the output layer takes half the time of the full product on a
         CPU core (and a single board's 30-odd rows, a tenth). Same logits as ``forward`` up to
         float rounding (about 1e-6)."""
-        return self._policy_logits(self.features(planes, own, opponent), planes, own, actions)
+        return self._policy_logits(self.features(planes, own, opponent), planes, own, opponent, actions)
+
+    def action_logits_and_value(
+        self, planes: torch.Tensor, own: torch.Tensor, opponent: torch.Tensor, actions: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """:meth:`action_logits` and the value head in one pass of the trunk (search needs both)."""
+        x = self.features(planes, own, opponent)
+        value = torch.tanh(self.value(x).squeeze(-1)) if self.value is not None else None
+        return self._policy_logits(x, planes, own, opponent, actions), value
 
     def _policy_logits(
-        self, x: torch.Tensor, planes: torch.Tensor, own: torch.Tensor, actions: torch.Tensor | None = None
+        self,
+        x: torch.Tensor,
+        planes: torch.Tensor,
+        own: torch.Tensor,
+        opponent: torch.Tensor,
+        actions: torch.Tensor | None = None,
+        legal: torch.Tensor | None = None,
     ) -> torch.Tensor:
         logits: torch.Tensor
         if actions is None:
@@ -237,6 +397,15 @@ class Simulator(nn.Module):
             logits = torch.addmm(self.policy.bias[columns], x, self.policy.weight[columns].T).gather(1, where)
         if self.move_kinds is not None:
             logits = logits + self.move_kinds(planes, own, actions)
+        if self.tactics is not None:
+            if actions is not None:
+                logits = logits + self.tactics(planes, own, opponent, x, actions)
+            elif legal is None:
+                raise ValueError("a network with a tactics head scores legal moves only: pass `legal` or `actions`")
+            else:
+                rows, columns = legal.nonzero(as_tuple=True)  # the legal moves only, no padding
+                scores = self.tactics(planes, own, opponent, x, columns, rows)
+                logits = logits.index_put((rows, columns), scores.to(logits.dtype), accumulate=True)
         if self.log_sharpness is not None:
             logits = logits * (self.config.lever_gain * self.log_sharpness(own)).exp()
         return logits

@@ -110,17 +110,19 @@ class SimulatorPolicy:
         """Per board, one network call for all: legal moves, their probabilities (this
         temperature), and the value head's expected result for the side to move (the shape a
         search evaluator returns, :class:`simagents.agents.mcts.Evaluator`)."""
+        actions, counts, moves = padded_legal_actions(boards)
         planes = torch.from_numpy(to_planes(encode_boards(boards))).to(self.device)
         with self.compute.autocast():
-            logits, value = self.model(planes, self._ids(own_prompts), self._ids(opponent_prompts))
+            logits, value = self.model.action_logits_and_value(
+                planes, self._ids(own_prompts), self._ids(opponent_prompts), torch.from_numpy(actions).to(self.device)
+            )
         if value is None:
             raise ValueError(f"{self.name}: the network has no value head (simulator.value_head: false)")
-        logits = (logits.float() / self.temperature).double().cpu().numpy()
+        scaled = (logits.float() / self.temperature).double().cpu().numpy()
         values = value.double().cpu().numpy()
-        actions, counts, moves = padded_legal_actions(boards)
         out = []
-        for row, board_actions, count, board_moves, v in zip(logits, actions, counts, moves, values):
-            legal = row[board_actions[:count]]
+        for row, count, board_moves, v in zip(scaled, counts, moves, values):
+            legal = row[:count]
             probs = np.exp(legal - legal.max())
             out.append((board_moves, probs / probs.sum(), float(v)))
         return out

@@ -84,6 +84,7 @@ def simulator_configs(simulator: SimulatorConfig, vocabulary_size: int, seed: in
         move_features=s.move_features,
         prompt_temperature=s.prompt_temperature,
         lever_gain=s.lever_gain,
+        tactics_width=s.tactics_width,
     )
     train = TrainConfig(
         seed=seed,
@@ -146,7 +147,7 @@ def evaluate(
     for start in range(0, len(rows), batch_size):
         planes, own, opp, move, result, legal = batch_tensors(split, rows[start : start + batch_size], compute.device)
         with compute.autocast():
-            logits, value = model(planes, own, opp)
+            logits, value = model(planes, own, opp, legal)
             loss_sum += float(policy_loss(logits, legal, move, reduction="sum"))
         correct += float((logits.masked_fill(~legal, float("-inf")).argmax(-1) == move).sum())
         if value is not None:
@@ -282,7 +283,7 @@ def train_simulator(
         opp = opp.masked_fill(dropout[1].to(device), 0)
         loader_seconds += time.perf_counter() - t0
         with compute.autocast():
-            logits, value = model(planes, own, opp)
+            logits, value = model(planes, own, opp, legal)
             loss = policy_loss(logits, legal, move)
             total = loss if value is None else loss + train.value_weight * torch.nn.functional.mse_loss(value, result)
         optimizer.zero_grad(set_to_none=True)
