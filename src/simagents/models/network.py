@@ -238,9 +238,14 @@ class _TacticsHead(nn.Module):
         # lookup per field is several times slower to differentiate on a CPU.
         one_hot = torch.zeros(len(flat_rows), self.embedding.num_embeddings, dtype=context.dtype, device=context.device)
         one_hot.scatter_(1, fields, 1.0)
+        # Each position's terms, repeated for its moves by index_select, whose gradient (index_add)
+        # sums them in a fixed order. Indexing (``x[rows]``) differentiates through
+        # index_put(accumulate=True), nondeterministic on a CPU (torch.use_deterministic_algorithms
+        # lists it): a smoke rerun under load trained weights differing in the sixth digit.
         per_position = self.own(own) + self.opponent(opponent) + self.context(context)
-        h = nn.functional.gelu(self.norm(one_hot @ self.embedding.weight + per_position[flat_rows]))
-        h = nn.functional.gelu(self.hidden(h) + self.hidden_own(own)[flat_rows])
+        embedded = one_hot @ self.embedding.weight + per_position.index_select(0, flat_rows)
+        h = nn.functional.gelu(self.norm(embedded))
+        h = nn.functional.gelu(self.hidden(h) + self.hidden_own(own).index_select(0, flat_rows))
         scores: torch.Tensor = self.out(h).squeeze(-1)
         return scores.reshape(actions.shape)
 
