@@ -15,6 +15,12 @@ In one run, on the same data (so that ratios are not spoiled by a noisy, shared 
   AdamW step on one batch held in memory (no data loading at all) gives the compute-only rate,
   timed in three bursts of ``--reference-steps`` steps (before, between and after the training
   runs; the median is used). Rates are given per wall second and per CPU second of the process;
+* **the tactics head**: the default network (``config/default.yaml``'s simulator: 2 x 512 with
+  both prompt levers) with and without its tactics head (``tactics_width`` 64), on the same
+  validation positions: one training step (forward with the legal masks, backward, AdamW; batch
+  1,024) and one policy call as play and search make it (``action_logits`` on each position's
+  legal actions, no gradient) on 1, 8, 32 and 256 positions; the two networks take turns in
+  ``--repeats`` bursts and the medians are compared, so the ratio is the head's cost;
 * **action values**: :func:`simagents.evaluation.action_values.compute_action_values` (1 worker,
   1 search thread) on ``--positions`` evaluation positions sampled by
   :func:`simagents.evaluation.eval_positions.select_eval_positions` from the test games, at
@@ -38,6 +44,7 @@ Intermediate files go to a temporary folder, deleted at the end.
 from __future__ import annotations
 
 import argparse
+import functools
 import math
 import os
 import platform
@@ -46,7 +53,7 @@ import statistics
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -66,9 +73,9 @@ from simagents.evaluation.action_values import compute_action_values
 from simagents.evaluation.eval_positions import select_eval_positions
 from simagents.games import GameSpec, play_games
 from simagents.models.network import NetworkConfig, Simulator
-from simagents.models.train import TrainConfig, train_simulator
+from simagents.models.train import TrainConfig, batch_tensors, train_simulator
 from simagents.policies import GreedyMaterial, RandomMover
-from simagents.positions import build_positions
+from simagents.positions import build_positions, load_split
 from simagents.prompts import vocabulary
 from simagents.stockfish import find_stockfish
 
@@ -114,6 +121,78 @@ def play_table(games: int, seed: int, max_plies: int) -> pa.Table:
             for i, g in enumerate(played)
         ]
     )
+
+
+# ---------------------------------------------------------------------------------------------
+# the tactics head's cost
+
+CALL_BATCHES = (1, 8, 32, 256)
+TACTICS_WIDTH = 64  # the width trialled in config/default.yaml (simulator.tactics_width)
+
+
+def default_network(num_prompts: int, tactics_width: int) -> NetworkConfig:
+    """config/default.yaml's simulator network, with the given tactics head (0 = none)."""
+    return NetworkConfig(
+        arch="mlp",
+        num_prompts=num_prompts,
+        hidden=HIDDEN,
+        layers=LAYERS,
+        dropout=0.5,
+        move_features=True,
+        prompt_temperature=True,
+        lever_gain=10.0,
+        tactics_width=tactics_width,
+    )
+
+
+def tactics_costs(positions_dir: Path, num_prompts: int, repeats: int, seed: int) -> dict[str, dict[str, float]]:
+    """Median seconds of a training step (key ``"train"``) and of a policy call on ``B``
+    positions (``"call B"``) of the default network without (``"off"``) and with (``"on"``) the
+    tactics head, the two taking turns in ``repeats`` bursts, on one batch of validation positions."""
+    split = load_split(positions_dir, "val")
+    count = len(split["move"])
+    rows = np.random.default_rng(seed).choice(count, size=min(BATCH, count), replace=False)
+    planes, own, opponent, move, _, legal = batch_tensors(split, rows, torch.device("cpu"))
+    # Each position's legal actions, padded with its first one (what play and search pass).
+    lists = [torch.nonzero(row).squeeze(1) for row in legal[: max(CALL_BATCHES)]]
+    width = max(len(a) for a in lists)
+    actions = torch.stack([torch.cat([a, a[:1].expand(width - len(a))]) for a in lists])
+    models = {}
+    for name, tactics in (("off", 0), ("on", TACTICS_WIDTH)):
+        torch.manual_seed(seed)
+        model = Simulator(default_network(num_prompts, tactics))
+        models[name] = (model, torch.optim.AdamW(model.parameters(), lr=1e-3, weight_decay=0.1))
+
+    def train_step(name: str) -> None:
+        model, optimizer = models[name]
+        model.train()
+        logits, _ = model(planes, own, opponent, legal)
+        loss = torch.nn.functional.cross_entropy(logits.masked_fill(~legal, float("-inf")), move)
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+
+    def call(name: str, batch: int) -> None:
+        model, _ = models[name]
+        model.eval()
+        with torch.no_grad():
+            model.action_logits(planes[:batch], own[:batch], opponent[:batch], actions[:batch])
+
+    def timed(function: Callable[[], None], calls: int) -> float:
+        function()  # warm-up, untimed
+        started = time.perf_counter()
+        for _ in range(calls):
+            function()
+        return (time.perf_counter() - started) / calls
+
+    samples: dict[str, dict[str, list[float]]] = {"off": {}, "on": {}}
+    for _ in range(repeats):
+        for name in ("off", "on"):
+            samples[name].setdefault("train", []).append(timed(functools.partial(train_step, name), 3))
+            for batch in CALL_BATCHES:
+                calls = max(5, 1000 // batch)
+                samples[name].setdefault(f"call {batch}", []).append(timed(functools.partial(call, name, batch), calls))
+    return {name: {key: statistics.median(v) for key, v in by.items()} for name, by in samples.items()}
 
 
 # ---------------------------------------------------------------------------------------------
@@ -374,6 +453,9 @@ def main(argv: list[str] | None = None) -> int:
         step_share = max(0.0, main_run.loading - short_run.loading) / d_elapsed if d_elapsed > 0 else None
         step_cpu_rate = step_positions / d_cpu if d_cpu > 0 else None
 
+        print(f"tactics head: {args.repeats} bursts per network ...", file=sys.stderr)
+        tactics = tactics_costs(positions_dir, len(vocab), args.repeats, args.seed)
+
         print(
             f"action values: {args.positions} positions at {args.nodes} nodes, {args.repeats} repeats ...",
             file=sys.stderr,
@@ -489,6 +571,29 @@ def main(argv: list[str] | None = None) -> int:
             f"{'n/a' if step_cpu_rate is None else f'{step_cpu_rate / reference_cpu_rate:.2f}x'} by CPU time "
             "(the CPU columns count all of this process's threads; they are less sensitive to other jobs on the "
             "machine but count the threads' spin-waiting)."
+        ),
+        "",
+        "## The tactics head (`simulator.tactics_width`)",
+        "",
+        (
+            f"The default network (`mlp` {LAYERS} x {HIDDEN}, both prompt levers) without and with its tactics "
+            f"head (width {TACTICS_WIDTH}), on {min(BATCH, split_sizes['val'])} "
+            f"validation positions; medians of {args.repeats} bursts, the two networks taking turns; "
+            f"{torch.get_num_threads()} torch threads."
+        ),
+        "",
+        "| step | without the head (ms) | with it (ms) | x (with / without) |",
+        "|---|---:|---:|---:|",
+        *(
+            f"| {label} | {1e3 * tactics['off'][key]:.2f} | {1e3 * tactics['on'][key]:.2f} | "
+            f"{tactics['on'][key] / tactics['off'][key]:.2f} |"
+            for key, label in [
+                ("train", f"training step (batch {BATCH}: forward with legal masks, backward, AdamW)"),
+                *(
+                    (f"call {b}", f"policy call on {b} position{'s' if b > 1 else ''} (`action_logits`)")
+                    for b in CALL_BATCHES
+                ),
+            ]
         ),
         "",
         "## Action values (`compute_action_values`) against raw Stockfish",

@@ -98,3 +98,19 @@ def test_a_stage_command_needs_every_path(repo, capsys):
     with pytest.raises(SystemExit):
         main(["rlft", "--config", str(repo / "config" / "smoke.yaml"), "--beta", "0", "--seed", "0"])
     assert "the following arguments are required: --simulator, --games, --out-dir" in capsys.readouterr().err
+
+
+def test_only_the_config_record_is_committed(repo):
+    """A stage's slice of the config (``<run>/config/<stage>.yaml``) has no inputs: committed, it
+    would reach a fresh clone without Snakemake's metadata and never be rewritten after an edit
+    of the config, so the stages would run on the old slice. Git ignores the slices; the committed
+    record is resolved.yaml, which the workflow writes after every slice (its inputs)."""
+    ignored = subprocess.run(
+        ["git", "check-ignore", "--no-index", "results/default/config/train_simulator.yaml"], cwd=repo
+    )
+    kept = subprocess.run(["git", "check-ignore", "--no-index", "results/default/config/resolved.yaml"], cwd=repo)
+    assert ignored.returncode == 0 and kept.returncode == 1
+    tracked = subprocess.run(
+        ["git", "ls-files", "results/*/config/*"], cwd=repo, capture_output=True, text=True, check=True
+    ).stdout.split()
+    assert all(path.endswith("/config/resolved.yaml") for path in tracked), tracked

@@ -107,10 +107,22 @@ def test_features_read_a_position_as_a_player_would() -> None:
     assert under["becomes"] == 1 and under["gives_check"] == 0
 
 
-@pytest.fixture(scope="module")
-def network() -> Simulator:
+@pytest.fixture(scope="module", params=["mlp", "resnet"])
+def network(request: pytest.FixtureRequest) -> Simulator:
+    """A small network with the head, of each architecture (config/lichess.yaml: resnet with it)."""
     torch.manual_seed(0)
-    net = Simulator(NetworkConfig(num_prompts=len(VOCAB), hidden=32, layers=2, move_features=True, tactics_width=16))
+    net = Simulator(
+        NetworkConfig(
+            arch=request.param,
+            num_prompts=len(VOCAB),
+            hidden=32,
+            layers=2,
+            blocks=1,
+            channels=8,
+            move_features=True,
+            tactics_width=16,
+        )
+    )
     assert net.tactics is not None
     with torch.no_grad():  # the last layer starts at zero: move it so that the head takes part
         net.tactics.out.weight.normal_(0.0, 0.5)

@@ -131,6 +131,91 @@ def checks_section(checks_csv: Path, calibration_csv: Path) -> str:
     return "\n".join(lines) + "\n"
 
 
+def simulator_section(truth_csv: Path, elo_csv: Path) -> str:
+    """The simulator against the personas' exact behaviour: the persona x prompt divergence
+    matrix, the Elo under each persona's prompt beside the persona's, and the calibration."""
+    import pandas as pd
+
+    truth = pd.read_csv(truth_csv)
+    sim = truth[truth.policy == "simulator"]
+    kl = sim[sim.metric == "kl"]
+    personas = list(dict.fromkeys(kl.persona))
+    prompts = [*personas, "none"]
+
+    def cell(row: pd.DataFrame, digits: int = 3) -> str:
+        r = row.iloc[0]
+        return f"{r.value:.{digits}f} [{r.low:.{digits}f}, {r.high:.{digits}f}]"
+
+    lines = [
+        (
+            "KL(persona || simulator under a prompt), nats, mean over the evaluation positions "
+            "(`results/default/evaluation/truth_metrics.csv`); rows: the persona whose exact distribution is "
+            "the truth, columns: the prompt given to the simulator; bold: each row's minimum (a simulator of the "
+            "population has it on the diagonal)."
+        ),
+        "",
+        "| persona \\ prompt | " + " | ".join(prompts) + " |",
+        "|---|" + "---|" * len(prompts),
+    ]
+    for persona in personas:
+        rows = kl[kl.persona == persona]
+        best = rows.value.idxmin()
+        cells = []
+        for prompt in prompts:
+            row = rows[rows.model_prompt == prompt]
+            text = "" if row.empty else cell(row)
+            cells.append(f"**{text}**" if not row.empty and row.index[0] == best else text)
+        lines.append(f"| {persona} | " + " | ".join(cells) + " |")
+    lines += ["", f"Intervals: {sim.method.iloc[0]}.", ""]
+    mistakes = sim[sim.metric == "p_mistake"]
+    exact = truth[(truth.policy == "truth") & (truth.metric == "p_mistake_true")]
+    if not mistakes.empty and not exact.empty:
+        lines += [
+            (
+                "Calibration: the probability mass on mistakes (moves losing at least 0.2 win chances against "
+                "the best move, by Stockfish's action values) under each persona's own prompt, against the "
+                "persona's exact one, on the same positions (the issue's target: within 0.05)."
+            ),
+            "",
+            "| persona | simulator | persona (exact) | difference |",
+            "|---|---|---|---:|",
+        ]
+        for persona in personas:
+            predicted = mistakes[(mistakes.persona == persona) & (mistakes.model_prompt == persona)]
+            true = exact[exact.persona == persona]
+            if predicted.empty or true.empty:
+                continue
+            gap = predicted.value.iloc[0] - true.value.iloc[0]
+            lines.append(f"| {persona} | {cell(predicted)} | {cell(true)} | {gap:+.3f} |")
+        lines.append("")
+    if elo_csv.exists():
+        elo = pd.read_csv(elo_csv)
+        seeds = sorted(elo[elo.kind == "simulator"].agent.unique())
+        lines += [
+            (
+                "Elo under each persona's prompt (`results/default/ladder/elo.csv`): the persona itself (an anchor), "
+                "its exact distribution played by the oracle, and each simulator seed."
+            ),
+            "",
+            "| prompt | persona | oracle | " + " | ".join(seeds) + " |",
+            "|---|---|---|" + "---|" * len(seeds),
+        ]
+
+        def rating(rows: pd.DataFrame) -> str:
+            if rows.empty:
+                return ""
+            r = rows.iloc[0]
+            return f"{r.elo:.0f} [{r.low:.0f}, {r.high:.0f}]"
+
+        for prompt in prompts:
+            anchor = rating(elo[(elo.player == prompt) & (elo.kind != "simulator")])
+            oracle = rating(elo[(elo.agent == "oracle") & (elo.prompt == prompt)])
+            sims = [rating(elo[(elo.agent == seed) & (elo.prompt == prompt)]) for seed in seeds]
+            lines.append(f"| {prompt} | {anchor} | {oracle} | " + " | ".join(sims) + " |")
+        lines += ["", f"Intervals: {elo.method.iloc[0]}.", ""]
+    return "\n".join(lines) + "\n"
+
+
 def agents_section(rlft_csv: Path, elo_csv: Path) -> str:
     """RL fine-tuning as beta varies, and the Elo ladder: every agent beside the simulator, per prompt."""
     import pandas as pd
@@ -335,7 +420,8 @@ def configuration_markdown() -> str:
         "",
         "Each stage reads only its slice of the configuration (`src/simagents/stages.py`), written by the",
         "workflow to `<run>/config/<stage>.yaml`: editing a key reruns the stages that read it and no",
-        "other.",
+        "other. The slices are not committed (a fresh clone writes them anew, so an edited config always",
+        "reaches its stages); the committed record of a run's configuration is `<run>/config/resolved.yaml`.",
         "",
         "| key | type | default | meaning |",
         "|---|---|---|---|",
@@ -380,6 +466,10 @@ def blocks(runs: list[Path]) -> dict[str, Callable[[], str]]:
         found["default-scores"] = lambda: scores_section(default / "data" / "summary.md")
     if (evaluation / "checks.csv").exists():
         found["default-checks"] = lambda: checks_section(evaluation / "checks.csv", evaluation / "calibration.csv")
+    if (evaluation / "truth_metrics.csv").exists():
+        found["default-simulator"] = lambda: simulator_section(
+            evaluation / "truth_metrics.csv", default / "ladder" / "elo.csv"
+        )
     if (default / "ladder" / "elo.csv").exists() or (default / "agents" / "rlft.csv").exists():
         found["default-agents"] = lambda: agents_section(
             default / "agents" / "rlft.csv", default / "ladder" / "elo.csv"

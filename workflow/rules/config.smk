@@ -25,7 +25,11 @@ rule stage_config:
 
 
 rule resolved_config:
-    # The whole run config with every default filled in: the run's record of what it used.
+    # The whole run config with every default filled in: the run's record of what it used (the
+    # committed one). Made after every stage's slice, so that a fresh clone, whose slices are
+    # written anew, rewrites it too.
+    input:
+        [stage_config(stage) for stage in STAGE_KEYS],
     output:
         str(PATHS.resolved_config),
     log:
