@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import os
+import random
 import subprocess
 import sys
 from pathlib import Path
 
+import chess
 import pytest
 
 from simagents.config import Config, load_config
@@ -207,3 +209,24 @@ def tiny_simulator(tiny_positions, tmp_path_factory) -> Path:
     )
     train_simulator(tiny_positions, out, network, train, progress=False)
     return out / "best.pt"
+
+
+def random_game_boards(count: int, seed: int) -> list[chess.Board]:
+    """Positions of random games (prefer promotions, castling, en passant), plus promotion races."""
+    rng = random.Random(seed)
+    boards = [
+        chess.Board("8/P6k/8/8/8/8/6Kp/8 w - - 0 1"),
+        chess.Board("8/P6k/8/8/8/8/6Kp/8 b - - 0 1"),
+        chess.Board("r3k2r/8/8/3pP3/8/8/8/R3K2R w KQkq d6 0 1"),
+    ]
+    while len(boards) < count:
+        board = chess.Board()
+        for _ in range(rng.randint(0, 160)):
+            legal = list(board.legal_moves)
+            if not legal:
+                break
+            rare = [m for m in legal if m.promotion or board.is_castling(m) or board.is_en_passant(m)]
+            board.push(rng.choice(rare) if rare and rng.random() < 0.7 else rng.choice(legal))
+        if any(board.legal_moves):
+            boards.append(board)
+    return boards

@@ -15,12 +15,11 @@ cheap must not change what a board gets:
 
 from __future__ import annotations
 
-import random
-
 import chess
 import numpy as np
 import pytest
 import torch
+from conftest import random_game_boards
 
 from simagents.encoding import encode_boards, legal_actions, move_to_action, padded_legal_actions, to_planes
 from simagents.models import NetworkConfig, Simulator
@@ -31,29 +30,8 @@ from simagents.prompts import vocabulary
 VOCAB = vocabulary(["random", "greedy"])
 
 
-def _boards(count: int, seed: int) -> list[chess.Board]:
-    """Positions of random games (prefer promotions, castling, en passant), plus promotion races."""
-    rng = random.Random(seed)
-    boards = [
-        chess.Board("8/P6k/8/8/8/8/6Kp/8 w - - 0 1"),
-        chess.Board("8/P6k/8/8/8/8/6Kp/8 b - - 0 1"),
-        chess.Board("r3k2r/8/8/3pP3/8/8/8/R3K2R w KQkq d6 0 1"),
-    ]
-    while len(boards) < count:
-        board = chess.Board()
-        for _ in range(rng.randint(0, 160)):
-            legal = list(board.legal_moves)
-            if not legal:
-                break
-            rare = [m for m in legal if m.promotion or board.is_castling(m) or board.is_en_passant(m)]
-            board.push(rng.choice(rare) if rare and rng.random() < 0.7 else rng.choice(legal))
-        if any(board.legal_moves):
-            boards.append(board)
-    return boards
-
-
 def test_padded_legal_actions_map_each_move_as_move_to_action_does() -> None:
-    boards = _boards(300, seed=3)
+    boards = random_game_boards(300, seed=3)
     actions, counts, moves = padded_legal_actions(boards)
     assert actions.shape == (len(boards), counts.max())
     assert any(m.promotion not in (None, chess.QUEEN) for row in moves for m in row)  # under-promotions seen
@@ -86,7 +64,7 @@ def network() -> Simulator:
 
 @torch.no_grad()
 def test_action_logits_same_whichever_way_they_are_computed(network: Simulator) -> None:
-    boards = _boards(24, seed=5)
+    boards = random_game_boards(24, seed=5)
     actions, counts, _ = padded_legal_actions(boards)
     planes = torch.from_numpy(to_planes(encode_boards(boards)))
     own = torch.tensor([VOCAB["greedy"]] * len(boards))
@@ -103,7 +81,7 @@ def test_action_logits_same_whichever_way_they_are_computed(network: Simulator) 
 
 def test_a_boards_probabilities_do_not_depend_on_its_batch(network: Simulator) -> None:
     policy = SimulatorPolicy(network, VOCAB, name="sim")
-    boards = _boards(40, seed=11)
+    boards = random_game_boards(40, seed=11)
     own = ["greedy" if i % 2 else "random" for i in range(len(boards))]
     opponent = ["random"] * len(boards)
     together = policy.log_probs(boards, own, opponent)

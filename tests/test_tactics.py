@@ -11,11 +11,10 @@
 
 from __future__ import annotations
 
-import random
-
 import chess
 import pytest
 import torch
+from conftest import random_game_boards
 
 from simagents.encoding import encode_boards, legal_actions, move_to_action, padded_legal_actions, to_planes
 from simagents.models import NetworkConfig, Simulator
@@ -27,27 +26,12 @@ VOCAB = vocabulary(["random", "greedy"])
 FIELDS = [name for name, _ in _TacticsHead.FIELDS]
 
 
-def _boards(count: int, seed: int) -> list[chess.Board]:
-    rng = random.Random(seed)
-    boards = []
-    while len(boards) < count:
-        board = chess.Board()
-        for _ in range(rng.randint(0, 120)):
-            legal = list(board.legal_moves)
-            if not legal:
-                break
-            board.push(rng.choice(legal))
-        if any(board.legal_moves):
-            boards.append(board)
-    return boards
-
-
 def _mover_view(board: chess.Board) -> chess.Board:
     return board if board.turn == chess.WHITE else board.mirror()
 
 
 def test_attack_maps_are_python_chess_attacks() -> None:
-    boards = _boards(40, seed=1)
+    boards = random_game_boards(40, seed=1)
     assert {b.turn for b in boards} == {chess.WHITE, chess.BLACK}
     own, opponent = attack_maps(torch.from_numpy(to_planes(encode_boards(boards))))
     for i, board in enumerate(boards):
@@ -60,7 +44,7 @@ def test_attack_maps_are_python_chess_attacks() -> None:
 
 
 def test_checking_squares_are_where_a_piece_would_give_check() -> None:
-    boards = _boards(25, seed=2)
+    boards = random_game_boards(25, seed=2)
     checks = checking_squares(torch.from_numpy(to_planes(encode_boards(boards))))
     for i, board in enumerate(boards):
         view = _mover_view(board)
@@ -131,7 +115,7 @@ def network(request: pytest.FixtureRequest) -> Simulator:
 
 @torch.no_grad()
 def test_the_legal_mask_and_the_legal_actions_give_the_same_logits(network: Simulator) -> None:
-    boards = _boards(20, seed=3)
+    boards = random_game_boards(20, seed=3)
     actions, counts, _ = padded_legal_actions(boards)
     planes = torch.from_numpy(to_planes(encode_boards(boards)))
     own = torch.tensor([VOCAB["greedy"]] * len(boards))
@@ -159,7 +143,7 @@ def test_a_fresh_head_leaves_the_logits_as_they_were() -> None:
     torch.manual_seed(0)
     with_head = Simulator(NetworkConfig(**config, tactics_width=16)).eval()
     with_head.load_state_dict({**with_head.state_dict(), **plain.state_dict()})
-    boards = _boards(6, seed=4)
+    boards = random_game_boards(6, seed=4)
     actions, _, _ = padded_legal_actions(boards)
     planes = torch.from_numpy(to_planes(encode_boards(boards)))
     prompts = torch.tensor([VOCAB["random"]] * len(boards))
@@ -176,7 +160,7 @@ def test_a_checkpoint_with_the_head_loads(network: Simulator, tmp_path) -> None:
     path = tmp_path / "best.pt"
     save_checkpoint({"model": network.state_dict(), "network": network.config.to_dict(), "vocabulary": VOCAB}, path)
     loaded = load_simulator(path)
-    boards = _boards(4, seed=5)
+    boards = random_game_boards(4, seed=5)
     actions, _, _ = padded_legal_actions(boards)
     planes = torch.from_numpy(to_planes(encode_boards(boards)))
     prompts = torch.tensor([VOCAB["greedy"]] * len(boards))
