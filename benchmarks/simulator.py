@@ -44,6 +44,7 @@ Intermediate files go to a temporary folder, deleted at the end.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import functools
 import math
 import os
@@ -67,13 +68,14 @@ import torch
 from _machine import _cpu_model, _version  # sibling module: benchmarks/ is on sys.path
 
 import simagents
+from simagents.config import load_config
 from simagents.data.table import GameRecord, records_to_table
 from simagents.encoding import NUM_ACTIONS, NUM_INPUT_PLANES
 from simagents.evaluation.action_values import compute_action_values
 from simagents.evaluation.eval_positions import select_eval_positions
 from simagents.games import GameSpec, play_games
 from simagents.models.network import NetworkConfig, Simulator
-from simagents.models.train import TrainConfig, batch_tensors, train_simulator
+from simagents.models.train import TrainConfig, batch_tensors, simulator_configs, train_simulator
 from simagents.policies import GreedyMaterial, RandomMover
 from simagents.positions import build_positions, load_split
 from simagents.prompts import vocabulary
@@ -131,18 +133,9 @@ TACTICS_WIDTH = 64  # the width trialled in config/default.yaml (simulator.tacti
 
 
 def default_network(num_prompts: int, tactics_width: int) -> NetworkConfig:
-    """config/default.yaml's simulator network, with the given tactics head (0 = none)."""
-    return NetworkConfig(
-        arch="mlp",
-        num_prompts=num_prompts,
-        hidden=HIDDEN,
-        layers=LAYERS,
-        dropout=0.5,
-        move_features=True,
-        prompt_temperature=True,
-        lever_gain=10.0,
-        tactics_width=tactics_width,
-    )
+    """config/default.yaml's simulator network (read from it), with the given tactics head (0 = none)."""
+    network, _ = simulator_configs(load_config(ROOT / "config" / "default.yaml").simulator, num_prompts, seed=0)
+    return dataclasses.replace(network, tactics_width=tactics_width)
 
 
 def tactics_costs(positions_dir: Path, num_prompts: int, repeats: int, seed: int) -> dict[str, dict[str, float]]:
